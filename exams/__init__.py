@@ -1,0 +1,1 @@
+"""Theory exams: question bank, level blueprints, paper assembly, attempts, scoring and item analysis."""

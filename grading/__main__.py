@@ -1,0 +1,52 @@
+"""Command line of the grading package: ``python -m grading --help``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from . import model_store
+from .engine_choice import asr_status
+
+
+def _cmd_models(args) -> int:
+    if args.action == "status":
+        print(json.dumps(asr_status(args.engine), ensure_ascii=False, indent=2))
+        return 0
+    # "ensure": find or fetch every model; a model that cannot be had is one line, not a failure,
+    # as long as at least one recognition engine remains usable.
+    for spec in model_store.SPECS.values():
+        try:
+            res = model_store.ensure(spec, quiet=args.quiet, retry=args.retry)
+            print(f"[models] {spec.name}: {res.path} ({res.source})")
+        except model_store.ModelNotFound as exc:
+            tail = f"; {spec.note_when_missing}" if spec.note_when_missing else ""
+            print(f"[models] {exc}{tail}")
+    status = asr_status(args.engine)
+    if status["engine"] is None:
+        print(f"[models] no speech-recognition engine is usable (ASR_ENGINE={args.engine})", file=sys.stderr)
+        return 1
+    print(f"[models] speech recognition: {status['engine']} with {status['model']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m grading", description="Speech models and grading tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    models = sub.add_parser("models", help="find or download the speech models")
+    models.add_argument("action", choices=["ensure", "status"])
+    models.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"), choices=["auto", "vosk", "whisper"])
+    models.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
+    models.add_argument("--quiet", action="store_true", help="no progress bar")
+    models.set_defaults(func=_cmd_models)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Start the simulator on the embedded default: migrations applied, content seeded, served by waitress.
+
+Use ``./run.sh`` (it installs everything first); this file is what it runs.
+Environment: PORT (default 5000), HOST (default 127.0.0.1), DATABASE_URL, see README "Configuration".
+"""
+from __future__ import annotations
+
+import os
+
+from flask_migrate import upgrade
+from waitress import serve
+
+from simulator import create_app
+from simulator.seeding import seed_all
+
+
+def main() -> None:
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        report = seed_all(app)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    threads = int(os.environ.get("WAITRESS_THREADS", "16"))
+    new_accounts = ", ".join(report["demo_accounts"]) or "none new"
+    print(f"database ready ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}); demo accounts: {new_accounts}")
+    print(f"serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
+    serve(app, host=host, port=port, threads=threads, ident="call-center-simulator")
+
+
+if __name__ == "__main__":
+    main()

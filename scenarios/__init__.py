@@ -1,0 +1,1 @@
+"""Practical-exam scenarios: the schema, the loader/validator and the scenario library (data files)."""

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything the product needs, idempotently; the second run only checks.
+#   scripts/bootstrap.sh app   - Debian packages for speech, .venv with pinned packages, speech models
+#   scripts/bootstrap.sh test  - the same plus what the browser tests need (Debian chromium, CJK fonts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-app}"
+
+say() { printf '[setup] %s\n' "$*"; }
+
+# ---- Debian packages -------------------------------------------------------------------------
+apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox)
+if [ "$mode" = test ]; then
+  apt_pkgs+=(chromium fonts-wqy-microhei)
+fi
+missing=()
+for pkg in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    say "please install these system packages with your package manager: ${missing[*]}"
+    exit 1
+  fi
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  say "installing system packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---- Python virtual environment ----------------------------------------------------------------
+python_bin="${PYTHON:-python3}"
+if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+  say "Python 3.10 or newer is required (found $("$python_bin" --version 2>&1))"
+  exit 1
+fi
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$python_bin" -m venv .venv
+fi
+want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+have="$(cat .venv/.requirements.sha256 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+  say "installing Python packages from requirements.txt"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  echo "$want" > .venv/.requirements.sha256
+fi
+
+# ---- speech models: environment variable, models/<name>/, ../shared/models/<name>/, download --------
+.venv/bin/python -m grading models ensure

@@ -1,0 +1,76 @@
+"""Configuration from environment variables, with an embedded default (SQLite under instance/)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None, instance_path: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance_path / 'simulator.sqlite3'}"
+    # Hosting platforms often hand out the deprecated scheme, which SQLAlchemy 2 rejects.
+    if raw.startswith("postgres://"):
+        raw = "postgresql://" + raw[len("postgres://"):]
+    return raw
+
+
+def persistent_secret_key(instance_path: Path) -> str:
+    """A random key kept in instance/ so sessions survive restarts without configuration."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
+    env = os.environ if env is None else env
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or persistent_secret_key(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Upload limit for imports and answer audio; larger bodies get a friendly 413.
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=7),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_HOURS", "10"))),
+        # The CSRF token lives as long as the session: a long exam must not expire its own forms.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        "SEED_DEMO_ACCOUNTS": _flag(env.get("SEED_DEMO_ACCOUNTS"), True),
+        "ASR_ENGINE": env.get("ASR_ENGINE", "auto"),
+        "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),
+    }
+
+
+def for_tests(tmp_dir: Path, **overrides) -> dict:
+    """A test configuration: a throwaway SQLite file, fixed secret, CSRF still enforced."""
+    config = from_env(tmp_dir, env={"SECRET_KEY": "test-secret-key"})
+    config.update(
+        TESTING=True,
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'test.sqlite3'}",
+        SEED_DEMO_ACCOUNTS=False,
+    )
+    config.update(overrides)
+    return config

@@ -1,0 +1,46 @@
+"""Seed the database: demo accounts (one per role) and content from the project's data files."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .auth.models import Role, User
+from .extensions import db
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    display_name: str
+    role: Role
+
+
+# Documented in the README; disable with SEED_DEMO_ACCOUNTS=0 for a real deployment.
+DEMO_ACCOUNTS = (
+    DemoAccount("trainee", "trainee123", "演示学员", Role.TRAINEE),
+    DemoAccount("assessor", "assessor123", "演示考评员", Role.ASSESSOR),
+    DemoAccount("trainer", "trainer123", "演示培训师", Role.TRAINER),
+    DemoAccount("admin", "admin1234", "系统管理员", Role.ADMIN),
+)
+
+
+def seed_demo_accounts() -> list[str]:
+    """Create the demo accounts that do not exist yet; never touches an existing account."""
+    created = []
+    for demo in DEMO_ACCOUNTS:
+        if db.session.query(User.id).filter_by(username=demo.username).first():
+            continue
+        user = User(username=demo.username, display_name=demo.display_name, role=demo.role.value,
+                    organisation="演示单位")
+        user.set_password(demo.password)
+        db.session.add(user)
+        created.append(demo.username)
+    db.session.commit()
+    return created
+
+
+def seed_all(app, *, demo: bool | None = None) -> dict:
+    """Everything ``run.py`` and ``flask seed`` load; idempotent."""
+    demo = app.config["SEED_DEMO_ACCOUNTS"] if demo is None else demo
+    report = {"demo_accounts": seed_demo_accounts() if demo else []}
+    return report
