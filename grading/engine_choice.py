@@ -40,8 +40,9 @@ def check_engine(engine: str, *, env: Mapping[str, str] | None = None, project_r
     try:
         res = locate(spec, env=env, project_root=project_root)
         path, source, problem = str(res.path), res.source, None
-    except ModelNotFound as exc:
-        path, source, problem = None, None, str(exc)
+    except ModelNotFound:
+        # Kept short: /healthz is public and must not reveal file-system paths.
+        path, source, problem = None, None, "model not found"
     if problem is None and not library:
         problem = f"Python package for {engine} is not installed"
     return EngineCheck(engine, spec.name, path is not None, path, source, library, problem)
