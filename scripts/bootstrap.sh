@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 mode="${1:-app}"
 
 say() { printf '[setup] %s\n' "$*"; }
+# pip repeats a warning for every package when a configured local index folder is absent: drop that noise.
+pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 # ---- Debian packages -------------------------------------------------------------------------
 apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox)
@@ -43,8 +45,8 @@ want="$(sha256sum requirements.txt | cut -d' ' -f1)"
 have="$(cat .venv/.requirements.sha256 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
   say "installing Python packages from requirements.txt"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+  pip_install --upgrade pip
+  pip_install -r requirements.txt
   echo "$want" > .venv/.requirements.sha256
 fi
 

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        app.logger.setLevel(logging.INFO)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
