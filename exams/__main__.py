@@ -1,0 +1,57 @@
+"""Command line of the theory-exam package: ``python -m exams --help``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+
+from .blueprint import LEVELS, load_blueprints, required_pool
+from .question_bank import BANK_DIR, load_bank, pool_counts
+
+
+def _cmd_validate(args) -> int:
+    bank = load_bank(args.path, check_pool=not args.no_pool)
+    for problem in bank.problems:
+        if problem.severity == "error" or args.warnings:
+            print(problem)
+    errors, warnings = len(bank.errors), len(bank.problems) - len(bank.errors)
+    print(f"{len(bank.questions)} questions checked: {errors} error(s), {warnings} warning(s)")
+    return 1 if errors else 0
+
+
+def _cmd_stats(args) -> int:
+    blueprints = load_blueprints()
+    bank = load_bank(args.path, blueprints, check_pool=False)
+    have = pool_counts(bank.questions)
+    need = required_pool(blueprints)
+    print(f"{'area':<14}{'type':<10}" + "".join(f"L{lv} have/need  " for lv in LEVELS))
+    for area in blueprints.areas:
+        for qtype in blueprints.types:
+            cells = "".join(f"{have.get((area, qtype, lv), 0):>4}/{need[(area, qtype, lv)]:<9}" for lv in LEVELS)
+            print(f"{area:<14}{qtype:<10}{cells}")
+    per_level = Counter(q.level for q in bank.questions)
+    print("total:", len(bank.questions), " ".join(f"L{lv}={per_level[lv]}" for lv in LEVELS))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m exams", description="Theory question bank and papers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="check bank files (a file or a folder)")
+    validate.add_argument("path", nargs="?", default=str(BANK_DIR))
+    validate.add_argument("--no-pool", action="store_true", help="skip the pool-size check (for one file)")
+    validate.add_argument("--warnings", action="store_true", help="also print warnings")
+    validate.set_defaults(func=_cmd_validate)
+    stats = sub.add_parser("stats", help="items per area, type and level against the blueprints' needs")
+    stats.add_argument("path", nargs="?", default=str(BANK_DIR))
+    stats.set_defaults(func=_cmd_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The theory question bank: YAML files under ``exams/bank/`` (one per knowledge area), and their validator.
+
+File format (documented for trainers in docs/question-bank.md)::
+
+    area: etiquette
+    questions:
+      - id: etiquette-5-001        # <area>-<level>-<number>, never reused
+        level: 5                   # the level whose exam first requires it (5, 4 or 3)
+        type: single               # single | multiple | judge
+        difficulty: 1              # 1 easy .. 3 hard
+        stem: 接听来电时，规范的开头语应包含……
+        options: {A: ..., B: ..., C: ..., D: ...}   # judge questions have none
+        answer: B                  # single: a letter; multiple: [A, C]; judge: true/false
+        explanation: 一到两句话说明为什么。
+        source: 001_ab75b4677eacef2d.txt          # the seed document it rests on
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rapidfuzz import fuzz
+
+from .blueprint import LEVELS, BlueprintSet, load_blueprints, required_pool
+
+BANK_DIR = Path(__file__).resolve().parent / "bank"
+SOURCES = (
+    "000_a15deacb31ee537f.txt",
+    "001_ab75b4677eacef2d.txt",
+    "002_451426456c5d3803.txt",
+    "003_bb27b38f5ad22a70.txt",
+    "004_2e7b325d63276746.txt",
+)
+TYPES = ("single", "multiple", "judge")
+# "All/none of the above" options let a candidate score without knowing the fact.
+CRUTCH_OPTION = re.compile(r"以上(都|皆|均|全|各项|选项|说法)|(都|全)(对|不对|正确|错误)$|都不是")
+_PUNCT = re.compile(r"[\s，。、；：？！“”‘’（）()《》【】\[\],.;:?!\"'…—\-_/]+")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    area: str
+    level: int
+    type: str
+    difficulty: int
+    stem: str
+    options: dict[str, str]
+    answer: tuple[str, ...]   # letters; judge questions use ("T",) or ("F",)
+    explanation: str
+    source: str
+    file: str = ""
+
+    @property
+    def answer_text(self) -> str:
+        if self.type == "judge":
+            return "正确" if self.answer == ("T",) else "错误"
+        return "".join(self.answer)
+
+
+@dataclass(frozen=True)
+class Problem:
+    place: str      # "etiquette.yaml: etiquette-5-003"
+    message: str
+    severity: str = "error"   # error | warning
+
+    def __str__(self) -> str:
+        return f"{self.severity.upper()} {self.place}: {self.message}"
+
+
+@dataclass
+class Bank:
+    questions: list[Question] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def by_id(self) -> dict[str, Question]:
+        return {q.id: q for q in self.questions}
+
+
+def stem_key(text: str) -> str:
+    return _PUNCT.sub("", text)
+
+
+def _letters(n: int) -> list[str]:
+    return [chr(ord("A") + i) for i in range(n)]
+
+
+def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Question | None:
+    def bad(msg):
+        problems.append(Problem(place, msg))
+
+    if not isinstance(raw, dict):
+        bad("each question must be a mapping")
+        return None
+    allowed = {"id", "level", "type", "difficulty", "stem", "options", "answer", "explanation", "source"}
+    unknown = set(raw) - allowed
+    if unknown:
+        bad(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+    qid = str(raw.get("id", "")).strip()
+    level, qtype, difficulty = raw.get("level"), raw.get("type"), raw.get("difficulty")
+    ok = True
+    if not re.fullmatch(rf"{re.escape(area)}-[345]-\d{{3}}", qid):
+        bad(f"id {qid!r} must look like {area}-<level>-<3 digits>")
+        ok = False
+    if level not in LEVELS:
+        bad(f"level must be one of 5, 4, 3 (got {level!r})")
+        ok = False
+    elif qid and re.fullmatch(r"[a-z]+-\d-\d{3}", qid) and int(qid.split("-")[1]) != level:
+        bad(f"id {qid!r} does not match level {level}")
+    if qtype not in TYPES:
+        bad(f"type must be one of {', '.join(TYPES)} (got {qtype!r})")
+        return None
+    if difficulty not in (1, 2, 3):
+        bad(f"difficulty must be 1, 2 or 3 (got {difficulty!r})")
+        ok = False
+    stem = raw.get("stem")
+    if not isinstance(stem, str) or len(stem.strip()) < 6:
+        bad("stem is missing or too short")
+        ok = False
+    explanation = raw.get("explanation")
+    if not isinstance(explanation, str) or len(explanation.strip()) < 6:
+        bad("explanation is missing or too short")
+        ok = False
+    source = raw.get("source")
+    if source not in SOURCES:
+        bad(f"source must name a seed document ({', '.join(SOURCES)}), got {source!r}")
+        ok = False
+
+    options = raw.get("options") or {}
+    answer = raw.get("answer")
+    letters: tuple[str, ...] = ()
+    if qtype == "judge":
+        if options:
+            bad("judge questions take no options")
+            ok = False
+        if not isinstance(answer, bool):
+            bad("a judge answer must be true or false")
+            ok = False
+        else:
+            letters = ("T",) if answer else ("F",)
+    else:
+        if not isinstance(options, dict):
+            bad("options must be a mapping of letters to text")
+            return None
+        options = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in options.items()}
+        wanted_sizes = (4,) if qtype == "single" else (4, 5)
+        if len(options) not in wanted_sizes or list(options) != _letters(len(options)):
+            bad(f"{qtype} questions need options lettered A-{_letters(max(wanted_sizes))[-1]} "
+                f"({' or '.join(map(str, wanted_sizes))} of them), got {list(options)}")
+            ok = False
+        texts = list(options.values())
+        if any(not t for t in texts):
+            bad("an option is empty")
+            ok = False
+        if len(set(texts)) != len(texts):
+            bad("two options have the same text")
+            ok = False
+        for letter, text in options.items():
+            if CRUTCH_OPTION.search(text):
+                bad(f"option {letter} is an 'all/none of the above' crutch: {text}")
+                ok = False
+        if qtype == "single":
+            if not isinstance(answer, str) or answer.strip() not in options:
+                bad(f"the answer {answer!r} is not one of the options")
+                ok = False
+            else:
+                letters = (answer.strip(),)
+        else:
+            if isinstance(answer, str):
+                answer = list(answer.replace(",", "").replace(" ", ""))
+            if (not isinstance(answer, list) or len(answer) < 2 or len(set(answer)) != len(answer)
+                    or any(a not in options for a in answer)):
+                bad(f"a multiple-choice answer must list at least two distinct option letters, got {answer!r}")
+                ok = False
+            else:
+                letters = tuple(sorted(answer))
+    if not ok:
+        return None
+    return Question(id=qid, area=area, level=level, type=qtype, difficulty=difficulty, stem=stem.strip(),
+                    options=options if qtype != "judge" else {}, answer=letters,
+                    explanation=explanation.strip(), source=source)
+
+
+def load_file(path: Path, areas: dict[str, str] | None = None) -> Bank:
+    bank = Bank()
+    name = path.name
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        bank.problems.append(Problem(name, f"not valid YAML: {exc}"))
+        return bank
+    if not isinstance(data, dict) or "area" not in data or not isinstance(data.get("questions"), list):
+        bank.problems.append(Problem(name, "a bank file needs 'area' and a list 'questions'"))
+        return bank
+    area = str(data["area"])
+    if areas is not None and area not in areas:
+        bank.problems.append(Problem(name, f"unknown area {area!r} (known: {', '.join(areas)})"))
+        return bank
+    for index, raw in enumerate(data["questions"], start=1):
+        qid = raw.get("id") if isinstance(raw, dict) else None
+        place = f"{name}: {qid or f'question #{index}'}"
+        question = parse_question(raw, area, place, bank.problems)
+        if question is not None:
+            bank.questions.append(Question(**{**question.__dict__, "file": name}))
+    return bank
+
+
+def load_bank(path: Path | str = BANK_DIR, blueprints: BlueprintSet | None = None, *,
+              check_pool: bool = True) -> Bank:
+    """Load a bank file or folder and validate it; problems are collected, never raised."""
+    blueprints = blueprints or load_blueprints()
+    path = Path(path)
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    bank = Bank()
+    if not files:
+        bank.problems.append(Problem(str(path), "no bank files (*.yaml) found"))
+        return bank
+    for file in files:
+        part = load_file(file, blueprints.areas)
+        bank.questions.extend(part.questions)
+        bank.problems.extend(part.problems)
+    bank.problems.extend(cross_checks(bank.questions))
+    if check_pool:
+        bank.problems.extend(pool_checks(bank.questions, blueprints))
+    return bank
+
+
+def cross_checks(questions: list[Question]) -> list[Problem]:
+    problems = []
+    seen_ids: dict[str, Question] = {}
+    seen_stems: dict[str, Question] = {}
+    for q in questions:
+        place = f"{q.file}: {q.id}"
+        if q.id in seen_ids:
+            problems.append(Problem(place, f"duplicate id (also in {seen_ids[q.id].file})"))
+        seen_ids.setdefault(q.id, q)
+        key = stem_key(q.stem)
+        if key in seen_stems:
+            problems.append(Problem(place, f"same stem as {seen_stems[key].id}"))
+        seen_stems.setdefault(key, q)
+    # Near-identical stems with the same type usually test the same fact the same way.
+    by_cell = defaultdict(list)
+    for q in questions:
+        by_cell[(q.area, q.type)].append(q)
+    for cell in by_cell.values():
+        for i, a in enumerate(cell):
+            ka = stem_key(a.stem)
+            for b in cell[i + 1:]:
+                kb = stem_key(b.stem)
+                if ka != kb and fuzz.ratio(ka, kb) >= 92:
+                    problems.append(Problem(f"{b.file}: {b.id}", f"stem nearly identical to {a.id}", "warning"))
+    problems.extend(balance_checks(questions))
+    return problems
+
+
+def balance_checks(questions: list[Question]) -> list[Problem]:
+    """Answer positions must not be guessable: letters spread out, true/false roughly even."""
+    problems = []
+    cells = defaultdict(list)
+    for q in questions:
+        cells[(q.area, q.type)].append(q)
+    for (area, qtype), items in sorted(cells.items()):
+        place = f"{area}.yaml: {qtype}"
+        if qtype == "single" and len(items) >= 12:
+            counts = Counter(q.answer[0] for q in items)
+            for letter in "ABCD":
+                share = counts.get(letter, 0) / len(items)
+                if not 0.15 <= share <= 0.35:
+                    problems.append(Problem(place, f"answer {letter} is correct in {share:.0%} of single-choice "
+                                                   f"items (keep each letter between 15% and 35%)"))
+        elif qtype == "judge" and len(items) >= 8:
+            share = sum(q.answer == ("T",) for q in items) / len(items)
+            if not 0.35 <= share <= 0.65:
+                problems.append(Problem(place, f"{share:.0%} of true/false items are true (keep 35%-65%)"))
+        elif qtype == "multiple" and len(items) >= 6:
+            everything = sum(len(q.answer) == len(q.options) for q in items) / len(items)
+            if everything > 0.25:
+                problems.append(Problem(place, f"{everything:.0%} of multiple-choice items have every option "
+                                               f"correct (keep at most 25%)"))
+    return problems
+
+
+def pool_counts(questions: list[Question]) -> Counter:
+    return Counter((q.area, q.type, q.level) for q in questions)
+
+
+def pool_checks(questions: list[Question], blueprints: BlueprintSet) -> list[Problem]:
+    have = pool_counts(questions)
+    problems = []
+    for (area, qtype, level), need in required_pool(blueprints).items():
+        if need and have.get((area, qtype, level), 0) < need:
+            problems.append(Problem(f"{area}.yaml: level {level} {qtype}",
+                                    f"{have.get((area, qtype, level), 0)} items, the blueprints need at least {need}"))
+    return problems
+
+
+def dump_questions(area: str, questions: list[Question]) -> str:
+    """Serialise questions back to the bank file format (used by export)."""
+    items = []
+    for q in questions:
+        item = {"id": q.id, "level": q.level, "type": q.type, "difficulty": q.difficulty, "stem": q.stem}
+        if q.type == "judge":
+            item["answer"] = q.answer == ("T",)
+        else:
+            item["options"] = dict(q.options)
+            item["answer"] = q.answer[0] if q.type == "single" else list(q.answer)
+        item["explanation"] = q.explanation
+        item["source"] = q.source
+        items.append(item)
+    return yaml.safe_dump({"area": area, "questions": items}, allow_unicode=True, sort_keys=False, width=120)
