@@ -11,6 +11,7 @@ from flask_migrate import upgrade
 from waitress import serve
 
 from simulator import create_app
+from simulator.background import start_sweeper
 from simulator.seeding import seed_all
 
 
@@ -19,11 +20,13 @@ def main() -> None:
     with app.app_context():
         upgrade()
         report = seed_all(app)
+    start_sweeper(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     threads = int(os.environ.get("WAITRESS_THREADS", "16"))
     new_accounts = ", ".join(report["demo_accounts"]) or "none new"
-    print(f"database ready ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}); demo accounts: {new_accounts}")
+    print(f"database ready ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}); demo accounts: {new_accounts}; "
+          f"question bank: {report['question_bank']}")
     print(f"serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
     serve(app, host=host, port=port, threads=threads, ident="call-center-simulator")
 

@@ -5,6 +5,9 @@ import argparse
 import sys
 from collections import Counter
 
+import json
+
+from .assembly import Candidate, PaperError, assemble, composition
 from .blueprint import LEVELS, load_blueprints, required_pool
 from .question_bank import BANK_DIR, load_bank, pool_counts
 
@@ -34,6 +37,29 @@ def _cmd_stats(args) -> int:
     return 0
 
 
+def _cmd_paper(args) -> int:
+    blueprints = load_blueprints()
+    blueprint = blueprints[args.level]
+    bank = load_bank(args.bank, blueprints, check_pool=False)
+    pool = [Candidate(q.id, q.area, q.level, q.type, tuple(q.options)) for q in bank.questions]
+    try:
+        paper = assemble(pool, blueprint, args.seed)
+    except PaperError as exc:
+        print(f"cannot assemble the paper: {exc}", file=sys.stderr)
+        return 1
+    summary = {"level": blueprint.level, "level_name": blueprint.name, "seed": args.seed,
+               "time_limit_minutes": blueprint.time_limit_minutes, "pass_mark": blueprint.pass_mark,
+               **composition(paper), "question_ids": [item.question_id for item in paper]}
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(f"{blueprint.name} paper, seed {args.seed}: {summary['questions']} questions, "
+              f"{summary['total_points']:g} points, {blueprint.time_limit_minutes} min")
+        for area, per_type in summary["per_area"].items():
+            print(f"  {blueprints.areas[area]}: " + ", ".join(f"{blueprints.types[t]} {n}" for t, n in per_type.items()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m exams", description="Theory question bank and papers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="items per area, type and level against the blueprints' needs")
     stats.add_argument("path", nargs="?", default=str(BANK_DIR))
     stats.set_defaults(func=_cmd_stats)
+    paper = sub.add_parser("paper", help="assemble a paper from the bank files and show its composition")
+    paper.add_argument("--level", type=int, required=True, choices=LEVELS)
+    paper.add_argument("--seed", type=int, default=1)
+    paper.add_argument("--bank", default=str(BANK_DIR))
+    paper.add_argument("--json", action="store_true")
+    paper.set_defaults(func=_cmd_paper)
     return parser
 
 

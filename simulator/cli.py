@@ -87,7 +87,77 @@ def setup_command():
     click.echo(f"database at head; seeded: {report}")
 
 
+bank_cli = AppGroup("bank", help="Theory question bank: import, export, validate, statistics.")
+
+
+@bank_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def bank_import(path: Path):
+    """Import a bank folder, a bank YAML file or an Excel sheet (all questions or none)."""
+    from exams import bank_io
+
+    try:
+        report = bank_io.import_path(path)
+    except bank_io.ImportRejected as exc:
+        for problem in exc.problems:
+            click.echo(f"{problem.place}: {problem.message}", err=True)
+        raise click.ClickException(f"{len(exc.problems)} problem(s); nothing was imported") from exc
+    click.echo("imported: " + ", ".join(f"{k} {v}" for k, v in report.as_dict().items()))
+
+
+@bank_cli.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+def bank_export(path: Path):
+    """Export every question to an .xlsx file, a .yaml file, or a folder of per-area YAML files."""
+    from exams import bank_io
+
+    click.echo(f"exported {bank_io.export_to_path(path)} questions to {path}")
+
+
+@bank_cli.command("validate")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def bank_validate(path: Path | None):
+    """Check the bank files (default exams/bank/) against the schema and the blueprints."""
+    from exams import BANK_DIR, load_bank
+
+    bank = load_bank(path or BANK_DIR)
+    for problem in bank.problems:
+        click.echo(str(problem), err=problem.severity == "error")
+    click.echo(f"{len(bank.questions)} questions, {len(bank.errors)} error(s)")
+    if bank.errors:
+        raise SystemExit(1)
+
+
+@bank_cli.command("stats")
+def bank_stats():
+    """Questions in the database per area, level and type, and how many are retired."""
+    from exams import load_blueprints
+    from exams.models import BankQuestion
+
+    blueprints = load_blueprints()
+    rows = db.session.query(BankQuestion.area, BankQuestion.level, BankQuestion.qtype, BankQuestion.retired,
+                            db.func.count()).group_by(BankQuestion.area, BankQuestion.level, BankQuestion.qtype,
+                                                      BankQuestion.retired).all()
+    total = retired = 0
+    for area, level, qtype, is_retired, n in sorted(rows):
+        click.echo(f"{blueprints.areas.get(area, area)}\tL{level}\t{blueprints.types.get(qtype, qtype)}\t{n}"
+                   + ("\t(retired)" if is_retired else ""))
+        total += n
+        retired += n if is_retired else 0
+    click.echo(f"total {total}, retired {retired}")
+
+
+@click.command("sweep")
+def sweep_command():
+    """Submit every theory attempt whose time is up (the server also does this every 30 s)."""
+    from exams.attempts import finalize_overdue
+
+    click.echo(f"submitted {finalize_overdue()} overdue attempt(s)")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(users_cli)
+    app.cli.add_command(bank_cli)
+    app.cli.add_command(sweep_command)
     app.cli.add_command(seed_command)
     app.cli.add_command(setup_command)

@@ -39,8 +39,21 @@ def seed_demo_accounts() -> list[str]:
     return created
 
 
+def seed_question_bank(app) -> dict:
+    """Load exams/bank/*.yaml. An invalid bank is refused as a whole (logged), never half-loaded."""
+    from exams import bank_io
+
+    try:
+        return bank_io.sync_from_files().as_dict()
+    except bank_io.ImportRejected as exc:
+        for problem in exc.problems[:20]:
+            app.logger.error("question bank: %s", problem)
+        return {"rejected": len(exc.problems)}
+
+
 def seed_all(app, *, demo: bool | None = None) -> dict:
     """Everything ``run.py`` and ``flask seed`` load; idempotent."""
     demo = app.config["SEED_DEMO_ACCOUNTS"] if demo is None else demo
-    report = {"demo_accounts": seed_demo_accounts() if demo else []}
+    report = {"demo_accounts": seed_demo_accounts() if demo else [],
+              "question_bank": seed_question_bank(app)}
     return report

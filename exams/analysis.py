@@ -1,0 +1,68 @@
+"""Item analysis from real attempts: facility (difficulty) index, discrimination index, dubious items.
+
+Classical test theory as used for vocational papers: facility p = share of candidates answering
+correctly; discrimination D = p(upper 27% by total score) - p(lower 27%). Items with negative D (strong
+candidates get them wrong more often than weak ones) usually have a wrong key or an ambiguous stem.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from simulator.extensions import db
+
+from .models import Attempt, AttemptAnswer
+
+MIN_RESPONSES = 10        # below this D is too noisy to report
+GROUP_SHARE = 0.27
+
+
+@dataclass(frozen=True)
+class ItemStats:
+    question_id: str
+    responses: int
+    facility: float | None
+    discrimination: float | None
+    flags: tuple[str, ...]
+
+
+def analyse(responses: list[tuple[int, float, str, bool]]) -> dict[str, ItemStats]:
+    """``responses``: (attempt id, attempt total score, question id, correct)."""
+    totals: dict[int, float] = {}
+    by_question: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+    for attempt_id, total, qid, correct in responses:
+        totals[attempt_id] = total
+        by_question[qid].append((attempt_id, bool(correct)))
+    stats = {}
+    for qid, answers in by_question.items():
+        n = len(answers)
+        facility = sum(c for _, c in answers) / n
+        discrimination = None
+        if n >= MIN_RESPONSES:
+            ranked = sorted(answers, key=lambda a: totals[a[0]])
+            k = max(1, round(n * GROUP_SHARE))
+            lower, upper = ranked[:k], ranked[-k:]
+            discrimination = sum(c for _, c in upper) / k - sum(c for _, c in lower) / k
+        stats[qid] = ItemStats(qid, n, facility, discrimination, _flags(n, facility, discrimination))
+    return stats
+
+
+def _flags(n: int, facility: float, discrimination: float | None) -> tuple[str, ...]:
+    flags = []
+    if n >= MIN_RESPONSES:
+        if discrimination is not None and discrimination < 0:
+            flags.append("负区分度：请检查答案或题干")
+        elif discrimination is not None and discrimination < 0.2:
+            flags.append("区分度偏低")
+        if facility < 0.2:
+            flags.append("过难")
+        elif facility > 0.95:
+            flags.append("过易")
+    return tuple(flags)
+
+
+def bank_item_stats(modes=("mock", "certification")) -> dict[str, ItemStats]:
+    rows = (db.session.query(Attempt.id, Attempt.score, AttemptAnswer.question_id, AttemptAnswer.correct)
+            .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+            .filter(Attempt.status == "submitted", Attempt.mode.in_(modes)).all())
+    return analyse([(r[0], r[1] or 0.0, r[2], bool(r[3])) for r in rows])

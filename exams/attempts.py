@@ -1,0 +1,283 @@
+"""Taking a theory paper: start (or resume), autosave each answer, deadline, submit, score, review.
+
+Everything the candidate's browser may see before the result is released comes from
+``paper_for_candidate``, which never includes keys, explanations or scores.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from simulator.extensions import db
+
+from . import models
+from .assembly import Candidate, PaperItem, assemble, assemble_practice
+from .blueprint import BlueprintSet, load_blueprints
+from .models import Attempt, AttemptAnswer, BankQuestion
+from .scoring import score_item, summarize
+
+MODES = ("practice", "mock", "certification")
+# Answers that left the browser just before the deadline still count.
+GRACE = timedelta(seconds=15)
+JUDGE_LETTERS = {"T": "正确", "F": "错误"}
+
+
+class ExamError(Exception):
+    """A refused exam action, with a message for the candidate."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AttemptClosed(ExamError):
+    pass
+
+
+class InvalidAnswer(ExamError):
+    pass
+
+
+_blueprints: BlueprintSet | None = None
+
+
+def blueprints() -> BlueprintSet:
+    global _blueprints
+    if _blueprints is None:
+        _blueprints = load_blueprints()
+    return _blueprints
+
+
+def active_pool() -> list[Candidate]:
+    rows = db.session.query(BankQuestion.id, BankQuestion.area, BankQuestion.level, BankQuestion.qtype,
+                            BankQuestion.options).filter(BankQuestion.retired.is_(False)).all()
+    return [Candidate(r.id, r.area, r.level, r.qtype, tuple(sorted(r.options or {}))) for r in rows]
+
+
+def _active_key(user_id: int, mode: str, sitting_id: int | None) -> str:
+    return f"{user_id}:sitting:{sitting_id}" if sitting_id is not None else f"{user_id}:{mode}"
+
+
+def active_attempt(user_id: int, mode: str, sitting_id: int | None = None) -> Attempt | None:
+    attempt = db.session.query(Attempt).filter_by(active_key=_active_key(user_id, mode, sitting_id)).first()
+    if attempt is not None and finalize_if_due(attempt):
+        return None
+    return attempt
+
+
+def start_attempt(user_id: int, *, mode: str, level: int, area: str | None = None, count: int = 20,
+                  timed: bool = True, feedback: str = "end", sitting_id: int | None = None,
+                  time_limit_minutes: int | None = None, seed: int | None = None) -> Attempt:
+    """A new paper, or the candidate's attempt already in progress for the same mode or sitting."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    existing = active_attempt(user_id, mode, sitting_id)
+    if existing is not None:
+        return existing
+    blueprint = blueprints()[level]
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**62)
+    if mode == "practice":
+        paper = assemble_practice(active_pool(), blueprint, seed, count=count, area=area)
+        limit = (max(1, round(len(paper) * blueprint.time_limit_minutes / blueprint.total_questions))
+                 if timed else None)
+    else:
+        paper = assemble(active_pool(), blueprint, seed)
+        limit = time_limit_minutes or blueprint.time_limit_minutes
+        feedback, area = "end", None
+    attempt = Attempt(user_id=user_id, mode=mode, level=level, area=area, sitting_id=sitting_id, seed=seed,
+                      paper=[item.to_json() for item in paper], feedback=feedback if mode == "practice" else "end",
+                      time_limit_minutes=limit, pass_mark=blueprint.pass_mark,
+                      multiple_scoring=blueprint.multiple_scoring, started_at=models.utcnow(),
+                      released=mode != "certification", active_key=_active_key(user_id, mode, sitting_id))
+    attempt.answers = [AttemptAnswer(position=i, question_id=item.question_id, response=[])
+                       for i, item in enumerate(paper)]
+    db.session.add(attempt)
+    try:
+        db.session.commit()
+    except IntegrityError:   # a second "start" won the race: resume that one
+        db.session.rollback()
+        existing = active_attempt(user_id, mode, sitting_id)
+        if existing is None:
+            raise
+        return existing
+    return attempt
+
+
+def items(attempt: Attempt) -> list[PaperItem]:
+    return [PaperItem.from_json(d) for d in attempt.paper]
+
+
+def finalize_if_due(attempt: Attempt, now=None) -> bool:
+    """Submit an attempt whose time is up (the browser may be long gone). True if it was submitted."""
+    if not attempt.is_open or attempt.deadline is None:
+        return False
+    now = now or models.utcnow()
+    if now <= attempt.deadline + GRACE:
+        return False
+    submit(attempt, reason="deadline", at=attempt.deadline)
+    return True
+
+
+def finalize_overdue(now=None) -> int:
+    """Submit every overdue attempt; the server's sweeper calls this periodically."""
+    done = 0
+    for attempt in db.session.query(Attempt).filter(Attempt.status == "in_progress",
+                                                    Attempt.time_limit_minutes.isnot(None)).all():
+        done += finalize_if_due(attempt, now)
+    return done
+
+
+def _ensure_open(attempt: Attempt, now=None) -> None:
+    if finalize_if_due(attempt, now):
+        raise AttemptClosed("考试时间已到，试卷已自动交卷。")
+    if not attempt.is_open:
+        raise AttemptClosed("试卷已经交卷，不能再修改答案。")
+
+
+def _to_bank_letters(item: PaperItem, displayed: list[str]) -> list[str]:
+    if item.qtype == "judge":
+        if len(displayed) != 1 or displayed[0] not in JUDGE_LETTERS:
+            raise InvalidAnswer("判断题请选择“正确”或“错误”。")
+        return list(displayed)
+    letters = []
+    for letter in displayed:
+        index = ord(letter) - ord("A") if isinstance(letter, str) and len(letter) == 1 else -1
+        if not 0 <= index < len(item.order):
+            raise InvalidAnswer(f"选项 {letter!r} 不存在。")
+        letters.append(item.order[index])
+    if item.qtype == "single" and len(letters) > 1:
+        raise InvalidAnswer("单选题只能选择一个选项。")
+    return sorted(set(letters))
+
+
+def _to_displayed(item: PaperItem, bank_letters) -> list[str]:
+    if item.qtype == "judge":
+        return list(bank_letters)
+    return sorted(chr(ord("A") + item.order.index(letter)) for letter in bank_letters if letter in item.order)
+
+
+def _answer_row(attempt: Attempt, position: int) -> AttemptAnswer:
+    row = db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position).first()
+    if row is None:
+        raise InvalidAnswer("题号不存在。")
+    return row
+
+
+def save_answer(attempt: Attempt, position: int, displayed: list[str] | None = None, *,
+                flagged: bool | None = None, seq: int = 0, now=None) -> AttemptAnswer:
+    """Store one answer as it is given. ``seq`` grows with each change in the page, so a slow, older
+    request arriving after a newer one cannot overwrite it."""
+    _ensure_open(attempt, now)
+    if not isinstance(position, int) or not 0 <= position < len(attempt.paper):
+        raise InvalidAnswer("题号不存在。")
+    item = PaperItem.from_json(attempt.paper[position])
+    row = _answer_row(attempt, position)
+    if seq and seq <= row.client_seq:
+        return row
+    if displayed is not None:
+        if row.checked:
+            raise InvalidAnswer("这道题已经查看过解析，答案不能再改。")
+        if not isinstance(displayed, list):
+            raise InvalidAnswer("答案格式不正确。")
+        row.response = _to_bank_letters(item, displayed) if displayed else []
+        row.answered_at = now or models.utcnow()
+    if flagged is not None:
+        row.flagged = bool(flagged)
+    if seq:
+        row.client_seq = seq
+    db.session.commit()
+    return row
+
+
+def check_item(attempt: Attempt, position: int) -> dict:
+    """Practice with immediate feedback: lock the answer and reveal this question's key and why."""
+    if attempt.mode != "practice" or attempt.feedback != "immediate":
+        raise ExamError("本次练习不提供逐题解析。")
+    _ensure_open(attempt)
+    row = _answer_row(attempt, position)
+    if not row.response:
+        raise InvalidAnswer("请先作答再查看解析。")
+    item = PaperItem.from_json(attempt.paper[position])
+    question = db.session.get(BankQuestion, item.question_id)
+    result = score_item(item.qtype, question.answer, row.response, item.points, attempt.multiple_scoring)
+    row.checked, row.correct, row.points = True, result.correct, result.earned
+    db.session.commit()
+    return _feedback(item, question, row)
+
+
+def _feedback(item: PaperItem, question: BankQuestion, row: AttemptAnswer) -> dict:
+    return {"position": row.position, "correct": bool(row.correct),
+            "key": _to_displayed(item, question.answer),
+            "key_text": _display_answer(item, question.answer),
+            "explanation": question.explanation, "source": question.source}
+
+
+def _display_answer(item: PaperItem, bank_letters) -> str:
+    if item.qtype == "judge":
+        return "、".join(JUDGE_LETTERS[x] for x in bank_letters)
+    return "".join(_to_displayed(item, bank_letters))
+
+
+def submit(attempt: Attempt, *, reason: str = "candidate", at=None) -> Attempt:
+    """Score and close the attempt. Submitting twice is harmless: the first submission stands."""
+    if not attempt.is_open:
+        return attempt
+    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
+    rows = {r.position: r for r in attempt.answers}
+    scored = []
+    for position, item in enumerate(items(attempt)):
+        row = rows[position]
+        result = score_item(item.qtype, questions[item.question_id].answer, row.response, item.points,
+                            attempt.multiple_scoring)
+        row.correct, row.points = result.correct, result.earned
+        scored.append((item.area, item.points, result))
+    outcome = summarize(scored, attempt.pass_mark)
+    attempt.score, attempt.passed, attempt.breakdown = outcome["score"], outcome["passed"], outcome["breakdown"]
+    attempt.status, attempt.submit_reason = "submitted", reason
+    attempt.submitted_at = at or models.utcnow()
+    attempt.active_key = None
+    db.session.commit()
+    return attempt
+
+
+def paper_for_candidate(attempt: Attempt) -> list[dict]:
+    """The paper as the candidate sees it: stems, options in their shuffled order, the answers given.
+    No keys, explanations or scores, except the feedback of practice items already checked."""
+    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
+    rows = {r.position: r for r in attempt.answers}
+    view = []
+    for position, item in enumerate(items(attempt)):
+        question, row = questions[item.question_id], rows[position]
+        options = ([(letter, JUDGE_LETTERS[letter]) for letter in ("T", "F")] if item.qtype == "judge" else
+                   [(chr(ord("A") + i), question.options[letter]) for i, letter in enumerate(item.order)])
+        entry = {"position": position, "number": position + 1, "type": item.qtype, "area": item.area,
+                 "points": item.points, "stem": question.stem, "options": options,
+                 "response": _to_displayed(item, row.response), "flagged": row.flagged, "checked": row.checked}
+        if row.checked:
+            entry["feedback"] = _feedback(item, question, row)
+        view.append(entry)
+    return view
+
+
+def review(attempt: Attempt) -> list[dict]:
+    """After submission (and release): each question with the key, the candidate's answer and why."""
+    if attempt.is_open or not attempt.released:
+        raise ExamError("成绩尚未发布。")
+    entries = paper_for_candidate(attempt)
+    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
+    rows = {r.position: r for r in attempt.answers}
+    for entry, item in zip(entries, items(attempt)):
+        entry["feedback"] = _feedback(item, questions[item.question_id], rows[entry["position"]])
+    return entries
+
+
+def progress(attempt: Attempt) -> dict:
+    answered = sum(1 for r in attempt.answers if r.response)
+    return {"answered": answered, "total": len(attempt.paper),
+            "flagged": sum(1 for r in attempt.answers if r.flagged),
+            "seconds_left": attempt.seconds_left(), "status": attempt.status}

@@ -1,0 +1,278 @@
+"""Moving questions between the bank files, Excel/YAML files and the database.
+
+Every import is all-or-nothing: the whole file is validated first and a single bad row (reported
+with its row number) leaves the database untouched.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+
+from simulator.extensions import db
+
+from .blueprint import LEVEL_NAMES, load_blueprints
+from .models import BankQuestion
+from .question_bank import (BANK_DIR, SOURCES, Bank, Problem, Question, cross_checks, dump_questions, load_bank,
+                            load_file, parse_question)
+
+XLSX_COLUMNS = ["编号", "知识领域", "等级", "题型", "难度", "题干", "A", "B", "C", "D", "E", "答案", "解析", "依据文件"]
+_TRUE = {"正确", "对", "√", "T", "TRUE", "是", "Y"}
+_FALSE = {"错误", "错", "×", "F", "FALSE", "否", "N"}
+
+
+class ImportRejected(ValueError):
+    """Nothing was imported; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    kept_edited: list[str] = field(default_factory=list)   # bank rows a trainer changed: left alone
+
+    def as_dict(self) -> dict:
+        return {"added": len(self.added), "updated": len(self.updated), "unchanged": self.unchanged,
+                "kept_edited": len(self.kept_edited)}
+
+
+def _fields(q: Question) -> dict:
+    return {"area": q.area, "level": q.level, "qtype": q.type, "difficulty": q.difficulty, "stem": q.stem,
+            "options": dict(q.options), "answer": list(q.answer), "explanation": q.explanation, "source": q.source}
+
+
+def to_question(row: BankQuestion) -> Question:
+    return Question(id=row.id, area=row.area, level=row.level, type=row.qtype, difficulty=row.difficulty,
+                    stem=row.stem, options=dict(row.options or {}), answer=tuple(row.answer),
+                    explanation=row.explanation, source=row.source, file=f"{row.area}.yaml")
+
+
+def _store(questions: list[Question], *, editor_id: int | None, origin: str) -> ImportReport:
+    report = ImportReport()
+    existing = {r.id: r for r in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([q.id for q in questions])).all()}
+    for q in questions:
+        row, values = existing.get(q.id), _fields(q)
+        if row is None:
+            db.session.add(BankQuestion(id=q.id, origin=origin, edited_by_id=editor_id, **values))
+            report.added.append(q.id)
+            continue
+        if origin == "bank" and row.edited_by_id is not None:
+            report.kept_edited.append(q.id)
+            continue
+        if all(getattr(row, k) == v for k, v in values.items()):
+            report.unchanged += 1
+            continue
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.version += 1
+        if editor_id is not None:
+            row.edited_by_id = editor_id
+        report.updated.append(q.id)
+    db.session.commit()
+    return report
+
+
+def sync_from_files(path: Path | str = BANK_DIR) -> ImportReport:
+    """Load the bank files into the database (set-up and ``flask bank import`` of the folder).
+    Questions a trainer edited in the app keep the trainer's version."""
+    bank = load_bank(path, check_pool=False)
+    if bank.errors:
+        raise ImportRejected(bank.errors)
+    return _store(bank.questions, editor_id=None, origin="bank")
+
+
+def import_questions(questions: list[Question], *, editor_id: int | None) -> ImportReport:
+    """Questions from an uploaded file, checked together with the rest of the bank."""
+    others = [to_question(r) for r in db.session.query(BankQuestion).filter(
+        BankQuestion.id.notin_([q.id for q in questions])).all()]
+    problems = [p for p in cross_checks(others + questions)
+                if p.severity == "error" and any(p.place.endswith(q.id) for q in questions)]
+    if problems:
+        raise ImportRejected(problems)
+    return _store(questions, editor_id=editor_id, origin="trainer")
+
+
+# ---- files ----------------------------------------------------------------------------------
+
+def read_yaml(data: bytes, name: str = "upload.yaml") -> list[Question]:
+    tmp = Bank()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImportRejected([Problem(name, "文件不是 UTF-8 编码的 YAML")]) from None
+    path = Path(name)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ImportRejected([Problem(name, f"YAML 格式错误：{exc}")]) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list) or "area" not in raw:
+        raise ImportRejected([Problem(name, "YAML 需要 area 和 questions 列表")])
+    areas = load_blueprints().areas
+    if raw["area"] not in areas:
+        raise ImportRejected([Problem(name, f"未知的知识领域 {raw['area']!r}")])
+    for index, item in enumerate(raw["questions"], start=1):
+        place = f"{path.name}: 第{index}题"
+        q = parse_question(item, raw["area"], place, tmp.problems)
+        if q is not None:
+            tmp.questions.append(q)
+    if tmp.problems:
+        raise ImportRejected(tmp.problems)
+    return tmp.questions
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def read_xlsx(data: bytes) -> list[Question]:
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many types for a non-workbook
+        raise ImportRejected([Problem("文件", "无法读取：请上传 .xlsx 格式的 Excel 文件")]) from None
+    sheet = workbook.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header = [_cell(h) for h in next(rows, [])]
+    missing = [c for c in XLSX_COLUMNS if c not in header and c != "E"]
+    if missing:
+        raise ImportRejected([Problem("第1行", f"缺少列：{'、'.join(missing)}（请使用模板）")])
+    col = {name: header.index(name) for name in XLSX_COLUMNS if name in header}
+    blueprints = load_blueprints()
+    area_by_label = {**{v: k for k, v in blueprints.areas.items()}, **{k: k for k in blueprints.areas}}
+    type_by_label = {**{v: k for k, v in blueprints.types.items()}, **{k: k for k in blueprints.types},
+                     "单选": "single", "多选": "multiple", "判断": "judge"}
+    level_by_label = {**{v: k for k, v in LEVEL_NAMES.items()}, **{str(k): k for k in LEVEL_NAMES}}
+    problems: list[Problem] = []
+    questions: list[Question] = []
+    next_number: dict[tuple[str, int], int] = {}
+    for number, values in enumerate(rows, start=2):
+        get = lambda name: _cell(values[col[name]]) if name in col and col[name] < len(values) else ""  # noqa: E731
+        if not any(_cell(v) for v in values):
+            continue
+        place = f"第{number}行"
+        area = area_by_label.get(get("知识领域"))
+        qtype = type_by_label.get(get("题型"))
+        level = level_by_label.get(get("等级").replace(".0", ""))
+        if area is None or qtype is None or level is None:
+            problems.append(Problem(place, "知识领域、题型或等级无法识别"))
+            continue
+        answer_text = get("答案").upper().replace("，", "").replace(",", "").replace(" ", "")
+        if qtype == "judge":
+            answer = True if answer_text in _TRUE else False if answer_text in _FALSE else answer_text
+        elif qtype == "multiple":
+            answer = list(answer_text)
+        else:
+            answer = answer_text
+        options = {letter: get(letter) for letter in "ABCDE" if get(letter)}
+        qid = get("编号")
+        if not qid:
+            key = (area, level)
+            if key not in next_number:
+                used = [r[0] for r in db.session.query(BankQuestion.id).filter(
+                    BankQuestion.id.like(f"{area}-{level}-%")).all()]
+                used += [q.id for q in questions if q.id.startswith(f"{area}-{level}-")]
+                next_number[key] = max([int(u.rsplit("-", 1)[1]) for u in used] + [0]) + 1
+            qid = f"{area}-{level}-{next_number[key]:03d}"
+            next_number[key] += 1
+        difficulty = get("难度").replace(".0", "")
+        raw = {"id": qid, "level": level, "type": qtype, "difficulty": int(difficulty) if difficulty.isdigit() else None,
+               "stem": get("题干"), "answer": answer, "explanation": get("解析"), "source": get("依据文件")}
+        if qtype != "judge":
+            raw["options"] = options
+        q = parse_question(raw, area, place, problems)
+        if q is not None:
+            questions.append(q)
+    if not questions and not problems:
+        problems.append(Problem("文件", "没有找到题目"))
+    if problems:
+        raise ImportRejected(problems)
+    return questions
+
+
+def read_upload(filename: str, data: bytes) -> list[Question]:
+    suffix = Path(filename or "").suffix.lower()
+    if suffix == ".xlsx":
+        return read_xlsx(data)
+    if suffix in (".yaml", ".yml"):
+        return read_yaml(data, filename)
+    raise ImportRejected([Problem("文件", "只支持 .xlsx 或 .yaml 文件")])
+
+
+def write_xlsx(questions: list[Question]) -> bytes:
+    blueprints = load_blueprints()
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "题库"
+    sheet.append(XLSX_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for q in questions:
+        if q.type == "judge":
+            answer = "正确" if q.answer == ("T",) else "错误"
+        else:
+            answer = "".join(q.answer)
+        sheet.append([q.id, blueprints.areas[q.area], LEVEL_NAMES[q.level], blueprints.types[q.type], q.difficulty,
+                      q.stem] + [q.options.get(letter, "") for letter in "ABCDE"] + [answer, q.explanation, q.source])
+    for letter, width in zip("ABCDEFGHIJKLMN", (18, 16, 6, 10, 6, 60, 24, 24, 24, 24, 24, 8, 50, 26)):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def xlsx_template() -> bytes:
+    example = Question(id="", area="etiquette", level=5, type="single", difficulty=1,
+                       stem="（示例，导入前请删除本行）接听来电时应在铃响几声内接起（　　）。",
+                       options={"A": "一声", "B": "三声", "C": "五声", "D": "不限"}, answer=("B",),
+                       explanation="规范要求铃响三声内接听。", source=SOURCES[1])
+    return write_xlsx([example])
+
+
+def export_yaml(questions: list[Question]) -> str:
+    by_area: dict[str, list[Question]] = {}
+    for q in questions:
+        by_area.setdefault(q.area, []).append(q)
+    return "---\n".join(dump_questions(area, qs) for area, qs in by_area.items())
+
+
+def all_questions(include_retired: bool = True) -> list[Question]:
+    query = db.session.query(BankQuestion).order_by(BankQuestion.area, BankQuestion.level, BankQuestion.id)
+    if not include_retired:
+        query = query.filter(BankQuestion.retired.is_(False))
+    return [to_question(r) for r in query.all()]
+
+
+def export_to_path(path: Path) -> int:
+    questions = all_questions()
+    if path.suffix.lower() == ".xlsx":
+        path.write_bytes(write_xlsx(questions))
+    elif path.is_dir() or not path.suffix:
+        path.mkdir(parents=True, exist_ok=True)
+        by_area: dict[str, list[Question]] = {}
+        for q in questions:
+            by_area.setdefault(q.area, []).append(q)
+        for area, qs in by_area.items():
+            (path / f"{area}.yaml").write_text(dump_questions(area, qs), encoding="utf-8")
+    else:
+        path.write_text(export_yaml(questions), encoding="utf-8")
+    return len(questions)
+
+
+def import_path(path: Path, *, editor_id: int | None = None) -> ImportReport:
+    if path.is_dir():
+        return sync_from_files(path)
+    if path.suffix.lower() in (".yaml", ".yml") and path.parent.resolve() == BANK_DIR.resolve():
+        single = load_file(path, load_blueprints().areas)
+        if single.errors:
+            raise ImportRejected(single.errors)
+        return _store(single.questions, editor_id=None, origin="bank")
+    return import_questions(read_upload(path.name, path.read_bytes()), editor_id=editor_id)

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy import or_
+
+from exams import LEVEL_NAMES, load_blueprints
+from exams import analysis, bank_io
+from exams.models import BankQuestion
+from exams.question_bank import Problem, parse_question
+
+from ..auth.access import roles_required
+from ..auth.models import Role
+from ..extensions import db
+from ..forms import ConfirmForm
+from .forms import BankImportForm, QuestionForm
+
+bp = Blueprint("bank", __name__, url_prefix="/bank")
+AUTHORS = (Role.TRAINER, Role.ADMIN)
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+@roles_required(*AUTHORS)
+def questions():
+    query = db.select(BankQuestion).order_by(BankQuestion.area, BankQuestion.level.desc(), BankQuestion.id)
+    filters = {k: request.args.get(k, "") for k in ("q", "area", "level", "type", "status")}
+    if filters["q"]:
+        like = f"%{filters['q']}%"
+        query = query.where(or_(BankQuestion.stem.ilike(like), BankQuestion.id.ilike(like),
+                                BankQuestion.explanation.ilike(like)))
+    if filters["area"]:
+        query = query.where(BankQuestion.area == filters["area"])
+    if filters["level"].isdigit():
+        query = query.where(BankQuestion.level == int(filters["level"]))
+    if filters["type"]:
+        query = query.where(BankQuestion.qtype == filters["type"])
+    if filters["status"] == "retired":
+        query = query.where(BankQuestion.retired.is_(True))
+    elif filters["status"] != "all":
+        query = query.where(BankQuestion.retired.is_(False))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    blueprints = load_blueprints()
+    return render_template("bank/questions.html", page=page, filters=filters, areas=blueprints.areas,
+                           types=blueprints.types, levels=LEVEL_NAMES, action_form=ConfirmForm())
+
+
+def _answer_from_text(qtype: str, text: str):
+    text = text.strip().upper().replace(",", "").replace("，", "").replace(" ", "")
+    if qtype == "judge":
+        return True if text in {"正确", "对", "T", "TRUE", "√"} else False if text in {"错误", "错", "F", "FALSE", "×"} else text
+    return list(text) if qtype == "multiple" else text
+
+
+def _form_to_question(form: QuestionForm, qid: str):
+    level, qtype = int(form.level.data), form.qtype.data
+    raw = {"id": qid, "level": level, "type": qtype, "difficulty": int(form.difficulty.data),
+           "stem": form.stem.data, "answer": _answer_from_text(qtype, form.answer.data),
+           "explanation": form.explanation.data, "source": form.source.data}
+    if qtype != "judge":
+        raw["options"] = form.options()
+    problems: list[Problem] = []
+    question = parse_question(raw, form.area.data, qid, problems)
+    return question, problems
+
+
+def _next_id(area: str, level: int) -> str:
+    used = [r[0] for r in db.session.query(BankQuestion.id).filter(BankQuestion.id.like(f"{area}-{level}-%"))]
+    number = max([int(u.rsplit("-", 1)[1]) for u in used if u.rsplit("-", 1)[1].isdigit()] + [0]) + 1
+    return f"{area}-{level}-{number:03d}"
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def new():
+    form = QuestionForm()
+    if form.validate_on_submit():
+        qid = _next_id(form.area.data, int(form.level.data))
+        question, problems = _form_to_question(form, qid)
+        if question is not None and not problems:
+            try:
+                bank_io.import_questions([question], editor_id=current_user.id)
+            except bank_io.ImportRejected as exc:
+                problems = exc.problems
+            else:
+                flash(f"已新增试题 {qid}。", "success")
+                return redirect(url_for(".questions", q=qid))
+        for p in problems:
+            form.stem.errors.append(p.message)
+    return render_template("bank/edit.html", form=form, question=None)
+
+
+@bp.route("/<qid>/edit", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def edit(qid: str):
+    row = db.session.get(BankQuestion, qid) or abort(404)
+    form = QuestionForm()
+    if request.method == "GET":
+        form.area.data, form.level.data, form.qtype.data = row.area, str(row.level), row.qtype
+        form.difficulty.data, form.stem.data = str(row.difficulty), row.stem
+        for letter in "ABCDE":
+            getattr(form, f"option_{letter.lower()}").data = (row.options or {}).get(letter, "")
+        form.answer.data = ({"T": "正确", "F": "错误"}[row.answer[0]] if row.qtype == "judge" else "".join(row.answer))
+        form.explanation.data, form.source.data = row.explanation, row.source
+    elif form.validate_on_submit():
+        if form.area.data != row.area or int(form.level.data) != row.level:
+            form.area.errors.append("已有试题不能更改知识领域或等级（编号由它们组成）；请新增试题并停用本题。")
+        else:
+            question, problems = _form_to_question(form, qid)
+            if question is not None and not problems:
+                try:
+                    bank_io.import_questions([question], editor_id=current_user.id)
+                except bank_io.ImportRejected as exc:
+                    problems = exc.problems
+                else:
+                    flash(f"已保存试题 {qid}。", "success")
+                    return redirect(url_for(".questions", q=qid))
+            for p in problems:
+                form.stem.errors.append(p.message)
+    return render_template("bank/edit.html", form=form, question=row)
+
+
+@bp.route("/<qid>/retire", methods=["POST"])
+@roles_required(*AUTHORS)
+def retire(qid: str):
+    return _set_retired(qid, True)
+
+
+@bp.route("/<qid>/restore", methods=["POST"])
+@roles_required(*AUTHORS)
+def restore(qid: str):
+    return _set_retired(qid, False)
+
+
+def _set_retired(qid: str, retired: bool):
+    row = db.session.get(BankQuestion, qid) or abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    row.retired = retired
+    row.edited_by_id = current_user.id
+    db.session.commit()
+    flash(f"试题 {qid} 已{'停用（不再组卷，历史答卷不受影响）' if retired else '恢复使用'}。", "success")
+    return redirect(request.referrer or url_for(".questions"))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*AUTHORS)
+def import_file():
+    form = BankImportForm()
+    problems, report = [], None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            questions = bank_io.read_upload(upload.filename, upload.read())
+            report = bank_io.import_questions(questions, editor_id=current_user.id).as_dict()
+        except bank_io.ImportRejected as exc:
+            problems = exc.problems
+    return render_template("bank/import.html", form=form, problems=problems, report=report)
+
+
+@bp.route("/template.xlsx")
+@roles_required(*AUTHORS)
+def template_xlsx():
+    return send_file(io.BytesIO(bank_io.xlsx_template()), as_attachment=True, download_name="题库导入模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/export.<fmt>")
+@roles_required(*AUTHORS)
+def export(fmt: str):
+    questions = bank_io.all_questions()
+    if fmt == "xlsx":
+        return send_file(io.BytesIO(bank_io.write_xlsx(questions)), as_attachment=True, download_name="题库.xlsx",
+                         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if fmt == "yaml":
+        return send_file(io.BytesIO(bank_io.export_yaml(questions).encode("utf-8")), as_attachment=True,
+                         download_name="题库.yaml", mimetype="application/x-yaml")
+    abort(404)
+
+
+@bp.route("/analysis")
+@roles_required(*AUTHORS, Role.ASSESSOR)
+def item_analysis():
+    stats = analysis.bank_item_stats()
+    rows = {r.id: r for r in db.session.query(BankQuestion).filter(BankQuestion.id.in_(list(stats))).all()}
+    items = sorted(stats.values(), key=lambda s: (not s.flags, s.discrimination if s.discrimination is not None else 9))
+    return render_template("bank/analysis.html", items=items, rows=rows, areas=load_blueprints().areas,
+                           min_responses=analysis.MIN_RESPONSES)

@@ -1,0 +1,270 @@
+"""Theory exam pages: closed book, autosave API, submit, resume, access; trainer bank tools."""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+import yaml
+from openpyxl import Workbook, load_workbook
+
+from exams import attempts as exam
+from exams import bank_io
+from exams.models import Attempt, BankQuestion
+from simulator import config as config_module
+from simulator import create_app
+from simulator.auth.models import Role
+from simulator.extensions import db
+from tests.bank_factory import write_bank
+from tests.conftest import PASSWORD, IsolatedClient
+from tests.helpers import csrf_token, login, submit
+
+META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def bank_dir(tmp_path_factory):
+    return write_bank(tmp_path_factory.mktemp("bank"), extra=2)
+
+
+@pytest.fixture
+def bank(app, bank_dir):
+    bank_io.sync_from_files(bank_dir)
+    return bank_dir
+
+
+def _client(app, user):
+    client = app.test_client()
+    login(client, user.username, PASSWORD)
+    return client
+
+
+def _start_mock(client, level=5):
+    resp = submit(client, "/theory/start/mock", {"level": str(level)}, form_url="/theory/")
+    assert resp.status_code == 302
+    attempt_url = resp.headers["Location"]
+    page = client.get(attempt_url)
+    assert page.status_code == 200
+    token = META_CSRF.search(page.get_data(as_text=True)).group(1)
+    return attempt_url, page, token
+
+
+def _post_json(client, url, body, token):
+    return client.post(url, data=json.dumps(body), content_type="application/json",
+                       headers={"X-CSRFToken": token, "Accept": "application/json"})
+
+
+def _secrets_of(attempt: Attempt) -> list[str]:
+    """Strings that would give the key away if the browser ever received them."""
+    rows = db.session.query(BankQuestion).filter(BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()
+    return [r.explanation for r in rows]
+
+
+def test_closed_book_nothing_revealing_reaches_the_browser(app, bank, users):
+    client = _client(app, users[Role.TRAINEE])
+    url, page, token = _start_mock(client)
+    with app.app_context():
+        attempt = db.session.query(Attempt).one()
+        secrets = _secrets_of(attempt)
+        paper = attempt.paper
+    bodies = [page.get_data(as_text=True)]
+    for position in range(5):
+        resp = _post_json(client, url + "/answer", {"position": position, "response": ["T"] if paper[position]["type"] == "judge" else ["A"], "seq": position + 1}, token)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        bodies.append(resp.get_data(as_text=True))
+    bodies.append(client.get(url + "/state").get_data(as_text=True))
+    refused = _post_json(client, url + "/check", {"position": 0}, token)
+    assert refused.status_code == 400
+    bodies.append(refused.get_data(as_text=True))
+    bodies.append(client.get(url + "/result", follow_redirects=True).get_data(as_text=True))
+    bodies.append(client.get("/theory/").get_data(as_text=True))
+    for body in bodies:
+        assert not any(secret in body for secret in secrets)
+        assert "正确答案" not in body and '"key"' not in body and '"correct"' not in body
+    # the bank letters never appear as data on the page: only shuffled display letters
+    assert "data-correct" not in bodies[0] and 'data-answer="' not in bodies[0] and "data-key" not in bodies[0]
+
+
+def test_submit_then_score_breakdown_and_explanations(app, bank, users):
+    client = _client(app, users[Role.TRAINEE])
+    url, page, token = _start_mock(client)
+    with app.app_context():
+        attempt = db.session.query(Attempt).one()
+        keys = []
+        for position in range(len(attempt.paper)):
+            item = exam.items(attempt)[position]
+            key = db.session.get(BankQuestion, item.question_id).answer
+            keys.append(list(key) if item.qtype == "judge" else
+                        sorted(chr(ord("A") + item.order.index(k)) for k in key))
+    for position in range(70):
+        assert _post_json(client, url + "/answer", {"position": position, "response": keys[position]}, token).json["ok"]
+    resp = client.post(url + "/submit", data={"csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/result")
+    result = client.get(url + "/result").get_data(as_text=True)
+    assert "70.0 分" in result and "合格" in result
+    assert "服务礼仪与规范用语" in result                      # area breakdown by name
+    assert "解析：" in result                                  # explanations after submission
+    late = _post_json(client, url + "/answer", {"position": 80, "response": ["A"]}, token)
+    assert late.status_code == 409 and late.json["closed"]
+    again = client.post(url + "/submit", data={"csrf_token": token})   # double submit is harmless
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.query(Attempt).one().score == 70
+
+
+def test_answers_survive_a_server_restart(app, bank, users, tmp_path):
+    client = _client(app, users[Role.TRAINEE])
+    url, page, token = _start_mock(client)
+    with app.app_context():
+        paper = db.session.query(Attempt).one().paper
+    position = next(i for i, d in enumerate(paper) if d["type"] == "multiple")
+    _post_json(client, url + "/answer", {"position": position, "response": ["A", "C"], "flagged": True}, token)
+    # a new app instance on the same database file, as after a restart; the cookie still works
+    restarted = create_app(config_module.for_tests(tmp_path))
+    restarted.test_client_class = IsolatedClient
+    client2 = restarted.test_client()
+    login(client2, users[Role.TRAINEE].username, PASSWORD)
+    page = client2.get(url).get_data(as_text=True)
+    block = page.split(f'id="q-{position}"')[1].split("</section>")[0]
+    assert re.search(r'value="A"\s+checked', block) and re.search(r'value="C"\s+checked', block)
+    assert 'class="flag" checked' in block
+    assert f'data-testid="palette-{position + 1}"\n         class="answered flagged' in page
+
+
+def test_autosave_needs_csrf_and_valid_json(app, bank, users):
+    client = _client(app, users[Role.TRAINEE])
+    url, page, token = _start_mock(client)
+    no_token = client.post(url + "/answer", data=json.dumps({"position": 0, "response": ["A"]}),
+                           content_type="application/json")
+    assert no_token.status_code == 400
+    garbage = client.post(url + "/answer", data="not json", content_type="application/json",
+                          headers={"X-CSRFToken": token})
+    assert garbage.status_code == 400 and garbage.json["ok"] is False
+
+
+def test_other_trainees_and_other_roles_cannot_open_an_attempt(app, bank, users, make_user):
+    client = _client(app, users[Role.TRAINEE])
+    url, _, _ = _start_mock(client)
+    other = make_user("other-trainee", Role.TRAINEE)
+    assert _client(app, other).get(url).status_code == 404
+    assert _client(app, users[Role.TRAINER]).get(url).status_code == 403
+    assert _client(app, users[Role.ASSESSOR]).get("/theory/").status_code == 403
+
+
+def test_practice_with_immediate_feedback_in_the_browser_api(app, bank, users):
+    client = _client(app, users[Role.TRAINEE])
+    resp = submit(client, "/theory/start/practice", {"level": "4", "area": "complaint", "count": "10",
+                                                     "feedback": "immediate"}, form_url="/theory/")
+    url = resp.headers["Location"]
+    token = META_CSRF.search(client.get(url).get_data(as_text=True)).group(1)
+    with app.app_context():
+        attempt = db.session.query(Attempt).one()
+        assert attempt.mode == "practice" and attempt.deadline is None
+        first_type = attempt.paper[0]["type"]
+    _post_json(client, url + "/answer", {"position": 0, "response": ["T"] if first_type == "judge" else ["A", "B"] if first_type == "multiple" else ["A"]}, token)
+    feedback = _post_json(client, url + "/check", {"position": 0}, token).json["feedback"]
+    assert feedback["explanation"] and feedback["source"].endswith(".txt") and "key" in feedback
+    page = client.get(url).get_data(as_text=True)
+    assert feedback["explanation"] in page          # shown again after a reload, and only for that item
+
+
+# ---- trainer tools ---------------------------------------------------------------------------
+
+def test_trainer_edits_and_retires_a_question(app, bank, users):
+    client = _client(app, users[Role.TRAINER])
+    listing = client.get("/bank/?area=kpi&level=5&type=single").get_data(as_text=True)
+    assert "kpi-5-001" in listing
+    form = client.get("/bank/kpi-5-001/edit").get_data(as_text=True)
+    assert "kpi-5-001" in form
+    data = {"area": "kpi", "level": "5", "qtype": "single", "difficulty": "2",
+            "stem": "修改后的题干：服务水平指标的含义是（　　）。", "option_a": "甲", "option_b": "乙", "option_c": "丙",
+            "option_d": "丁", "option_e": "", "answer": "C", "explanation": "修改后的解析说明。",
+            "source": "002_451426456c5d3803.txt"}
+    resp = submit(client, "/bank/kpi-5-001/edit", data)
+    assert resp.status_code == 302
+    bad = submit(client, "/bank/kpi-5-001/edit", {**data, "answer": "E"})
+    assert "不是" in bad.get_data(as_text=True) or "not one of the options" in bad.get_data(as_text=True)
+    with app.app_context():
+        row = db.session.get(BankQuestion, "kpi-5-001")
+        assert row.answer == ["C"] and row.version == 2 and row.edited_by_id == users[Role.TRAINER].id
+    token = csrf_token(client, "/bank/")
+    assert client.post("/bank/kpi-5-001/retire", data={"csrf_token": token}).status_code == 302
+    with app.app_context():
+        assert db.session.get(BankQuestion, "kpi-5-001").retired
+
+
+def test_trainee_cannot_use_bank_tools(app, bank, users):
+    client = _client(app, users[Role.TRAINEE])
+    for url in ("/bank/", "/bank/export.xlsx", "/bank/analysis", "/bank/kpi-5-001/edit"):
+        assert client.get(url).status_code == 403
+
+
+def _xlsx(rows):
+    wb = Workbook()
+    ws = wb.active
+    ws.append(bank_io.XLSX_COLUMNS)
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_xlsx_import_is_all_or_nothing_with_row_numbers(app, bank, users):
+    client = _client(app, users[Role.TRAINER])
+    good = ["", "投诉处理", "四级", "单项选择题", 2, "导入题：受理投诉时首先应当（　　）。", "争辩", "耐心倾听", "转给同事", "挂断",
+            "", "B", "先倾听才能了解诉求。", "002_451426456c5d3803.txt"]
+    bad = ["", "投诉处理", "四级", "判断题", 1, "导入题：可以与客户争辩。", "", "", "", "", "", "也许", "不应争辩。",
+           "002_451426456c5d3803.txt"]
+    before = None
+    with app.app_context():
+        before = db.session.query(BankQuestion).count()
+    token = csrf_token(client, "/bank/import")
+    resp = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([good, bad])), "q.xlsx")},
+                       content_type="multipart/form-data")
+    body = resp.get_data(as_text=True)
+    assert "第3行" in body and "没有导入任何试题" in body
+    with app.app_context():
+        assert db.session.query(BankQuestion).count() == before
+    token = csrf_token(client, "/bank/import")
+    resp = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([good])), "q.xlsx")},
+                       content_type="multipart/form-data")
+    assert "新增 1 题" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(BankQuestion).count() == before + 1
+        new = db.session.query(BankQuestion).filter(BankQuestion.stem.like("导入题%")).one()
+        assert new.id.startswith("complaint-4-") and new.answer == ["B"] and new.origin == "trainer"
+
+
+def test_export_xlsx_round_trips_and_template_downloads(app, bank, users):
+    client = _client(app, users[Role.TRAINER])
+    exported = client.get("/bank/export.xlsx")
+    assert exported.status_code == 200
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    assert [c.value for c in sheet[1]] == bank_io.XLSX_COLUMNS
+    with app.app_context():
+        assert sheet.max_row - 1 == db.session.query(BankQuestion).count()
+        questions = bank_io.read_xlsx(exported.data)
+        originals = {q.id: q for q in bank_io.all_questions()}
+        assert all(originals[q.id].answer == q.answer and originals[q.id].options == q.options for q in questions)
+    template = client.get("/bank/template.xlsx")
+    assert template.status_code == 200 and load_workbook(io.BytesIO(template.data)).active.max_row == 2
+    yaml_export = client.get("/bank/export.yaml").get_data(as_text=True)
+    assert len(list(yaml.safe_load_all(yaml_export))) == 12
+
+
+def test_item_analysis_page_shows_submitted_attempts(app, bank, users, make_user):
+    with app.app_context():
+        for n in range(12):
+            trainee = make_user(f"cand{n}", Role.TRAINEE)
+            attempt = exam.start_attempt(trainee.id, mode="mock", level=5, seed=77)
+            for position in range(n * 8):
+                item = exam.items(attempt)[position]
+                key = db.session.get(BankQuestion, item.question_id).answer
+                exam.save_answer(attempt, position, list(key) if item.qtype == "judge" else
+                                 sorted(chr(ord("A") + item.order.index(k)) for k in key))
+            exam.submit(attempt)
+    page = _client(app, users[Role.TRAINER]).get("/bank/analysis").get_data(as_text=True)
+    assert 'data-testid="analysis-chart"' in page and "<circle" in page
+    assert "12</td>" in page       # twelve responses per item of the shared paper
