@@ -97,40 +97,40 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
         problems.append(Problem(place, msg))
 
     if not isinstance(raw, dict):
-        bad("each question must be a mapping")
+        bad("每道题必须是一个映射（mapping）")
         return None
     allowed = {"id", "level", "type", "difficulty", "stem", "options", "answer", "explanation", "source"}
     unknown = set(raw) - allowed
     if unknown:
-        bad(f"unknown field(s): {', '.join(sorted(map(str, unknown)))}")
+        bad(f"未知字段：{', '.join(sorted(map(str, unknown)))}")
     qid = str(raw.get("id", "")).strip()
     level, qtype, difficulty = raw.get("level"), raw.get("type"), raw.get("difficulty")
     ok = True
     if not re.fullmatch(rf"{re.escape(area)}-[345]-\d{{3}}", qid):
-        bad(f"id {qid!r} must look like {area}-<level>-<3 digits>")
+        bad(f"编号 {qid!r} 格式应为 {area}-<等级>-<三位数字>")
         ok = False
     if level not in LEVELS:
-        bad(f"level must be one of 5, 4, 3 (got {level!r})")
+        bad(f"等级必须是 5、4 或 3（现为 {level!r}）")
         ok = False
     elif qid and re.fullmatch(r"[a-z]+-\d-\d{3}", qid) and int(qid.split("-")[1]) != level:
-        bad(f"id {qid!r} does not match level {level}")
+        bad(f"编号 {qid!r} 与等级 {level} 不一致")
     if qtype not in TYPES:
-        bad(f"type must be one of {', '.join(TYPES)} (got {qtype!r})")
+        bad(f"题型必须是 {', '.join(TYPES)} 之一（现为 {qtype!r}）")
         return None
     if difficulty not in (1, 2, 3):
-        bad(f"difficulty must be 1, 2 or 3 (got {difficulty!r})")
+        bad(f"难度必须是 1、2 或 3（现为 {difficulty!r}）")
         ok = False
     stem = raw.get("stem")
     if not isinstance(stem, str) or len(stem.strip()) < 6:
-        bad("stem is missing or too short")
+        bad("题干缺失或过短")
         ok = False
     explanation = raw.get("explanation")
     if not isinstance(explanation, str) or len(explanation.strip()) < 6:
-        bad("explanation is missing or too short")
+        bad("解析缺失或过短")
         ok = False
     source = raw.get("source")
     if source not in SOURCES:
-        bad(f"source must name a seed document ({', '.join(SOURCES)}), got {source!r}")
+        bad(f"依据文件必须是源文件之一（{', '.join(SOURCES)}），现为 {source!r}")
         ok = False
 
     options = raw.get("options") or {}
@@ -138,37 +138,37 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
     letters: tuple[str, ...] = ()
     if qtype == "judge":
         if options:
-            bad("judge questions take no options")
+            bad("判断题不设选项")
             ok = False
         if not isinstance(answer, bool):
-            bad("a judge answer must be true or false")
+            bad("判断题答案必须是 true（正确）或 false（错误）")
             ok = False
         else:
             letters = ("T",) if answer else ("F",)
     else:
         if not isinstance(options, dict):
-            bad("options must be a mapping of letters to text")
+            bad("选项必须是“字母: 文字”的映射")
             return None
         options = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in options.items()}
         wanted_sizes = (4,) if qtype == "single" else (4, 5)
         if len(options) not in wanted_sizes or list(options) != _letters(len(options)):
-            bad(f"{qtype} questions need options lettered A-{_letters(max(wanted_sizes))[-1]} "
-                f"({' or '.join(map(str, wanted_sizes))} of them), got {list(options)}")
+            bad(f"{qtype} 题需要 {' 或 '.join(map(str, wanted_sizes))} 个选项，依次为 A-{_letters(max(wanted_sizes))[-1]}，"
+                f"现为 {list(options)}")
             ok = False
         texts = list(options.values())
         if any(not t for t in texts):
-            bad("an option is empty")
+            bad("有选项为空")
             ok = False
         if len(set(texts)) != len(texts):
-            bad("two options have the same text")
+            bad("有两个选项文字相同")
             ok = False
         for letter, text in options.items():
             if CRUTCH_OPTION.search(text):
-                bad(f"option {letter} is an 'all/none of the above' crutch: {text}")
+                bad(f"选项 {letter} 属于“以上都对/都不对”类兜底选项：{text}")
                 ok = False
         if qtype == "single":
             if not isinstance(answer, str) or answer.strip() not in options:
-                bad(f"the answer {answer!r} is not one of the options")
+                bad(f"答案 {answer!r} 不在选项之中")
                 ok = False
             else:
                 letters = (answer.strip(),)
@@ -177,7 +177,7 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
                 answer = list(answer.replace(",", "").replace(" ", ""))
             if (not isinstance(answer, list) or len(answer) < 2 or len(set(answer)) != len(answer)
                     or any(a not in options for a in answer)):
-                bad(f"a multiple-choice answer must list at least two distinct option letters, got {answer!r}")
+                bad(f"多选题答案必须列出至少两个不同的选项字母，现为 {answer!r}")
                 ok = False
             else:
                 letters = tuple(sorted(answer))
@@ -194,14 +194,14 @@ def load_file(path: Path, areas: dict[str, str] | None = None) -> Bank:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        bank.problems.append(Problem(name, f"not valid YAML: {exc}"))
+        bank.problems.append(Problem(name, f"YAML 格式错误：{exc}"))
         return bank
     if not isinstance(data, dict) or "area" not in data or not isinstance(data.get("questions"), list):
-        bank.problems.append(Problem(name, "a bank file needs 'area' and a list 'questions'"))
+        bank.problems.append(Problem(name, "题库文件需要 area 字段和 questions 列表"))
         return bank
     area = str(data["area"])
     if areas is not None and area not in areas:
-        bank.problems.append(Problem(name, f"unknown area {area!r} (known: {', '.join(areas)})"))
+        bank.problems.append(Problem(name, f"未知的知识领域 {area!r}（可用：{', '.join(areas)}）"))
         return bank
     for index, raw in enumerate(data["questions"], start=1):
         qid = raw.get("id") if isinstance(raw, dict) else None
@@ -220,7 +220,7 @@ def load_bank(path: Path | str = BANK_DIR, blueprints: BlueprintSet | None = Non
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     bank = Bank()
     if not files:
-        bank.problems.append(Problem(str(path), "no bank files (*.yaml) found"))
+        bank.problems.append(Problem(str(path), "没有找到题库文件（*.yaml）"))
         return bank
     for file in files:
         part = load_file(file, blueprints.areas)
@@ -239,11 +239,11 @@ def cross_checks(questions: list[Question]) -> list[Problem]:
     for q in questions:
         place = f"{q.file}: {q.id}"
         if q.id in seen_ids:
-            problems.append(Problem(place, f"duplicate id (also in {seen_ids[q.id].file})"))
+            problems.append(Problem(place, f"编号重复（另见 {seen_ids[q.id].file}）"))
         seen_ids.setdefault(q.id, q)
         key = stem_key(q.stem)
         if key in seen_stems:
-            problems.append(Problem(place, f"same stem as {seen_stems[key].id}"))
+            problems.append(Problem(place, f"题干与 {seen_stems[key].id} 相同"))
         seen_stems.setdefault(key, q)
     # Near-identical stems with the same type usually test the same fact the same way.
     by_cell = defaultdict(list)
@@ -255,7 +255,7 @@ def cross_checks(questions: list[Question]) -> list[Problem]:
             for b in cell[i + 1:]:
                 kb = stem_key(b.stem)
                 if ka != kb and fuzz.ratio(ka, kb) >= 92:
-                    problems.append(Problem(f"{b.file}: {b.id}", f"stem nearly identical to {a.id}", "warning"))
+                    problems.append(Problem(f"{b.file}: {b.id}", f"题干与 {a.id} 几乎相同", "warning"))
     problems.extend(balance_checks(questions))
     return problems
 
@@ -273,17 +273,15 @@ def balance_checks(questions: list[Question]) -> list[Problem]:
             for letter in "ABCD":
                 share = counts.get(letter, 0) / len(items)
                 if not 0.15 <= share <= 0.35:
-                    problems.append(Problem(place, f"answer {letter} is correct in {share:.0%} of single-choice "
-                                                   f"items (keep each letter between 15% and 35%)"))
+                    problems.append(Problem(place, f"单选题中答案为 {letter} 的占 {share:.0%}（每个字母应在 15%–35% 之间）"))
         elif qtype == "judge" and len(items) >= 8:
             share = sum(q.answer == ("T",) for q in items) / len(items)
             if not 0.35 <= share <= 0.65:
-                problems.append(Problem(place, f"{share:.0%} of true/false items are true (keep 35%-65%)"))
+                problems.append(Problem(place, f"判断题中答案为“正确”的占 {share:.0%}（应在 35%–65% 之间）"))
         elif qtype == "multiple" and len(items) >= 6:
             everything = sum(len(q.answer) == len(q.options) for q in items) / len(items)
             if everything > 0.25:
-                problems.append(Problem(place, f"{everything:.0%} of multiple-choice items have every option "
-                                               f"correct (keep at most 25%)"))
+                problems.append(Problem(place, f"多选题中全部选项均为正确答案的占 {everything:.0%}（最多 25%）"))
     return problems
 
 
@@ -296,8 +294,8 @@ def pool_checks(questions: list[Question], blueprints: BlueprintSet) -> list[Pro
     problems = []
     for (area, qtype, level), need in required_pool(blueprints).items():
         if need and have.get((area, qtype, level), 0) < need:
-            problems.append(Problem(f"{area}.yaml: level {level} {qtype}",
-                                    f"{have.get((area, qtype, level), 0)} items, the blueprints need at least {need}"))
+            problems.append(Problem(f"{area}.yaml: 等级 {level} {qtype}",
+                                    f"现有 {have.get((area, qtype, level), 0)} 题，组卷至少需要 {need} 题"))
     return problems
 
 

@@ -265,3 +265,65 @@ def test_seeding_keeps_a_trainers_edit(bank, trainee):
     report = bank_io.sync_from_files(bank)
     assert "kpi-5-001" in report.kept_edited
     assert db.session.get(BankQuestion, "kpi-5-001").explanation == "培训师修改过的解析。"
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+def test_python_m_exams_paper_prints_composition_without_answers(bank_dir):
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "exams", "paper", "--level", "4", "--seed", "9", "--json",
+                          "--bank", str(bank_dir)], capture_output=True, text=True, check=True).stdout
+    paper = json.loads(out)
+    assert paper["total_points"] == 100 and paper["questions"] == 100 and paper["time_limit_minutes"] == 60
+    blueprint = load_blueprints()[4]
+    assert paper["per_area"] == {a: {t: n for t, n in per.items() if n} for a, per in blueprint.counts.items()}
+    assert "answer" not in out and "explanation" not in out
+    again = subprocess.run([sys.executable, "-m", "exams", "paper", "--level", "4", "--seed", "9", "--json",
+                            "--bank", str(bank_dir)], capture_output=True, text=True, check=True).stdout
+    assert json.loads(again)["question_ids"] == paper["question_ids"]
+
+
+def test_validate_cli_reports_each_problem_with_its_place(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "kpi.yaml"
+    bad.write_text(yaml_dump({"area": "kpi", "questions": [
+        {"id": "kpi-5-001", "level": 5, "type": "single", "difficulty": 1, "stem": "接通率的含义是（　　）。",
+         "options": {"A": "甲", "B": "乙", "C": "丙", "D": "以上都对"}, "answer": "E",
+         "explanation": "", "source": "nowhere.txt"}]}), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "exams", "validate", str(bad), "--no-pool"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    for fragment in ("kpi-5-001", "兜底选项", "答案 'E' 不在选项之中", "解析缺失", "依据文件必须是"):
+        assert fragment in run.stdout
+
+
+def yaml_dump(data) -> str:
+    import yaml
+    return yaml.safe_dump(data, allow_unicode=True)
+
+
+def test_flask_bank_commands(app, bank_dir, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["bank", "import", str(bank_dir)])
+    assert result.exit_code == 0 and "added" in result.output
+    assert db.session.query(BankQuestion).count() == sum(len(v) for v in generate(extra=2).values())
+    result = runner.invoke(args=["bank", "stats"])
+    assert result.exit_code == 0 and f"total {db.session.query(BankQuestion).count()}" in result.output
+    out = tmp_path / "export.xlsx"
+    assert runner.invoke(args=["bank", "export", str(out)]).exit_code == 0 and out.stat().st_size > 0
+    folder = tmp_path / "exported"
+    assert runner.invoke(args=["bank", "export", str(folder)]).exit_code == 0
+    assert runner.invoke(args=["bank", "validate", str(folder)]).exit_code == 0
+    broken = tmp_path / "broken.xlsx"
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active.append(["编号", "题干"])
+    wb.save(broken)
+    result = runner.invoke(args=["bank", "import", str(broken)])
+    assert result.exit_code != 0 and "nothing was imported" in result.output
+    assert runner.invoke(args=["sweep"]).exit_code == 0

@@ -1,0 +1,162 @@
+"""Load benchmark: N candidates sit theory papers at once against a real server on SQLite.
+
+Starts ``run.py`` (waitress) on a throw-away SQLite database, creates N trainee accounts, then each
+simulated candidate logs in, starts a mock paper, loads it and answers questions one by one — every
+answer an autosave request, as the browser sends them. Prints autosave latency percentiles and errors.
+
+    .venv/bin/python benchmarks/theory_load.py [--candidates 300] [--answers 20] [--think 0.5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CSRF_FORM = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+QUESTION = re.compile(r'data-position="(\d+)" data-type="(\w+)"')
+PASSWORD = "bench-password-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db_url: str, threads: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(os.environ, PORT=str(port), DATABASE_URL=db_url, SECRET_KEY="bench", SEED_DEMO_ACCOUNTS="0",
+               WAITRESS_THREADS=str(threads))
+    proc = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if requests.get(base + "/healthz", timeout=2).ok:
+                return proc, base
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start:\n" + proc.stdout.read())
+
+
+def create_candidates(db_url: str, n: int) -> list[str]:
+    from simulator import config, create_app
+    from simulator.auth.models import User
+    from simulator.extensions import db
+
+    app = create_app({**config.from_env(Path(tempfile.gettempdir()), env={"SECRET_KEY": "bench"}),
+                      "SQLALCHEMY_DATABASE_URI": db_url})
+    names = [f"bench{i:04d}" for i in range(n)]
+    with app.app_context():
+        template = User(username="x", display_name="x", role="trainee")
+        template.set_password(PASSWORD)           # hash once: hashing is not what is measured
+        db.session.add_all(User(username=u, display_name=u, role="trainee", password_hash=template.password_hash)
+                           for u in names)
+        db.session.commit()
+    return names
+
+
+class Candidate(threading.Thread):
+    def __init__(self, base, username, answers, think, barrier, results):
+        super().__init__(daemon=True)
+        self.base, self.username, self.answers, self.think = base, username, answers, think
+        self.barrier, self.results = barrier, results
+
+    def run(self):
+        s = requests.Session()
+        rng = random.Random(self.username)
+        try:
+            page = s.get(self.base + "/login", timeout=60).text
+            s.post(self.base + "/login", data={"username": self.username, "password": PASSWORD,
+                                               "csrf_token": CSRF_FORM.search(page).group(1)}, timeout=60)
+            home = s.get(self.base + "/theory/", timeout=60).text
+            resp = s.post(self.base + "/theory/start/mock", data={"level": "5", "csrf_token": CSRF_FORM.search(home).group(1)},
+                          timeout=120)
+            paper = resp.text
+            token = CSRF_META.search(paper).group(1)
+            questions = QUESTION.findall(paper)
+            url = resp.url + "/answer"
+        except Exception as exc:  # a failed start counts as an error, the run goes on
+            self.results["start_errors"].append(f"{self.username}: {exc!r}")
+            self.barrier.wait()
+            return
+        self.barrier.wait()       # everyone starts answering at the same moment
+        for seq, (position, qtype) in enumerate(questions[: self.answers], start=1):
+            time.sleep(rng.uniform(0, self.think))
+            response = [rng.choice("TF")] if qtype == "judge" else (
+                sorted(rng.sample("ABCD", 2)) if qtype == "multiple" else [rng.choice("ABCD")])
+            started = time.perf_counter()
+            try:
+                r = s.post(url, json={"position": int(position), "response": response, "seq": seq},
+                           headers={"X-CSRFToken": token}, timeout=60)
+                elapsed = time.perf_counter() - started
+                if r.status_code == 200 and r.json().get("ok"):
+                    self.results["latencies"].append(elapsed)
+                else:
+                    self.results["errors"].append(f"{r.status_code} {r.text[:80]}")
+            except Exception as exc:
+                self.results["errors"].append(repr(exc))
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--candidates", type=int, default=300)
+    parser.add_argument("--answers", type=int, default=20, help="answers (autosaves) per candidate")
+    parser.add_argument("--think", type=float, default=0.5, help="max seconds between two answers")
+    parser.add_argument("--server-threads", type=int, default=16)
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="theory-load-"))
+    db_url = f"sqlite:///{tmp / 'load.sqlite3'}"
+    proc, base = start_server(db_url, args.server_threads)
+    try:
+        names = create_candidates(db_url, args.candidates)
+        results = {"latencies": [], "errors": [], "start_errors": []}
+        barrier = threading.Barrier(args.candidates)
+        threads = [Candidate(base, u, args.answers, args.think, barrier, results) for u in names]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    lat = results["latencies"]
+    total = len(lat) + len(results["errors"])
+    print(f"theory autosave load: {args.candidates} candidates x {args.answers} answers, think <= {args.think}s, "
+          f"SQLite, waitress {args.server_threads} threads, {os.cpu_count()} CPU cores")
+    print(f"  paper starts failed: {len(results['start_errors'])}")
+    if lat:
+        print(f"  autosaves ok: {len(lat)}/{total}  errors: {len(results['errors'])}")
+        print(f"  latency ms: p50 {1000 * percentile(lat, 50):.0f}  p95 {1000 * percentile(lat, 95):.0f}  "
+              f"p99 {1000 * percentile(lat, 99):.0f}  max {1000 * max(lat):.0f}  mean {1000 * statistics.mean(lat):.0f}")
+        print(f"  wall time {wall:.1f}s (includes login, paper start and load)")
+    for err in (results["start_errors"] + results["errors"])[:5]:
+        print("  example error:", err)
+    return 1 if results["errors"] or results["start_errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
