@@ -31,6 +31,36 @@ def _cmd_models(args) -> int:
     return 0
 
 
+def _cmd_transcribe(args) -> int:
+    from .asr import NoEngineAvailable, get_recognizer
+    from .audio import AudioError, load_audio
+
+    try:
+        audio = load_audio(args.audio)
+    except AudioError as exc:
+        print(f"{exc.message} ({exc})", file=sys.stderr)
+        return 2
+    try:
+        if args.model_path:
+            if args.engine == "vosk":
+                from .asr.vosk_engine import VoskRecognizer
+                recognizer = VoskRecognizer(args.model_path)
+            else:
+                from .asr.whisper_engine import WhisperRecognizer
+                recognizer = WhisperRecognizer(args.model_path)
+        else:
+            recognizer = get_recognizer(args.engine)
+    except (NoEngineAvailable, FileNotFoundError) as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    transcript = recognizer.transcribe(audio)
+    if args.json:
+        print(json.dumps(transcript.to_dict(), ensure_ascii=False))
+    else:
+        print(transcript.text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading", description="Speech models and grading tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--retry", action="store_true", help="retry downloads that failed recently")
     models.add_argument("--quiet", action="store_true", help="no progress bar")
     models.set_defaults(func=_cmd_models)
+    transcribe = sub.add_parser("transcribe", help="recognise the speech in an audio file")
+    transcribe.add_argument("audio")
+    transcribe.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"), choices=["auto", "vosk", "whisper"])
+    transcribe.add_argument("--model-path", help="use this model folder instead of the configured one")
+    transcribe.add_argument("--json", action="store_true", help="print text, timings and confidences as JSON")
+    transcribe.set_defaults(func=_cmd_transcribe)
     return parser
 
 

@@ -1,0 +1,229 @@
+"""Whisper (faster-whisper, CTranslate2 int8) — the engine wherever the Chinese Vosk model is absent.
+
+Whisper decodes whole windows, so streaming is emulated: a Silero voice-activity detector (shipped
+with faster-whisper, run frame by frame with its state carried over) finds where speech starts and
+ends; while the trainee speaks, the utterance so far is re-decoded greedily about once a second for
+captions (skipped when the model is busy: captions are best effort); when 0.6 s of silence follows
+speech, the utterance is decoded properly (beam 5, word timings) and becomes final.
+"""
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE, Audio
+from ..textnorm import normalize_transcript
+from .base import Final, Partial, Recognizer, Segment, StreamSession, Transcript, Word, as_audio
+
+MODEL_NAME = "faster-whisper-base"
+# Whisper was trained on subtitles: on silence or noise it may "hear" these credits. Dropped.
+HALLUCINATIONS = re.compile(r"(字幕|订阅|点赞|转发|打赏|明镜|栏目|amara|谢谢观看|感谢观看|请不吝)", re.I)
+NO_SPEECH_PROB = 0.6
+MIN_AVG_LOGPROB = -1.0
+
+_models: dict[tuple[str, int], object] = {}
+_models_lock = threading.Lock()
+_vad_model = None
+
+
+def default_threads() -> int:
+    return int(os.environ.get("ASR_THREADS") or min(2, os.cpu_count() or 1))
+
+
+def shared_model(path: str, threads: int):
+    """One model per process (per path and thread count): loading costs ~0.6 s and ~150 MB."""
+    from faster_whisper import WhisperModel
+
+    key = (str(path), threads)
+    with _models_lock:
+        if key not in _models:
+            _models[key] = (WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads),
+                            threading.Semaphore(1))
+        return _models[key]
+
+
+def _vad():
+    global _vad_model
+    if _vad_model is None:
+        from faster_whisper.vad import get_vad_model
+        _vad_model = get_vad_model()
+    return _vad_model
+
+
+class StreamingVad:
+    """Silero VAD over 32 ms frames with its recurrent state kept between calls."""
+    FRAME = 512
+    CONTEXT = 64
+
+    def __init__(self):
+        self.session = _vad().session
+        self.h = np.zeros((1, 1, 128), dtype="float32")
+        self.c = np.zeros((1, 1, 128), dtype="float32")
+        self.context = np.zeros((1, self.CONTEXT), dtype="float32")
+        self.pending = np.zeros(0, dtype="float32")
+
+    def probabilities(self, samples: np.ndarray) -> list[float]:
+        self.pending = np.concatenate([self.pending, samples])
+        probs = []
+        while self.pending.size >= self.FRAME:
+            frame, self.pending = self.pending[: self.FRAME], self.pending[self.FRAME:]
+            batch = np.concatenate([self.context, frame[None, :]], axis=1)
+            out, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
+            self.context = frame[None, -self.CONTEXT:]
+            probs.append(float(np.asarray(out).reshape(-1)[0]))
+        return probs
+
+
+class WhisperRecognizer(Recognizer):
+    engine = "whisper"
+    model_name = MODEL_NAME
+
+    def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None, beam_size: int = 5,
+                 initial_prompt: str | None = None):
+        if model_path is None:
+            from ..model_store import WHISPER_BASE, locate
+            model_path = locate(WHISPER_BASE).path
+        self.model_path = str(model_path)
+        if not Path(self.model_path, "model.bin").is_file():
+            raise FileNotFoundError(f"no Whisper model (model.bin) in {self.model_path}")
+        self.threads = threads or default_threads()
+        self.beam_size = beam_size
+        self.initial_prompt = initial_prompt
+        self.model, self.busy = shared_model(self.model_path, self.threads)
+
+    # ---- decoding ----------------------------------------------------------------------------
+
+    def decode(self, samples: np.ndarray, *, offset: float = 0.0, beam_size: int | None = None,
+               words: bool = True, vad_filter: bool = True) -> list[Segment]:
+        """Decode float32 16 kHz samples; times shifted by ``offset``."""
+        with self.busy:
+            segments, _ = self.model.transcribe(
+                samples, language="zh", beam_size=beam_size or self.beam_size, word_timestamps=words,
+                condition_on_previous_text=False, initial_prompt=self.initial_prompt, vad_filter=vad_filter,
+                vad_parameters={"min_silence_duration_ms": 500} if vad_filter else None)
+            raw = list(segments)
+        out = []
+        for seg in raw:
+            text = normalize_transcript(seg.text)
+            if not text or HALLUCINATIONS.search(text):
+                continue
+            if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < MIN_AVG_LOGPROB:
+                continue
+            seg_words = [Word(normalize_transcript(w.word), round(float(w.start) + offset, 3), round(float(w.end) + offset, 3),
+                              round(float(w.probability), 3)) for w in (seg.words or []) if w.word.strip()]
+            confidence = (round(sum(w.confidence for w in seg_words) / len(seg_words), 3) if seg_words
+                          else round(float(np.exp(seg.avg_logprob)), 3))
+            out.append(Segment(text, round(float(seg.start) + offset, 3), round(float(seg.end) + offset, 3), confidence,
+                               [w for w in seg_words if w.text]))
+        return out
+
+    def transcribe(self, source) -> Transcript:
+        audio: Audio = as_audio(source)
+        started = time.perf_counter()
+        segments = self.decode(audio.float32)
+        return Transcript(text=join_text(segments), engine=self.engine, model=self.model_name,
+                          duration_s=round(audio.duration_s, 3), decode_s=round(time.perf_counter() - started, 3),
+                          segments=segments)
+
+    def stream(self, **options) -> "WhisperStream":
+        return WhisperStream(self, **options)
+
+
+def join_text(segments: list[Segment]) -> str:
+    return normalize_transcript("，".join(s.text.rstrip("。，") for s in segments if s.text) +
+                                ("。" if segments else ""))
+
+
+class WhisperStream(StreamSession):
+    def __init__(self, recognizer: WhisperRecognizer, *, end_silence_s: float = 0.6, partial_every_s: float = 1.0,
+                 min_speech_s: float = 0.25, speech_threshold: float = 0.5, silence_threshold: float = 0.35,
+                 pad_s: float = 0.2, max_utterance_s: float = 25.0):
+        super().__init__()
+        self.recognizer = recognizer
+        self.vad = StreamingVad()
+        self.audio = np.zeros(0, dtype="float32")     # the whole stream so far
+        self.frame_index = 0                           # VAD frames seen
+        self.in_speech = False
+        self.speech_start = 0                          # sample index where the utterance began
+        self.speech_frames = 0
+        self.silent_frames = 0
+        self.last_partial_at = 0
+        self.decode_s = 0.0
+        self.end_frames = int(end_silence_s * SAMPLE_RATE / StreamingVad.FRAME)
+        self.min_speech_frames = max(1, int(min_speech_s * SAMPLE_RATE / StreamingVad.FRAME))
+        self.partial_every = int(partial_every_s * SAMPLE_RATE)
+        self.speech_threshold, self.silence_threshold = speech_threshold, silence_threshold
+        self.pad = int(pad_s * SAMPLE_RATE)
+        self.max_utterance = int(max_utterance_s * SAMPLE_RATE)
+
+    def _utterance(self, end: int) -> tuple[np.ndarray, float]:
+        start = max(0, self.speech_start - self.pad)
+        return self.audio[start:end], start / SAMPLE_RATE
+
+    def _final(self, end: int) -> list:
+        samples, offset = self._utterance(end)
+        self.in_speech, self.speech_frames, self.silent_frames = False, 0, 0
+        if samples.size < SAMPLE_RATE * 0.2:
+            return []
+        started = time.perf_counter()
+        # VAD already cut the utterance; Whisper's own filter would only shift the times.
+        segments = self.recognizer.decode(samples, offset=offset, vad_filter=False)
+        self.decode_s += time.perf_counter() - started
+        return [Final(s) for s in segments]
+
+    def _feed(self, pcm: bytes) -> list:
+        new = np.frombuffer(pcm, dtype="<i2").astype("float32") / 32768.0
+        self.audio = np.concatenate([self.audio, new])
+        events: list = []
+        for prob in self.vad.probabilities(new):
+            self.frame_index += 1
+            frame_end = self.frame_index * StreamingVad.FRAME
+            if not self.in_speech:
+                if prob >= self.speech_threshold:
+                    self.speech_frames += 1
+                    if self.speech_frames >= self.min_speech_frames:
+                        self.in_speech = True
+                        self.speech_start = frame_end - self.speech_frames * StreamingVad.FRAME
+                        self.last_partial_at = frame_end
+                        self.silent_frames = 0
+                else:
+                    self.speech_frames = 0
+                continue
+            self.silent_frames = self.silent_frames + 1 if prob < self.silence_threshold else 0
+            if self.silent_frames >= self.end_frames or frame_end - self.speech_start >= self.max_utterance:
+                events.extend(self._final(frame_end))
+        if self.in_speech and self.audio.size - self.last_partial_at >= self.partial_every:
+            self.last_partial_at = self.audio.size
+            # Captions only when the model is idle: a busy server drops captions, never finals.
+            if self.recognizer.busy.acquire(blocking=False):
+                self.recognizer.busy.release()
+                samples, offset = self._utterance(self.audio.size)
+                started = time.perf_counter()
+                segments = self.recognizer.decode(samples, offset=offset, beam_size=1, words=False,
+                                                  vad_filter=False)
+                self.decode_s += time.perf_counter() - started
+                text = join_text(segments)
+                if text:
+                    events.append(Partial(text))
+        return events
+
+    def _finish(self) -> list:
+        if self.in_speech:
+            return self._final(self.audio.size)
+        if not self.segments and self.audio.size >= SAMPLE_RATE // 2:
+            # Safety net for speech too faint for the streaming VAD: one pass over the whole stream.
+            started = time.perf_counter()
+            segments = self.recognizer.decode(self.audio)
+            self.decode_s += time.perf_counter() - started
+            return [Final(s) for s in segments]
+        return []
+
+    def _transcript(self) -> Transcript:
+        return Transcript(text=join_text(self.segments), engine=self.recognizer.engine,
+                          model=self.recognizer.model_name, duration_s=round(self.duration_s, 3),
+                          decode_s=round(self.decode_s, 3), segments=list(self.segments))
