@@ -55,6 +55,11 @@ def _vad():
     return _vad_model
 
 
+def has_speech(samples: np.ndarray) -> bool:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    return bool(get_speech_timestamps(samples, VadOptions(min_speech_duration_ms=150)))
+
+
 class StreamingVad:
     """Silero VAD over 32 ms frames with its recurrent state kept between calls."""
     FRAME = 512
@@ -100,12 +105,18 @@ class WhisperRecognizer(Recognizer):
 
     def decode(self, samples: np.ndarray, *, offset: float = 0.0, beam_size: int | None = None,
                words: bool = True, vad_filter: bool = True) -> list[Segment]:
-        """Decode float32 16 kHz samples; times shifted by ``offset``."""
+        """Decode float32 16 kHz samples; times shifted by ``offset``.
+
+        ``vad_filter`` only decides *whether* there is speech (no speech: no text, so Whisper cannot
+        invent any); the audio is then decoded whole, because cutting it to the detected speech cost
+        accuracy on real recordings (CER 0.173 -> 0.125 on eval-audio/human without the cut)."""
+        if vad_filter and not has_speech(samples):
+            return []
         with self.busy:
             segments, _ = self.model.transcribe(
                 samples, language="zh", beam_size=beam_size or self.beam_size, word_timestamps=words,
-                condition_on_previous_text=False, initial_prompt=self.initial_prompt, vad_filter=vad_filter,
-                vad_parameters={"min_silence_duration_ms": 500} if vad_filter else None)
+                without_timestamps=not words, condition_on_previous_text=False,
+                initial_prompt=self.initial_prompt, vad_filter=False)
             raw = list(segments)
         out = []
         for seg in raw:
@@ -197,7 +208,9 @@ class WhisperStream(StreamSession):
             self.silent_frames = self.silent_frames + 1 if prob < self.silence_threshold else 0
             if self.silent_frames >= self.end_frames or frame_end - self.speech_start >= self.max_utterance:
                 events.extend(self._final(frame_end))
-        if self.in_speech and self.audio.size - self.last_partial_at >= self.partial_every:
+        # A caption only while the speaker is actually talking: one started at the end of a turn
+        # would hold up the final transcript.
+        if self.in_speech and self.silent_frames == 0 and self.audio.size - self.last_partial_at >= self.partial_every:
             self.last_partial_at = self.audio.size
             # Captions only when the model is idle: a busy server drops captions, never finals.
             if self.recognizer.busy.acquire(blocking=False):
