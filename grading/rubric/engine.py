@@ -1,0 +1,880 @@
+"""The rubric engine: a call record and a scenario in, a ``GradeResult`` out.
+
+``grade`` is pure and deterministic (no clock, no randomness, no I/O except reading the shared
+``scenarios/library/common.yaml`` when an item asks for ``use: common_taboos`` and no ``taboos`` were
+passed), so re-grading a stored record after a rubric fix is simply ``grade`` again.
+
+Soft signals (``speech_rate``, ``fillers``, ``call_length``) and evidence resting on uncertain
+recognition never fail a candidate on their own: such items get the verdict ``review``, the points at
+stake are reported as ``pending_gain`` / ``pending_loss``, and a result whose pass/fail depends on them
+is ``provisional``. An utterance whose transcript carries no confidence at all (typed text, or an
+engine without scores) is taken at its word.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from . import matching as M
+from .record import CallView, Turn, Utterance, _num
+from .results import PASS_MARK, GradeResult, ItemResult, round_half_up
+
+COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
+
+DEFAULT_FILLERS = ("嗯", "啊", "那个", "呃")
+"""The spec's default list for ``fillers`` when neither the item nor common.yaml gives one."""
+INTERJECTIONS = frozenset({"嗯", "呃", "唔"})
+"""Fillers that are never content words: every occurrence counts. Others (啊, 那个, 这个) count only when
+they make up a whole clause or are doubled (那个那个), since 那个问题 or 好啊 are ordinary speech."""
+
+HOLD_ASK_PHRASES = ("请您稍等", "请稍等", "稍等", "稍候", "请您稍候", "耽误您", "占用您", "等一下", "等待一下")
+HOLD_THANK_PHRASES = ("感谢您的耐心等待", "谢谢您的耐心等待", "让您久等了", "久等了", "谢谢您的等待", "感谢您的等待",
+                      "谢谢您的耐心", "感谢您的耐心", "谢谢等待")
+TRANSFER_ANNOUNCE_PHRASES = ("为您转接", "帮您转接", "转接到", "转到", "转给", "转接")
+
+HOLD_REPORT_GRACE_S = 2.0
+"""The norm says "about every 15 s": a stretch on hold may exceed ``report_every_s`` by this much."""
+EMPTY_UTTERANCE_DOUBT_S = 1.0
+"""An utterance the recogniser returned empty but that lasted this long may have been speech."""
+MIN_RATE_SPEECH_S = 5.0
+"""Below this much agent speech the speech rate is not measured (too little to judge)."""
+
+SCOPE_LABELS = {"first": "第一轮应答", "last": "最后一轮应答", "any": "整通电话", "all": "每一句应答",
+                "after_hold": "保持结束后的第一轮应答", "before_hold": "保持前的最后一轮应答"}
+WORK_ORDER_LABELS = {"type": "工单类型", "summary": "内容摘要", "contact": "联系电话", "callback_time": "回访时间",
+                     "wrapup_code": "结案代码", "name": "客户姓名", "address": "地址"}
+PHONE_FIELDS = frozenset({"contact", "phone", "mobile", "tel", "telephone", "callback_number", "callback_phone"})
+
+
+class RubricError(ValueError):
+    """The scenario's rubric cannot be applied (unknown kind, unknown intent, missing shared list)."""
+
+
+# ---- inputs ---------------------------------------------------------------------------------------
+
+def scenario_data(scenario: Any) -> Mapping:
+    """A plain mapping, or any object with a ``.data`` mapping (the scenarios package's classes)."""
+    if isinstance(scenario, Mapping):
+        return scenario
+    data = getattr(scenario, "data", None)
+    if isinstance(data, Mapping):
+        return data
+    raise TypeError("scenario must be a mapping or have a .data mapping")
+
+
+_common_cache: dict = {}
+
+
+def load_common(path: str | os.PathLike | None = None) -> Mapping:
+    """The shared lists (``common_taboos``, ``common_fillers``) of ``scenarios/library/common.yaml``."""
+    import yaml
+
+    p = Path(path) if path is not None else COMMON_FILE
+    try:
+        stat = p.stat()
+    except FileNotFoundError:
+        raise RubricError(f"共享忌语表 {p} 不存在（评分项使用了 use: common_taboos）") from None
+    key = (str(p), stat.st_mtime_ns, stat.st_size)
+    if key not in _common_cache:
+        with open(p, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        if not isinstance(data, Mapping):
+            raise RubricError(f"{p}: 顶层应为映射")
+        _common_cache.clear()
+        _common_cache[key] = data
+    return _common_cache[key]
+
+
+def _entries(raw: Any) -> list[tuple[str, str | None]]:
+    """Forbidden-phrase entries as (phrase, say_instead)."""
+    out = []
+    for e in raw or []:
+        if isinstance(e, str):
+            out.append((e, None))
+        elif isinstance(e, Mapping) and e.get("phrase"):
+            out.append((str(e["phrase"]), e.get("say_instead")))
+    return out
+
+
+class _Context:
+    def __init__(self, data: Mapping, call: CallView, taboos: Any):
+        self.data = data
+        self.call = call
+        self._taboos = taboos
+        self.warnings: list[str] = []
+        agent = call.record.get("agent") or {}
+        number = data.get("agent_number") or agent.get("agent_number")
+        self.values = {"agent_number": None if number in (None, "") else str(number)}
+        self.items = {str(i.get("id")): i for i in self.rubric_items()}
+        script = data.get("script") or {}
+        self.turns = {str(t.get("id")): t for t in script.get("turns") or [] if isinstance(t, Mapping)}
+
+    def rubric_items(self) -> list[Mapping]:
+        rubric = self.data.get("rubric") or {}
+        items = rubric.get("items") if isinstance(rubric, Mapping) else rubric
+        return [i for i in items or [] if isinstance(i, Mapping)]
+
+    def _shared(self) -> Mapping:
+        if isinstance(self._taboos, Mapping):
+            return self._taboos
+        if self._taboos is not None:
+            return {"common_taboos": list(self._taboos)}
+        return load_common()
+
+    def common_taboos(self) -> list[tuple[str, str | None]]:
+        return _entries(self._shared().get("common_taboos"))
+
+    def common_fillers(self) -> list[str] | None:
+        if isinstance(self._taboos, Mapping):
+            shared = self._taboos
+        elif self._taboos is None and COMMON_FILE.exists():
+            shared = load_common()
+        else:
+            return None
+        words = shared.get("common_fillers")
+        return [str(w) for w in words] if words else None
+
+    def resolve(self, phrase: str, item_id: str) -> str | None:
+        def sub(m: re.Match) -> str:
+            value = self.values.get(m.group(0)[1:-1])
+            if value is None:
+                raise KeyError(m.group(0))
+            return value
+        try:
+            return re.sub(r"\{[a-z_]+\}", sub, str(phrase))
+        except KeyError as exc:
+            msg = f"{item_id}: 占位符 {exc.args[0]} 没有取值（场景和记录都没有工号），含它的说法不计"
+            if msg not in self.warnings:
+                self.warnings.append(msg)
+            return None
+
+    def intent(self, name: str, item_id: str) -> list[str]:
+        intents = self.data.get("intents") or {}
+        if name not in intents:
+            raise RubricError(f"评分项 {item_id}: 未定义的意图 {name}")
+        return [str(p) for p in intents[name]]
+
+    def phrases_param(self, value: Any, default: Sequence[str], item_id: str) -> list[str]:
+        """A ``true`` / list of phrases / intent id parameter."""
+        if value is True or value is None:
+            return list(default)
+        if isinstance(value, str):
+            return self.intent(value, item_id)
+        return [str(v) for v in value]
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+
+def _fmt(x: float) -> str:
+    x = round_half_up(x, 1)
+    return str(int(x)) if x == int(x) else str(x)
+
+
+def _with_norm(note: str, item: Mapping) -> str:
+    norm = item.get("norm")
+    return f"{note} 规范：{str(norm).strip()}" if norm else note
+
+
+def _event_evidence(t: Any, text: str) -> dict:
+    return {"utterance": None, "t": None if t is None else round(float(t), 2), "text": text, "phrase": None,
+            "similarity": None, "method": "event", "confidence": None}
+
+
+def _doubtful(u: Utterance) -> bool:
+    if u.empty:
+        return u.end - u.start >= EMPTY_UTTERANCE_DOUBT_S
+    return u.confidence is not None and u.confidence < M.LOW_ASR_CONFIDENCE
+
+
+def _mean_conf(utts: Iterable[Utterance]) -> float:
+    scores = [u.confidence for u in utts if u.confidence is not None]
+    return sum(scores) / len(scores) if scores else 1.0
+
+
+def _verdict(earned: float, possible: float, potential: float) -> str:
+    if earned >= possible - 1e-9:
+        return "pass"
+    if potential > earned + 1e-9:
+        return "review"
+    return "partial" if earned > 1e-9 else "fail"
+
+
+class _GroupResult:
+    def __init__(self, alternatives: list[str]):
+        self.alternatives = alternatives
+        self.match: M.Match | None = None
+        self.utterance: Utterance | None = None
+        self.status = "missing"     # credited | uncertain | missing
+        self.confidence = 1.0
+
+    def describe_alternatives(self) -> str:
+        return "／".join(f"「{a}」" for a in self.alternatives) or "（无可用说法）"
+
+
+def _match_group(alternatives: list[str], utts: list[Utterance]) -> _GroupResult:
+    g = _GroupResult(alternatives)
+    for u in utts:
+        if u.empty:
+            continue
+        for alt in alternatives:
+            found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
+            if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
+                g.match, g.utterance = found, u
+    doubt = any(_doubtful(u) for u in utts)
+    if g.match is not None:
+        conf = g.utterance.span_confidence(g.match.start, g.match.end)
+        g.confidence = g.match.similarity * (1.0 if conf is None else conf)
+        g.status = "credited" if g.match.credited else "uncertain"
+    else:
+        g.confidence = _mean_conf(utts) if utts else 1.0
+        if doubt:
+            g.status, g.confidence = "uncertain", min(g.confidence, M.LOW_ASR_CONFIDENCE)
+    return g
+
+
+def _group_score(points: float, k: int, n: int, min_groups: int) -> float:
+    if n == 0:
+        return 0.0
+    if k >= n:
+        return points
+    if k >= min_groups:
+        return points * k / n
+    return 0.0
+
+
+class _PhraseEval:
+    def __init__(self, groups: list[_GroupResult], points: float, min_groups: int):
+        self.groups = groups
+        n = len(groups)
+        k = sum(g.status == "credited" for g in groups)
+        u = sum(g.status == "uncertain" for g in groups)
+        self.earned = _group_score(points, k, n, min_groups)
+        self.potential = _group_score(points, k + u, n, min_groups)
+        self.confidence = min((g.confidence for g in groups), default=1.0)
+
+
+# ---- phrase ---------------------------------------------------------------------------------------
+
+def _phrase_groups(ctx: _Context, item: Mapping) -> list[list[str]]:
+    item_id = str(item.get("id"))
+    raw_groups: list[list[str]] = []
+    for group in item.get("all_of") or []:
+        raw_groups.append([group] if isinstance(group, str) else [str(g) for g in group])
+    alternatives: list[str] = []
+    if item.get("any_of"):
+        any_of = item["any_of"]
+        alternatives.extend([any_of] if isinstance(any_of, str) else [str(a) for a in any_of])
+    intents = item.get("intent")
+    for name in ([intents] if isinstance(intents, str) else intents or []):
+        alternatives.extend(ctx.intent(str(name), item_id))
+    if alternatives:
+        raw_groups.append(alternatives)
+    if not raw_groups:
+        raise RubricError(f"评分项 {item_id}: phrase 项需要 all_of、any_of 或 intent")
+    groups = []
+    for group in raw_groups:
+        resolved = [r for r in (ctx.resolve(a, item_id) for a in group) if r]
+        groups.append(list(dict.fromkeys(resolved)))
+    return groups
+
+
+def _scope_instances(ctx: _Context, scope: str) -> tuple[list[list[Utterance]], str, str | None]:
+    """(instances, how they combine: 'best' or 'every', a note when the scope never happened)."""
+    call = ctx.call
+    if scope == "any":
+        return [list(call.agent)], "best", None
+    if scope == "all":
+        return [[u] for u in call.spoken], "every", None if call.spoken else "坐席没有说话"
+    if scope in ("first", "last"):
+        if not call.turns:
+            return [[]], "best", None
+        return [(call.turns[0] if scope == "first" else call.turns[-1]).utterances], "best", None
+    if scope == "after_hold":
+        inst = [call.turn_after(end) for _, end, by_unhold in call.holds if by_unhold]
+        if not call.holds:
+            return [], "every", "通话中没有使用保持"
+        return [t.utterances if t else [] for t in inst] or [[]], "every", None
+    if scope == "before_hold":
+        if not call.holds:
+            return [], "every", "通话中没有使用保持"
+        return [(t.utterances if t else []) for t in (call.turn_before(s) for s, _, _ in call.holds)], "every", None
+    if scope.startswith("reply_to:"):
+        turn_id = scope.split(":", 1)[1].strip()
+        replies = call.replies_to(turn_id)
+        if not replies:
+            return [], "best", f"来电者没有说到这一轮（{turn_id}），无从应答"
+        return replies, "best", None
+    raise RubricError(f"未知的范围 scope: {scope}")
+
+
+def _scope_label(ctx: _Context, scope: str) -> str:
+    if scope.startswith("reply_to:"):
+        turn_id = scope.split(":", 1)[1].strip()
+        say = str((ctx.turns.get(turn_id) or {}).get("say") or turn_id)
+        say = re.sub(r"（[^）]*）", "", say).strip() or turn_id
+        return f"对来电者「{say[:16]}」的应答"
+    return SCOPE_LABELS.get(scope, scope)
+
+
+def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
+    """Returns (earned, potential, confidence, evidence, note parts, missing-scope note)."""
+    points = float(item.get("points") or 0)
+    groups = _phrase_groups(ctx, item)
+    min_groups = int(item.get("min_groups") or len(groups))
+    scope = str(scope or item.get("scope") or "any")
+    instances, combine, absent = _scope_instances(ctx, scope)
+    if not instances:
+        return 0.0, 0.0, 1.0, [], [], absent
+    evals = [_PhraseEval([_match_group(g, utts) for g in groups], points, min_groups) for utts in instances]
+    if combine == "best":
+        chosen = [max(evals, key=lambda e: (e.earned, e.potential))]
+        earned, potential = chosen[0].earned, chosen[0].potential
+    else:
+        chosen = evals
+        earned = sum(e.earned for e in evals) / len(evals)
+        potential = sum(e.potential for e in evals) / len(evals)
+    evidence, said, unsure, missing = [], [], [], []
+    for k, ev in enumerate(chosen):
+        prefix = f"第{k + 1}次" if len(chosen) > 1 else ""
+        for g in ev.groups:
+            if g.match is not None:
+                evidence.append(g.utterance.evidence(g.match))
+            if g.status == "credited":
+                heard = g.utterance.span_text(g.match.start, g.match.end)
+                how = "" if g.match.method == "exact" else \
+                    f"（识别为「{heard}」，{'读音' if g.match.method == 'pinyin' else '字形'}相近，" \
+                    f"相似度{g.match.similarity:.2f}，按说到计）"
+                said.append(f"{prefix}「{g.match.phrase}」{how}")
+            elif g.status == "uncertain":
+                if g.match is not None:
+                    heard = g.utterance.span_text(g.match.start, g.match.end)
+                    unsure.append(f"{prefix}「{g.match.phrase}」（识别为「{heard}」，相似度"
+                                  f"{g.match.similarity:.2f}）")
+                else:
+                    unsure.append(f"{prefix}{g.describe_alternatives()}（该段录音识别不清）")
+            else:
+                missing.append(prefix + g.describe_alternatives())
+    parts = []
+    if said:
+        parts.append("已说到：" + "、".join(said) + "。")
+    if unsure:
+        parts.append("可能说到，需人工复核：" + "、".join(unsure) + "。")
+    if missing:
+        parts.append("未说到：" + "、".join(missing) + "。")
+    conf = min((e.confidence for e in chosen), default=1.0)
+    return earned, potential, conf, evidence, parts, None
+
+
+def _grade_phrase(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    scope = str(item.get("scope") or "any")
+    earned, potential, conf, evidence, parts, absent = _evaluate_phrase(ctx, item)
+    where = f"（{_scope_label(ctx, scope)}）"
+    note = (absent + "，本项不得分。") if absent else where + "".join(parts)
+    verdict = _verdict(earned, points, potential)
+    return _result(item, earned, verdict, evidence, conf, note, pending_gain=potential - earned)
+
+
+def _result(item: Mapping, earned: float, verdict: str, evidence: list[dict], confidence: float, note: str,
+            pending_gain: float = 0.0, pending_loss: float = 0.0) -> ItemResult:
+    return ItemResult(id=str(item.get("id")), kind=str(item.get("kind")), label=str(item.get("label") or ""),
+                      points_possible=float(item.get("points") or 0), points_earned=earned, verdict=verdict,
+                      evidence=evidence, confidence=confidence, note=_with_norm(note, item),
+                      pending_gain=pending_gain, pending_loss=pending_loss)
+
+
+# ---- forbidden ------------------------------------------------------------------------------------
+
+def _forbidden_entries(ctx: _Context, item: Mapping) -> list[tuple[str, str | None]]:
+    entries = _entries(item.get("phrases"))
+    uses = item.get("use")
+    for use in ([uses] if isinstance(uses, str) else uses or []):
+        if use != "common_taboos":
+            raise RubricError(f"评分项 {item.get('id')}: 未知的共享列表 {use}")
+        entries.extend(ctx.common_taboos())
+    seen, out = set(), []
+    for phrase, instead in entries:
+        key = M.normalise(phrase)
+        if key and key not in seen:
+            seen.add(key)
+            out.append((phrase, instead))
+    return out
+
+
+def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> ItemResult:
+    points = float(item.get("points") or 0)
+    mode = str(item.get("mode") or "deduct")
+    if mode not in ("deduct", "auto_fail"):
+        raise RubricError(f"评分项 {item.get('id')}: 未知的 mode {mode}")
+    per_hit = float(item.get("per_hit") if item.get("per_hit") is not None else points)
+    entries = _forbidden_entries(ctx, item)
+    instead = {phrase: say for phrase, say in entries}
+    confirmed, doubtful = [], []
+    for u in ctx.call.spoken:
+        hits = [m for phrase, _ in entries for m in M.find_forbidden(u.text, phrase)]
+        # the longest evidence wins where phrases overlap (不行就是不行 is one hit, not three)
+        hits.sort(key=lambda m: (m.method != "exact", -(m.end - m.start), m.start))
+        taken: list[M.Match] = []
+        for m in hits:
+            if not any(m.start < t.end and t.start < m.end for t in taken):
+                taken.append(m)
+        for m in sorted(taken, key=lambda m: m.start):
+            conf = u.span_confidence(m.start, m.end)
+            ok = m.method == "exact" and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE)
+            (confirmed if ok else doubtful).append((u, m, conf))
+    evidence = [u.evidence(m) for u, m, _ in confirmed + doubtful]
+    evidence.sort(key=lambda e: (e["t"], e["utterance"]))
+
+    def say(m: M.Match) -> str:
+        alt = instead.get(m.phrase)
+        return f"，宜说「{alt}」" if alt else ""
+
+    parts = []
+    if confirmed:
+        parts.append("说了服务忌语：" + "；".join(
+            f"「{m.phrase}」（第{u.index + 1}句，{u.time_at(m.start):.1f}秒{say(m)}）" for u, m, _ in confirmed) + "。")
+    if doubtful:
+        parts.append("疑似服务忌语，未扣分，需人工复核：" + "；".join(
+            f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，" +
+            (f"读音相同但字不同" if m.method != "exact" else
+             f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）" for u, m, conf in doubtful) + "。")
+    conf_all = min([1.0] + [c for _, _, c in confirmed if c is not None])
+    if doubtful:
+        conf_all = min([conf_all] + [(c if c is not None else 1.0) * m.similarity for _, m, c in doubtful])
+    if mode == "auto_fail":
+        if confirmed:
+            auto_fail_hits.append(item.get("id"))
+            note = "".join(parts) + "按规定本次通话记0分。"
+            return _result(item, 0.0, "fail", evidence, conf_all, note)
+        if doubtful:
+            # pending_loss is set to the call's total once it is known
+            return _result(item, points, "review", evidence, conf_all,
+                           "".join(parts) + "若确认，本次通话记0分。")
+        return _result(item, points, "pass", evidence, 1.0, "未发现服务忌语。")
+    deduction = min(points, per_hit * len(confirmed))
+    earned = points - deduction
+    pending_loss = min(earned, per_hit * len(doubtful))
+    if confirmed:
+        parts.append(f"扣{_fmt(deduction)}分。")
+    verdict = "review" if pending_loss > 0 else ("pass" if not confirmed else ("partial" if earned > 0 else "fail"))
+    note = "".join(parts) or "未发现服务忌语。"
+    return _result(item, earned, verdict, evidence, conf_all, note, pending_loss=pending_loss)
+
+
+# ---- order ----------------------------------------------------------------------------------------
+
+def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    checks = [(where, item.get(where)) for where in ("first", "last") if item.get(where)]
+    if not checks:
+        raise RubricError(f"评分项 {item.get('id')}: order 项需要 first 或 last")
+    share = points / len(checks)
+    earned = potential = 0.0
+    evidence, parts, confs = [], [], []
+    for where, ref in checks:
+        target = ctx.items.get(str(ref))
+        if target is None or target.get("kind") != "phrase":
+            raise RubricError(f"评分项 {item.get('id')}: {where} 应指向 phrase 评分项，而 {ref} 不是")
+        probe = dict(target)
+        probe["points"] = 1.0
+        e, p, conf, ev, _, _ = _evaluate_phrase(ctx, probe, scope=where)
+        label = target.get("label") or ref
+        place = "第一轮应答" if where == "first" else "最后一轮应答"
+        evidence.extend(ev)
+        confs.append(conf)
+        if e >= 1.0 - 1e-9:
+            earned += share
+            potential += share
+            parts.append(f"「{label}」出现在{place}。")
+        elif p >= 1.0 - 1e-9:
+            potential += share
+            parts.append(f"「{label}」可能出现在{place}，需人工复核。")
+        else:
+            parts.append(f"「{label}」没有完整出现在{place}。")
+    return _result(item, earned, _verdict(earned, points, potential), evidence, min(confs), "".join(parts),
+                   pending_gain=potential - earned)
+
+
+# ---- call events ----------------------------------------------------------------------------------
+
+def _grade_rings(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    limit = int(item.get("max") or 3)
+    call = ctx.call
+    answered = call.first("answered")
+    if answered is None:
+        abandoned = call.first("abandoned")
+        if abandoned is not None:
+            return _result(item, 0, "fail", [_event_evidence(abandoned.get("t"), "来电者放弃等待，无人接听")], 1.0,
+                           "来电没有被接听。")
+        if (call.record.get("direction") or ctx.data.get("direction")) == "outbound":
+            return _result(item, points, "pass", [], 1.0, "外呼通话不检查振铃次数。")
+        return _result(item, 0, "fail", [], 1.0, "记录中没有接听事件。")
+    rings = answered.get("rings")
+    if rings is None:
+        rings = sum(1 for e in call.events_of("ring") if _num(e.get("t"), 0) <= _num(answered.get("t"), 0))
+    rings = int(rings)
+    ev = [_event_evidence(answered.get("t"), f"第{rings}声振铃时接听")]
+    if rings <= limit:
+        return _result(item, points, "pass", ev, 1.0, f"振铃{rings}声内接听，符合不超过{limit}声的要求。")
+    return _result(item, 0, "fail", ev, 1.0, f"振铃{rings}声才接听，超过{limit}声。")
+
+
+def _turn_matches(turn: Turn | None, phrases: list[str]) -> tuple[str, dict | None]:
+    """credited | uncertain | missing, with evidence."""
+    if turn is None:
+        return "missing", None
+    g = _match_group(phrases, turn.utterances)
+    ev = g.utterance.evidence(g.match) if g.match is not None else None
+    return g.status, ev
+
+
+def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    call = ctx.call
+    item_id = str(item.get("id"))
+    checks = []
+    if item.get("ask_before"):
+        checks.append("ask")
+    if item.get("thank_after"):
+        checks.append("thank")
+    if item.get("report_every_s"):
+        checks.append("report")
+    if not checks:
+        raise RubricError(f"评分项 {item_id}: hold 项至少需要 ask_before、thank_after 或 report_every_s 之一")
+    if not call.holds:
+        return _result(item, 0, "fail", [], 1.0, "通话中没有使用保持，无法体现保持礼仪。")
+    share = points / len(checks)
+    earned = potential = 0.0
+    parts = []
+    evidence = [_event_evidence(start, f"第{k + 1}次保持：{start:.1f}–{end:.1f}秒")
+                for k, (start, end, _) in enumerate(call.holds)]
+    # a brief return between two holds ("还在为您查询，请您再稍等") needs a new request, not thanks:
+    # thanks are due only where the conversation resumes
+    resumes = []
+    for k, (start, end, by_unhold) in enumerate(call.holds):
+        after = call.turn_after(end)
+        nxt = call.holds[k + 1] if k + 1 < len(call.holds) else None
+        resumes.append(not (nxt is not None and after is not None and call.turn_before(nxt[0]) is after))
+    for check in checks:
+        ok = unsure = 0
+        applicable = [k for k in range(len(call.holds)) if check != "thank" or resumes[k]]
+        n = len(applicable) or 1
+        for k in applicable:
+            start, end, by_unhold = call.holds[k]
+            if check == "ask":
+                phrases = ctx.phrases_param(item.get("ask_before"), HOLD_ASK_PHRASES, item_id)
+                status, ev = _turn_matches(call.turn_before(start), phrases)
+            elif check == "thank":
+                if not by_unhold:
+                    status, ev = "missing", None
+                else:
+                    phrases = ctx.phrases_param(item.get("thank_after"), HOLD_THANK_PHRASES, item_id)
+                    status, ev = _turn_matches(call.turn_after(end), phrases)
+            else:
+                limit = float(item.get("report_every_s"))
+                marks = [start] + [u.start for u in call.agent if start < u.start < end] + [end]
+                longest = max(b - a for a, b in zip(marks, marks[1:]))
+                status = "credited" if longest <= limit + HOLD_REPORT_GRACE_S else "missing"
+                ev = None if status == "credited" else \
+                    _event_evidence(start, f"第{k + 1}次保持中有{longest:.1f}秒没有回应来电者")
+            if ev:
+                evidence.append(ev)
+            ok += status == "credited"
+            unsure += status == "uncertain"
+        earned += share * ok / n
+        potential += share * (ok + unsure) / n
+        name = {"ask": "保持前征得同意（如“请您稍等”）", "thank": "保持后致谢（如“感谢您的耐心等待”）",
+                "report": f"保持期间每{_fmt(float(item.get('report_every_s') or 0))}秒左右回应来电者"}[check]
+        if ok == n:
+            parts.append(f"{name}：做到。")
+        elif ok + unsure == n:
+            parts.append(f"{name}：可能做到，需人工复核。")
+        else:
+            parts.append(f"{name}：{n}次中做到{ok}次。")
+    return _result(item, earned, _verdict(earned, points, potential), evidence, 1.0,
+                   f"共保持{len(call.holds)}次。" + "".join(parts), pending_gain=potential - earned)
+
+
+def _grade_reply_latency(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    limit = float(item.get("max_s") or 5)
+    call = ctx.call
+    prompt, late, evidence = 0, [], []
+    for k, c in enumerate(call.caller):
+        turn = ctx.turns.get(str(c.get("turn"))) or {}
+        if turn.get("end") in ("caller_hangs_up", "line_drops"):
+            continue
+        c_start = _num(c.get("start"), _num(c.get("t"), 0.0))
+        c_end = _num(c.get("end"), c_start)
+        nxt = call.caller[k + 1] if k + 1 < len(call.caller) else None
+        limit_t = _num(nxt.get("start"), _num(nxt.get("t"))) if nxt is not None else float("inf")
+        reply = next((u for u in call.agent if c_start < u.start < limit_t), None)
+        label = c.get("turn") or f"第{k + 1}句"
+        if reply is None:
+            if nxt is None:
+                continue          # the call ended after this line
+            late.append(f"来电者（{label}）说完后没有应答")
+            evidence.append(_event_evidence(c_end, f"来电者（{label}）说完后{limit_t - c_end:.1f}秒内坐席没有应答"))
+            continue
+        latency = max(0.0, reply.start - c_end)
+        if latency <= limit:
+            prompt += 1
+        else:
+            late.append(f"来电者（{label}）说完{latency:.1f}秒后才应答")
+            evidence.append({"utterance": reply.index, "t": round(reply.start, 2), "text": reply.snippet(),
+                             "phrase": None, "similarity": None, "method": "event", "confidence": reply.confidence})
+    counted = prompt + len(late)
+    if counted == 0:
+        return _result(item, points, "pass", [], 1.0, "没有需要应答的来电者发言。")
+    earned = points * prompt / counted
+    note = f"{counted}次需应答中{prompt}次在{_fmt(limit)}秒内应答。" + ("".join(f"{s}。" for s in late) if late else "")
+    return _result(item, earned, _verdict(earned, points, earned), evidence, 1.0, note)
+
+
+def _grade_call_length(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    limit = float(item.get("max_s") or 180)
+    span = ctx.call.talk_span()
+    if span is None:
+        return _result(item, points, "pass", [], 1.0, "电话未接通，不计通话时长。")
+    length = max(0.0, span[1] - span[0])
+    ev = [_event_evidence(span[0], f"通话{length:.0f}秒（{span[0]:.1f}–{span[1]:.1f}秒）")]
+    if length <= limit:
+        return _result(item, points, "pass", ev, 1.0, f"通话{length:.0f}秒，未超过{_fmt(limit)}秒。")
+    return _result(item, 0, "review", ev, 1.0,
+                   f"通话{length:.0f}秒，超过{_fmt(limit)}秒（软性指标，由考评员结合通话内容判断）。",
+                   pending_gain=points)
+
+
+def _grade_speech_rate(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    lo, hi = float(item.get("min") or 100), float(item.get("max") or 120)
+    tol = float(item.get("tolerance") if item.get("tolerance") is not None else 0.15)
+    spoken = ctx.call.spoken
+    chars = sum(len(u.norm) for u in spoken)
+    seconds = sum(u.speech_time() for u in spoken)
+    conf = _mean_conf(spoken)
+    if seconds < MIN_RATE_SPEECH_S or chars == 0:
+        return _result(item, 0, "review", [], conf, f"坐席语音只有{seconds:.1f}秒，无法可靠计算语速（软性指标，待复核）。",
+                       pending_gain=points)
+    rate = chars / (seconds / 60.0)
+    ev = [{"utterance": None, "t": round(spoken[0].start, 2), "text": f"{chars}字／{seconds:.1f}秒 = {rate:.0f}字/分钟",
+           "phrase": None, "similarity": None, "method": "event", "confidence": round(conf, 3)}]
+    low, high = lo * (1 - tol), hi * (1 + tol)
+    if low <= rate <= high:
+        return _result(item, points, "pass", ev, conf,
+                       f"语速约{rate:.0f}字/分钟，在{_fmt(lo)}–{_fmt(hi)}字/分钟（容差{tol:.0%}）范围内。")
+    side = "偏快" if rate > high else "偏慢"
+    return _result(item, 0, "review", ev, conf,
+                   f"语速约{rate:.0f}字/分钟，{side}（要求{_fmt(lo)}–{_fmt(hi)}字/分钟，容差{tol:.0%}）；"
+                   f"软性指标，由考评员复核。", pending_gain=points)
+
+
+_CLAUSE_SPLIT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def _filler_hits(u: Utterance, words: list[str]) -> list[tuple[str, int]]:
+    """(filler, position in the normalised text) for every counted filler of one utterance: a clause
+    (text between punctuation) is tokenised greedily on the filler words; a filler counts when it is an
+    interjection, when its clause holds nothing but fillers, or when it is doubled."""
+    norms = sorted({M.normalise(w) for w in words if M.normalise(w)}, key=lambda w: (-len(w), w))
+    hits, offset = [], 0
+    for clause in _CLAUSE_SPLIT.split(u.text):
+        c = M.normalise(clause)
+        pos = u.norm.find(c, offset) if c else -1
+        if pos < 0:
+            continue
+        offset = pos + len(c)
+        tokens, i = [], 0
+        while i < len(c):
+            w = next((w for w in norms if c.startswith(w, i)), None)
+            tokens.append((w, i))
+            i += len(w) if w else 1
+        only_fillers = all(w for w, _ in tokens)
+        for k, (w, i) in enumerate(tokens):
+            if not w:
+                continue
+            doubled = (k + 1 < len(tokens) and tokens[k + 1][0] == w) or (k > 0 and tokens[k - 1][0] == w)
+            if w in INTERJECTIONS or only_fillers or doubled:
+                hits.append((w, pos + i))
+    return hits
+
+
+def _grade_fillers(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    limit = int(item.get("max") if item.get("max") is not None else 2)
+    words = item.get("words") or ctx.common_fillers() or list(DEFAULT_FILLERS)
+    words = [str(w) for w in words]
+    evidence, count = [], 0
+    for u in ctx.call.spoken:
+        for w, pos in _filler_hits(u, words):
+            count += 1
+            m = M.Match(w, pos, pos + len(M.normalise(w)), M.normalise(w), 1.0, "exact")
+            evidence.append(u.evidence(m))
+    conf = _mean_conf(ctx.call.spoken)
+    shown = "、".join(words)
+    if count <= limit:
+        return _result(item, points, "pass", evidence, conf, f"口头语（{shown}）{count}次，不超过{limit}次。")
+    return _result(item, 0, "review", evidence, conf,
+                   f"口头语（{shown}）{count}次，超过{limit}次；软性指标，由考评员复核。", pending_gain=points)
+
+
+def _digits(value: Any) -> str:
+    text = M.normalise(str(value or ""))
+    table = str.maketrans("零一二三四五六七八九", "0123456789")
+    return re.sub(r"\D", "", text.translate(table))
+
+
+def _is_phone(name: str, value: Any) -> bool:
+    if name in PHONE_FIELDS:
+        return True
+    return bool(re.fullmatch(r"[\d\s\-+()（）]{5,}", str(value or "")))
+
+
+def _grade_work_order(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    fields = [str(f) for f in item.get("fields") or []]
+    expect = dict(((ctx.data.get("work_order") or {}).get("expect") or {}))
+    expect.update(item.get("expect") or {})
+    wo = ctx.call.work_order()
+    saved = ctx.call.last("work_order")
+    if wo is None:
+        return _result(item, 0, "fail", [], 1.0, "没有保存工单。")
+    ev = [_event_evidence(saved.get("t") if saved is not None else None,
+                          "工单：" + "；".join(f"{WORK_ORDER_LABELS.get(k, k)}={v}" for k, v in wo.items()))]
+    checks, problems = 0, []
+    ok = 0
+    for f in fields:
+        checks += 1
+        if str(wo.get(f) or "").strip():
+            ok += 1
+        else:
+            problems.append(f"缺少{WORK_ORDER_LABELS.get(f, f)}")
+    for f, want in expect.items():
+        checks += 1
+        got = wo.get(f)
+        if _is_phone(f, want):
+            same = bool(_digits(want)) and _digits(got) == _digits(want)
+        else:
+            same = M.normalise(str(got or "")) == M.normalise(str(want))
+        if same:
+            ok += 1
+        else:
+            problems.append(f"{WORK_ORDER_LABELS.get(f, f)}应为「{want}」，填的是「{got or ''}」")
+    if checks == 0:
+        return _result(item, points, "pass", ev, 1.0, "已保存工单。")
+    earned = points * ok / checks
+    note = f"工单{checks}项检查中{ok}项正确。" + ("；".join(problems) + "。" if problems else "")
+    if saved is not None and saved.get("valid") is False:
+        note += "工单保存时未通过校验。"
+    return _result(item, earned, _verdict(earned, points, earned), ev, 1.0, note)
+
+
+def _grade_hangup(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    want = str(item.get("by") or "caller")
+    hang = ctx.call.first("hangup")
+    if hang is None:
+        return _result(item, 0, "fail", [], 1.0, "记录中没有挂机事件。")
+    by = hang.get("by")
+    who = {"caller": "来电者", "agent": "坐席", "line": "线路中断", "system": "系统"}.get(by, str(by))
+    ev = [_event_evidence(hang.get("t"), f"{who}挂机" if by in ("caller", "agent") else who)]
+    if by == want:
+        return _result(item, points, "pass", ev, 1.0, f"由{who}先挂机，符合要求。")
+    if by in ("line", "system") or hang.get("reason") == "transferred" or ctx.call.first("dropped"):
+        return _result(item, points, "pass", ev, 1.0, f"通话因{who if by != 'agent' else '转接'}结束，本项不扣分。")
+    wanted = "来电者" if want == "caller" else "坐席"
+    return _result(item, 0, "fail", ev, 1.0, f"由{who}先挂机；应让{wanted}先挂机。")
+
+
+def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
+    points = float(item.get("points") or 0)
+    target = item.get("target")
+    targets = ctx.data.get("transfer_targets") or {}
+    label = lambda key: str((targets.get(key) or {}).get("label") or key)  # noqa: E731
+    transfers = ctx.call.events_of("transfer")
+    right = [e for e in transfers if target is None or e.get("target") == target]
+    ev = [_event_evidence(e.get("t"), f"转接至{label(e.get('target'))}（{e.get('kind')}，结果{e.get('outcome')}）")
+          for e in transfers]
+    if not right:
+        if transfers:
+            note = f"转接到了{label(transfers[0].get('target'))}，应转接{label(target)}。"
+        else:
+            note = f"没有转接{'到' + label(target) if target else ''}。"
+        return _result(item, 0, "fail", ev, 1.0, note)
+    if not item.get("announce"):
+        return _result(item, points, "pass", ev, 1.0, f"已转接至{label(right[0].get('target'))}。")
+    phrases = ctx.phrases_param(item.get("announce"), TRANSFER_ANNOUNCE_PHRASES, str(item.get("id")))
+    status, said = _turn_matches(ctx.call.turn_before(_num(right[0].get("t"), 0.0)), phrases)
+    if said:
+        ev.append(said)
+    half = points / 2
+    base = f"已转接至{label(right[0].get('target'))}。"
+    if status == "credited":
+        return _result(item, points, "pass", ev, 1.0, base + "转接前已告知来电者。")
+    if status == "uncertain":
+        return _result(item, half, "review", ev, 0.5, base + "转接前可能告知了来电者，需人工复核。",
+                       pending_gain=half)
+    return _result(item, half, "partial", ev, 1.0, base + "转接前没有告知来电者。")
+
+
+# ---- the whole call -------------------------------------------------------------------------------
+
+_GRADERS: dict[str, Callable[[_Context, Mapping], ItemResult]] = {
+    "phrase": _grade_phrase, "order": _grade_order, "rings": _grade_rings, "hold": _grade_hold,
+    "reply_latency": _grade_reply_latency, "call_length": _grade_call_length, "speech_rate": _grade_speech_rate,
+    "fillers": _grade_fillers, "work_order": _grade_work_order, "hangup": _grade_hangup,
+    "transfer": _grade_transfer,
+}
+KINDS = tuple(sorted([*_GRADERS, "forbidden"]))
+
+
+def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
+    """Grade one call record against a scenario's rubric.
+
+    ``scenario``: a mapping as parsed from the scenario YAML, or an object with a ``.data`` mapping.
+    ``taboos``: the shared lists instead of ``scenarios/library/common.yaml`` — a mapping with
+    ``common_taboos`` (and optionally ``common_fillers``), or a list of taboo entries
+    (``{phrase, say_instead}`` or strings). Without it the file is read only if an item needs it, and
+    its absence is an error (never a silent empty list).
+    """
+    data = scenario_data(scenario)
+    try:
+        call = CallView(record)
+    except ValueError as exc:
+        raise RubricError(str(exc)) from None
+    ctx = _Context(data, call, taboos)
+    results: list[ItemResult] = []
+    auto_fail_hits: list = []
+    for item in ctx.rubric_items():
+        kind = str(item.get("kind"))
+        if kind == "forbidden":
+            results.append(_grade_forbidden(ctx, item, auto_fail_hits))
+        elif kind in _GRADERS:
+            results.append(_GRADERS[kind](ctx, item))
+        else:
+            raise RubricError(f"评分项 {item.get('id')}: 未知的类型 {kind}")
+    auto_failed = bool(auto_fail_hits)
+    raw_total = sum(r.points_earned for r in results)
+    total = 0.0 if auto_failed else round_half_up(min(100.0, max(0.0, raw_total)), 1)
+    for r, item in zip(results, ctx.rubric_items()):
+        if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
+            r.pending_loss = total
+    passed = total >= PASS_MARK
+    gain = sum(r.pending_gain for r in results)
+    loss = sum(r.pending_loss for r in results)
+    provisional = not auto_failed and ((not passed and total + gain >= PASS_MARK - 1e-9)
+                                       or (passed and total - loss < PASS_MARK - 1e-9))
+    warnings = call.warnings + ctx.warnings
+    rec_scn = (record.get("scenario") or {}).get("id") if isinstance(record.get("scenario"), Mapping) else None
+    if rec_scn and data.get("id") and rec_scn != data.get("id"):
+        warnings.append(f"记录属于场景 {rec_scn}，却按场景 {data.get('id')} 评分")
+    points_sum = sum(float(i.get("points") or 0) for i in ctx.rubric_items())
+    if abs(points_sum - 100) > 1e-6:
+        warnings.append(f"评分项分值合计 {_fmt(points_sum)}，不是 100")
+    return GradeResult(total=total, passed=passed, provisional=provisional, auto_failed=auto_failed,
+                       items=results, scenario_id=data.get("id"), call_id=record.get("call_id"),
+                       warnings=warnings)

@@ -1,0 +1,171 @@
+"""ASR-tolerant Chinese phrase matching of the rubric engine (grading.rubric.matching)."""
+import pytest
+
+from grading.rubric import CREDIT_THRESHOLD, REVIEW_THRESHOLD, find_forbidden, match_intent, match_phrase
+from grading.rubric.matching import SHORT_PHRASE_LEN, credit_threshold
+
+
+def test_thresholds_are_ordered():
+    assert 0 < REVIEW_THRESHOLD < CREDIT_THRESHOLD < 1
+    assert credit_threshold("稍等") == 1.0 and SHORT_PHRASE_LEN == 2
+    assert credit_threshold("请您稍等") == CREDIT_THRESHOLD
+
+
+@pytest.mark.parametrize("heard, phrase", [
+    ("您好，工號１０３５，很高興為您服務。", "工号1035"),        # traditional, full-width digits
+    ("工号幺零三五", "工号1035"),                              # 幺 for one
+    ("请您 稍等！", "请您稍等"),                               # spaces and punctuation
+])
+def test_exact_after_normalisation(heard, phrase):
+    m = match_phrase(heard, phrase)
+    assert m is not None and m.method == "exact" and m.similarity == 1.0 and m.credited
+
+
+# (heard by the ASR, required phrase, method, measured similarity)
+ASR_ERRORS = [
+    ("您好公号1035很高心为您服务", "您好工号幺零三五很高兴为您服务", "pinyin", 0.967),   # 公/工 gong, 心/兴 fuzzy
+    ("请稍登", "请稍等", "pinyin", 1.0),
+    ("我是公号1035", "工号1035", "pinyin", 1.0),
+    ("感谢您的耐心等代", "感谢您的耐心等待", "pinyin", 1.0),
+    ("很高兴为您服物", "很高兴为您服务", "pinyin", 1.0),
+    ("请问还有什么可以帮你的吗", "还有什么可以帮您", "fuzzy", 0.875),               # 你/您: one character
+    ("有什么可以帮您", "还有什么可以帮您", "fuzzy", 0.875),                          # one character dropped
+    ("请您少等一下", "请您稍等", "pinyin", 1.0),
+    ("您好公号1035很开心为您服务", "您好工号1035很高兴为您服务", "pinyin", 0.9),       # chars alone: 0.8
+]
+
+
+@pytest.mark.parametrize("heard, phrase, method, similarity", ASR_ERRORS)
+def test_required_phrase_survives_asr_errors(heard, phrase, method, similarity):
+    m = match_phrase(heard, phrase)
+    assert m is not None
+    assert m.credited, m
+    assert m.method == method
+    assert m.similarity == pytest.approx(similarity, abs=0.001)
+
+
+def test_match_span_points_at_the_heard_text():
+    m = match_phrase("好的，请您少等一下，我帮您查询", "请您稍等")
+    assert (m.start, m.end, m.heard) == (2, 6, "请您少等")
+
+
+def test_wrong_digit_is_review_band_not_credit():
+    m = match_phrase("您好工号一零三四", "工号1035")
+    assert m is not None and not m.credited
+    assert REVIEW_THRESHOLD <= m.similarity < CREDIT_THRESHOLD
+    assert m.similarity == pytest.approx(0.833, abs=0.001)
+    assert m.heard == "工号一零三四"      # a substitution, not a dropped character
+
+
+@pytest.mark.parametrize("heard, phrase", [
+    ("今天天气不错", "还有什么可以帮您"),
+    ("您好", "您好工号1035很高兴为您服务"),
+    ("", "您好"),
+    ("您好", ""),
+])
+def test_unrelated_or_empty_is_no_match(heard, phrase):
+    assert match_phrase(heard, phrase) is None
+
+
+def test_short_phrases_need_exact_or_homophone():
+    assert match_phrase("您先少等", "稍等").credited           # shao deng = shao deng
+    assert match_phrase("你好，请讲", "您好") is None         # ni ≠ nin, and half the phrase is wrong
+    assert match_phrase("请您稍候", "稍等") is None
+    # a three-character phrase with one sound-alike slip is review, one unrelated slip is nothing
+    assert match_phrase("请问您贵姓", "您贵性").credited       # xing = xing
+    assert match_phrase("请问您什么事", "您贵姓") is None
+
+
+def test_match_intent_picks_the_best_credited_phrase():
+    phrases = ["麻烦您大声一点", "请您大点声", "听不清您的声音"]
+    m = match_intent("喂您好，我这边听不清你的声音，请您大点声好吗", phrases)
+    assert m is not None and m.phrase == "请您大点声" and m.method == "exact"
+    m = match_intent("麻烦您大生一点", phrases)
+    assert m.phrase == "麻烦您大声一点" and m.method == "pinyin"
+    assert match_intent("好的我帮您查一下", phrases) is None
+    assert match_intent("", phrases) is None
+    # review-band similarity never selects a branch
+    assert match_intent("工号一零三四", ["工号1035"]) is None
+
+
+def test_matching_is_deterministic():
+    a = [match_phrase("您好公号1035很高心为您服务", "您好工号幺零三五很高兴为您服务") for _ in range(3)]
+    assert a[0] == a[1] == a[2]
+
+
+# ---- forbidden phrases -------------------------------------------------------------------------------
+
+# Similar text that is NOT the forbidden phrase: never reported (neither a hit nor a review flag).
+# The last column is the best approximate similarity the required-phrase matcher finds — high for some
+# (布置到 sounds exactly like 不知道; 行不行 contains 不行), which is why forbidden phrases do not use it.
+NOT_FORBIDDEN = [
+    ("好的，我知道了", "不知道", 0.667),
+    ("没问题，我马上帮您办理", "没办法", 0.333),
+    ("我们会在规定的时间内给您回复", "这是规定", 0.5),
+    ("您看这样行不行", "不行", 1.0),                       # A-not-A question
+    ("不知道您现在方便接听电话吗", "不知道", 1.0),          # the polite outbound opening
+    ("如果您不清楚的话，我再给您说一遍", "不清楚", 1.0),    # the customer is the subject
+    ("我们已经布置到位了", "不知道", 1.0),                  # bu zhi dao, different words
+    ("喂，您好，请问有什么可以帮您", "喂喂", None),
+    ("您的意见我会转达给领导", "有意见找领导去", 0.286),
+    ("我一定想办法帮您解决", "没办法", 0.667),
+    ("这件事不管怎样我都会跟进", "不关我的事", 0.4),
+    ("您能不能再说一遍", "不能", 1.0),
+    ("您看可不可以明天再来办理", "不可以", 1.0),
+    ("明白了，我这就帮您查", "明明就是你不对", 0.143),
+    ("您问的问题我帮您问一下同事", "你问我我问谁", 0.333),
+    ("我们一向都很重视您的意见", "我们一向都是这样的", 0.556),
+    ("您说的是哪一项业务呢", "没有这项业务就是没有", 0.3),
+    ("有什么可以帮您", "有什么了不起", 0.5),
+    ("我帮您查一下，麻烦您稍等", "没法查", 0.333),
+]
+
+
+@pytest.mark.parametrize("heard, phrase, approx", NOT_FORBIDDEN)
+def test_forbidden_phrase_never_invented(heard, phrase, approx):
+    assert find_forbidden(heard, phrase) == []
+    m = match_phrase(heard, phrase, min_similarity=0)
+    if approx is None:
+        assert m is None
+    else:
+        assert m.similarity == pytest.approx(approx, abs=0.001)
+
+
+# The forbidden phrase really said: reported, exact, at the right place.
+FORBIDDEN_SAID = [
+    ("我不知道", "不知道", 1),
+    ("我不知道您说的是什么", "不知道", 1),      # 我 before 不知道您…: a real refusal
+    ("喂，喂，听得到吗", "喂喂", 1),
+    ("这是规定，不能退就是不能退", "这是规定", 1),
+    ("不行就是不行", "不行", 2),
+    ("你问我，我问谁？", "你问我我问谁", 1),
+    ("没法查！没办法！", "没办法", 1),
+    ("您不会用就别用了", "不会用就别用", 1),    # 您 before a whole taboo sentence does not excuse it
+]
+
+
+@pytest.mark.parametrize("heard, phrase, count", FORBIDDEN_SAID)
+def test_forbidden_phrase_said_is_reported(heard, phrase, count):
+    hits = find_forbidden(heard, phrase)
+    assert len(hits) == count
+    assert all(h.method == "exact" and h.similarity == 1.0 for h in hits)
+
+
+def test_forbidden_hit_span():
+    (hit,) = find_forbidden("好的，我不知道您说的是什么", "不知道")
+    assert (hit.start, hit.end, hit.heard) == (3, 6, "不知道")
+
+
+def test_customer_subject_rule_only_for_bare_negations():
+    # "您不…" exempts only short phrases that are themselves a bare negation (不知道, 不清楚)
+    assert find_forbidden("您不知道的话可以问我", "不知道") == []
+    assert len(find_forbidden("您不会用就别用了", "不会用就别用")) == 1
+
+
+def test_forbidden_homophone_is_review_evidence_only():
+    (hit,) = find_forbidden("有意见找领到去", "有意见找领导去")
+    assert hit.method == "pinyin" and hit.similarity == pytest.approx(0.857, abs=0.001)
+    # short phrases: no homophone evidence at all
+    assert find_forbidden("我们已经布置到位了", "不知道") == []
+    # two characters off is not near-exact
+    assert find_forbidden("有意见找零到去", "有意见找领导去") == []
