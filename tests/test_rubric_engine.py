@@ -258,6 +258,7 @@ def test_missing_phrase_in_low_confidence_speech_is_review_not_fail():
     record = Call().agent("嗯嗯的工那三五很高", confidence=0.3).caller("t1").agent("好的").hangup().build()
     item = grade(record, scenario(OPENING)).item("opening")
     assert item.verdict == "review" and item.pending_gain == 20
+    assert item.evidence[-1]["utterance"] == 0 and "0.30" in item.evidence[-1]["text"]
     empty = Call().agent("", dur=2.5, confidence=None).caller("t1").agent("好的").hangup().build()
     assert grade(empty, scenario(OPENING)).item("opening").verdict == "review"
 

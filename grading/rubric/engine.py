@@ -182,6 +182,13 @@ def _event_evidence(t: Any, text: str) -> dict:
             "similarity": None, "method": "event", "confidence": None}
 
 
+def _unclear_evidence(u: Utterance) -> dict:
+    heard = f"识别结果：{u.text}" if u.text else "未识别出文字"
+    conf = "" if u.confidence is None else f"（识别可信度{u.confidence:.2f}）"
+    return {"utterance": u.index, "t": round(u.start, 2), "text": heard + conf, "phrase": None, "similarity": None,
+            "method": "event", "confidence": u.confidence}
+
+
 def _doubtful(u: Utterance) -> bool:
     if u.empty:
         return u.end - u.start >= EMPTY_UTTERANCE_DOUBT_S
@@ -208,6 +215,7 @@ class _GroupResult:
         self.utterance: Utterance | None = None
         self.status = "missing"     # credited | uncertain | missing
         self.confidence = 1.0
+        self.doubtful: list[Utterance] = []
 
     def describe_alternatives(self) -> str:
         return "／".join(f"「{a}」" for a in self.alternatives) or "（无可用说法）"
@@ -222,14 +230,14 @@ def _match_group(alternatives: list[str], utts: list[Utterance]) -> _GroupResult
             found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
                 g.match, g.utterance = found, u
-    doubt = any(_doubtful(u) for u in utts)
+    g.doubtful = [u for u in utts if _doubtful(u)]
     if g.match is not None:
         conf = g.utterance.span_confidence(g.match.start, g.match.end)
         g.confidence = g.match.similarity * (1.0 if conf is None else conf)
         g.status = "credited" if g.match.credited else "uncertain"
     else:
         g.confidence = _mean_conf(utts) if utts else 1.0
-        if doubt:
+        if g.doubtful:
             g.status, g.confidence = "uncertain", min(g.confidence, M.LOW_ASR_CONFIDENCE)
     return g
 
@@ -354,6 +362,9 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
                                   f"{g.match.similarity:.2f}）")
                 else:
                     unsure.append(f"{prefix}{g.describe_alternatives()}（该段录音识别不清）")
+                    for u in g.doubtful:
+                        if not any(e["utterance"] == u.index and e["phrase"] is None for e in evidence):
+                            evidence.append(_unclear_evidence(u))
             else:
                 missing.append(prefix + g.describe_alternatives())
     parts = []
