@@ -699,3 +699,36 @@ def test_cli_scenario_id_from_library_and_errors(tmp_path):
     bad.write_text("{not json", encoding="utf-8")
     out = _cli("score", "--scenario", "t-scn", "--record", str(bad), "--library", str(tmp_path / "library"))
     assert out.returncode == 2 and "JSON" in out.stderr
+
+
+def test_taboos_as_a_plain_list_and_regrade():
+    from grading.rubric import regrade
+    record = Call().agent("这个没办法").hangup().build()
+    item = dict(TABOO_ITEM, phrases=None)
+    for taboos in (["没办法"], [{"phrase": "没办法", "say_instead": "我们一起想想其他办法"}]):
+        assert grade(record, scenario(item), taboos=taboos).item("taboo").points_earned == 5
+    assert regrade(record, scenario(item), taboos=["没办法"]).to_dict() == \
+        grade(record, scenario(item), taboos=["没办法"]).to_dict()
+
+
+def test_reply_to_a_repeated_turn_takes_the_best_reply():
+    item = {"id": "prompt", "kind": "phrase", "label": "再次提示", "points": 10, "scope": "reply_to:t1",
+            "any_of": ["请问能听到我说话吗"]}
+    record = (Call().agent("您好").caller("t1", "（沉默）", spoken="", condition="silent").agent("喂？")
+              .caller("t1", "（沉默）", spoken="", condition="silent").agent("您好，请问能听到我说话吗？").hangup().build())
+    assert grade(record, scenario(item)).item("prompt").verdict == "pass"
+
+
+def test_work_order_from_the_last_saved_event_and_outbound_rings():
+    record = good_call().work_order(type="咨询").work_order(type="投诉", summary="s", contact="13812345678",
+                                                             callback_time="明天").build()
+    record["work_order"] = None
+    assert grade(record, scenario(WORK, work_order=WORK_EXPECT)).item("work").verdict == "pass"
+    rings = {"id": "rings", "kind": "rings", "label": "三声内接听", "points": 10, "max": 3}
+    outbound = Call(direction="outbound").event("outbound_result", outcome="answered").agent("您好").hangup().build()
+    assert grade(outbound, scenario(rings)).item("rings").verdict == "pass"
+
+
+def test_the_engine_imports_no_web_framework():
+    code = "import sys, grading.rubric; assert not [m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')]"
+    assert subprocess.run([PYTHON, "-c", code], cwd=ROOT, timeout=60).returncode == 0

@@ -169,3 +169,50 @@ def test_forbidden_homophone_is_review_evidence_only():
     assert find_forbidden("我们已经布置到位了", "不知道") == []
     # two characters off is not near-exact
     assert find_forbidden("有意见找零到去", "有意见找领导去") == []
+
+
+# ---- real recognition output -----------------------------------------------------------------------
+
+# Whisper-base (faster-whisper, int8) transcripts of standard service phrases spoken by the product's
+# Mandarin caller voice, rendered clean, with noise at 5 dB SNR, and through a telephone band at low
+# volume (benchmarks/service_phrases.txt). (condition, phrase, transcript, similarity, verdict band).
+WHISPER = [
+    ("clean", "您好，工号一零三五，很高兴为您服务。", "您好功耗1035很高兴为您服务于。", 1.0, "credit"),
+    ("clean", "请您稍等，我马上为您查询。", "请您收等我马上为您查询。", 0.909, "credit"),
+    ("clean", "感谢您的来电，再见。", "感谢您的来天再见。", 0.875, "credit"),
+    ("clean", "非常抱歉给您带来不便，我理解您的心情。", "非常抱歉给您带来不便我立见您的心情。", 0.941, "credit"),
+    ("clean", "我是客户服务中心的回访专员，工号一零三五。", "我是客户服务中心的回访专员公号1035。", 1.0, "credit"),
+    ("clean", "请您核对一下您的身份证号码好吗？", "请您和对一下您的身份正好骂好吗？。", 1.0, "credit"),
+    ("clean", "耽误您两分钟时间可以吗？", "耽误你两分钟时间可以吗？。", 0.909, "credit"),
+    ("noisy", "您好，工号一零三五，很高兴为您服务。", "您好，光泡1035，很高兴为您服务。", 0.867, "credit"),
+    ("noisy", "感谢您的耐心等待。", "感谢您的脉心等待。", 0.875, "credit"),
+    ("noisy", "我现在为您转接到相关部门，请您不要挂机。", "我现在为您转接到相关部门请您不要刮击。", 1.0, "credit"),
+    ("noisy", "您反映的问题我已经详细记录下来了。", "您反映都论提我已经详细进攻下来了。", 0.75, "review"),
+    ("noisy", "非常感谢您提出的宝贵建议。", "非常感谢您提出的宝贝坚鱼。", 0.833, "review"),
+    ("noisy", "我是客户服务中心的回访专员，工号一零三五。", "我是客户服务中心的回访专联工套103路。", 0.842, "review"),
+    ("noisy", "很抱歉，相关部门的电话暂时无人接听。", "很抱歉相关顾门的电话在15元阶梯。", 0.688, "missed"),
+    ("phone", "请问还有什么可以帮您的吗？", "请问还有什么可以帮你的妈。", 0.917, "credit"),
+    ("phone", "很抱歉让您久等了。", "很抱歉让您久等门。", 0.875, "credit"),
+    ("phone", "我的工号是一零三五，如有服务不周，欢迎您批评指正。", "我的功耗是1035左右，服务不周欢迎您批批批证。", 0.864, "credit"),
+    ("phone", "您好，您的电话已接通，请讲。", "您好您的电话已经通信讲。", 0.818, "review"),
+    # numbers said as amounts and written as digits do not normalise alike (一百二十 vs 一二零)
+    ("phone", "您的宽带套餐每月费用是一百二十元。", "您的宽待炮餐每月费用是120元。", 0.812, "review"),
+    ("phone", "您好，工号一零三五，很高兴为您服务。", "以后功后一连三无恒搞成为你苦恶。", 0.433, "missed"),
+]
+
+
+@pytest.mark.parametrize("condition, phrase, heard, similarity, band", WHISPER)
+def test_real_whisper_output(condition, phrase, heard, similarity, band):
+    m = match_phrase(heard, phrase, min_similarity=0)
+    assert m.similarity == pytest.approx(similarity, abs=0.001)
+    got = "credit" if m.credited else ("review" if m.similarity >= REVIEW_THRESHOLD else "missed")
+    assert got == band
+
+
+def test_real_whisper_output_never_holds_a_forbidden_phrase():
+    taboos = ["喂喂", "不知道", "不行", "你问我我问谁", "没法查", "没办法", "有意见找领导去", "有什么了不起",
+              "明明就是你不对", "你有完没完", "不会用就别用", "这是规定", "我们一向都是这样的", "不关我的事", "办不了",
+              "我不清楚", "大声点我听不清"]
+    for _, _, heard, _, _ in WHISPER:
+        for taboo in taboos:
+            assert find_forbidden(heard, taboo) == [], (heard, taboo)

@@ -9,6 +9,27 @@ recognition never fail a candidate on their own: such items get the verdict ``re
 stake are reported as ``pending_gain`` / ``pending_loss``, and a result whose pass/fail depends on them
 is ``provisional``. An utterance whose transcript carries no confidence at all (typed text, or an
 engine without scores) is taken at its word.
+
+How each kind scores (``P`` = the item's points):
+
+- ``phrase`` (scope ``any`` unless given): ``all_of`` groups, plus one group made of ``any_of`` and the
+  ``intent`` phrases. Each group is credited, uncertain (review band, or missing from speech
+  recognised with low confidence) or missing. All groups credited: P; at least ``min_groups``: P × credited/groups; else 0. Points the
+  uncertain groups would add are ``pending_gain``. Scopes ``first``/``last`` are the first/last agent
+  turn (consecutive utterances with no caller line, hold or transfer between them); ``after_hold``,
+  ``before_hold`` and ``all`` average over every hold / utterance; ``reply_to:<turn>`` takes the best
+  reply when the caller said that turn more than once.
+- ``forbidden``: only exact occurrences recognised with confidence cost points (``per_hit`` each,
+  default P, at most P); homophone or low-confidence occurrences are ``review``. ``auto_fail``: a
+  confirmed occurrence makes the total 0.
+- ``order``: P split between ``first`` and ``last``; each part when its phrase item is fully credited
+  in that turn.
+- ``rings``, ``hangup``, ``transfer`` (half for the right target, half for announcing it),
+  ``work_order`` (P × checks passed / checks), ``reply_latency`` (P × prompt replies / replies due)
+  and ``hold`` (P split between ``ask_before``, ``thank_after`` and ``report_every_s``, each × holds
+  complying / holds) come from the call's events.
+- ``speech_rate``, ``fillers``, ``call_length``: P when within limits, else 0 with the verdict
+  ``review`` and P pending.
 """
 from __future__ import annotations
 
@@ -889,3 +910,9 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
     return GradeResult(total=total, passed=passed, provisional=provisional, auto_failed=auto_failed,
                        items=results, scenario_id=data.get("id"), call_id=record.get("call_id"),
                        warnings=warnings)
+
+
+def regrade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
+    """Grade a stored record again (e.g. after a rubric fix): the same as ``grade``, which is
+    deterministic."""
+    return grade(record, scenario, taboos=taboos)
