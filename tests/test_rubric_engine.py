@@ -176,6 +176,10 @@ def test_agent_number_from_record_when_scenario_has_none():
     assert grade(record, scn).item("opening").verdict == "pass"
     # the scenario's number wins over the record's
     assert grade(record, scenario(OPENING)).item("opening").verdict != "pass"
+    # neither: the placeholder alternatives cannot match, and the result says why
+    record["agent"] = {}
+    r = grade(record, scn)
+    assert r.item("opening").verdict == "fail" and any("占位符" in w for w in r.warnings)
 
 
 def test_wrong_digit_goes_to_review_and_keeps_points_open():

@@ -86,6 +86,9 @@ def test_match_intent_picks_the_best_credited_phrase():
     assert match_intent("", phrases) is None
     # review-band similarity never selects a branch
     assert match_intent("工号一零三四", ["工号1035"]) is None
+    # placeholders are filled from values; without a value the phrase is skipped
+    assert match_intent("您好，工号1035", ["工号{agent_number}"], values={"agent_number": "1035"}).heard == "工号一零三五"
+    assert match_intent("您好，工号1035", ["工号{agent_number}"]) is None
 
 
 def test_matching_is_deterministic():

@@ -158,18 +158,12 @@ class _Context:
         return [str(w) for w in words] if words else None
 
     def resolve(self, phrase: str, item_id: str) -> str | None:
-        def sub(m: re.Match) -> str:
-            value = self.values.get(m.group(0)[1:-1])
-            if value is None:
-                raise KeyError(m.group(0))
-            return value
-        try:
-            return re.sub(r"\{[a-z_]+\}", sub, str(phrase))
-        except KeyError as exc:
-            msg = f"{item_id}: 占位符 {exc.args[0]} 没有取值（场景和记录都没有工号），含它的说法不计"
+        filled = M.fill_placeholders(phrase, self.values)
+        if filled is None:
+            msg = f"{item_id}: 「{phrase}」中的占位符没有取值（场景和记录都没有工号），这个说法不计"
             if msg not in self.warnings:
                 self.warnings.append(msg)
-            return None
+        return filled
 
     def intent(self, name: str, item_id: str) -> list[str]:
         intents = self.data.get("intents") or {}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 # ---- thresholds -------------------------------------------------------------------------------------
 
@@ -283,11 +283,29 @@ def best_match(text: str, phrases: Iterable[str], *,
     return best
 
 
-def match_intent(utterance_text: str, phrases: Sequence[str]) -> Match | None:
+def fill_placeholders(phrase: str, values: Mapping[str, object] | None) -> str | None:
+    """``工号{agent_number}`` with its value filled in; None when a placeholder has no value."""
+    def sub(m: re.Match) -> str:
+        value = (values or {}).get(m.group(0)[1:-1])
+        if value is None or value == "":
+            raise KeyError(m.group(0))
+        return str(value)
+    try:
+        return _PLACEHOLDER.sub(sub, str(phrase))
+    except KeyError:
+        return None
+
+
+def match_intent(utterance_text: str, phrases: Sequence[str], *,
+                 values: Mapping[str, object] | None = None) -> Match | None:
     """For the call runtime's branch selection: the best phrase of an intent that is credited in the
-    utterance (same rules as rubric credit), or None."""
+    utterance (same rules as rubric credit), or None. ``values`` fills placeholders such as
+    ``{agent_number}``; a phrase whose placeholder has no value is skipped."""
     best = None
-    for phrase in phrases:
+    for raw in phrases:
+        phrase = fill_placeholders(raw, values)
+        if phrase is None:
+            continue
         found = match_phrase(utterance_text, phrase, min_similarity=credit_threshold(phrase))
         if found is not None and found.credited and (best is None or found.similarity > best.similarity):
             best = found
