@@ -5,6 +5,7 @@ import argparse
 import json
 import shutil
 import sys
+from pathlib import Path
 
 from .line import CONDITIONS, parse_condition
 from .personas import PERSONAS
@@ -22,8 +23,15 @@ def _say(args) -> int:
     except ValueError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    line = render_line(args.text, persona=args.persona, condition=args.condition, engine=args.engine)
-    shutil.copyfile(line.path, args.output)
+    try:
+        line = render_line(args.text, persona=args.persona, condition=args.condition, engine=args.engine,
+                           seed=args.seed)
+    except RuntimeError as exc:                  # no voice engine on this machine, or the engine failed
+        print(f"cannot speak: {exc}", file=sys.stderr)
+        return 1
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(line.path, out)
     print(f"{args.output}: {line.duration_s:.2f} s, 16 kHz mono, voice {line.engine}, persona {line.persona}, "
           f"condition {line.condition}{' (cached)' if line.cache_hit else ''}")
     return 0
@@ -41,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     say.add_argument("--persona", default="calm", help=f"one of: {', '.join(PERSONAS)}")
     say.add_argument("--condition", default="none", help=f"e.g. noisy:snr=5+telephone; names: {', '.join(CONDITIONS)}")
     say.add_argument("--engine", default="auto", choices=CHOICES)
+    say.add_argument("--seed", type=int, default=0, help="seed of the line condition's randomness")
     sub.add_parser("personas", help="list the caller personas")
     args = parser.parse_args(argv)
     if args.command == "voices":

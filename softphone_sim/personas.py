@@ -1,4 +1,9 @@
-"""Caller personas: how the virtual caller sounds (pace, pitch, loudness)."""
+"""Caller personas: how the virtual caller sounds.
+
+``speed`` is the pace (1.2 = 20 % faster), ``pitch_semitones`` moves the voice up or down (see
+``voice`` for how), ``gain_db`` is the loudness relative to the normal speech level, ``pause_s`` the
+silence between sentences. Every engine honours all four.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -12,6 +17,12 @@ class Persona:
     pitch_semitones: float = 0.0
     gain_db: float = 0.0
     pause_s: float = 0.25   # pause between sentences
+
+    def __post_init__(self):
+        if not 0.25 <= self.speed <= 4 or not -12 <= self.pitch_semitones <= 12 or not -40 <= self.gain_db <= 20 \
+                or not 0 <= self.pause_s <= 3:
+            raise ValueError(f"persona {self.name}: speed 0.25-4, pitch -12..+12 semitones, gain -40..+20 dB, "
+                             f"pause 0-3 s")
 
     def as_dict(self) -> dict:
         return asdict(self)
