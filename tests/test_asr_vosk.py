@@ -47,12 +47,14 @@ def test_file_mode_returns_words_with_timings(vosk_recognizer, korean_wav):
 
 def test_streaming_gives_partials_and_finals(vosk_recognizer, korean_wav):
     pcm = load_audio(korean_wav).pcm16() + bytes(16000 * 2)
-    stream = vosk_recognizer.stream()
+    captions = []
+    stream = vosk_recognizer.stream(on_partial=captions.append)
     events = []
     for i in range(0, len(pcm), 3200):
         events.extend(stream.feed(pcm[i:i + 3200]))
     transcript = stream.finish()
     assert any(isinstance(e, Partial) for e in events)
+    assert captions == [e.text for e in events if isinstance(e, Partial)]
     assert transcript.segments and transcript.text
     assert any(isinstance(e, Final) for e in events) or len(transcript.segments) >= 1
 
@@ -73,6 +75,19 @@ def test_grammar_needs_unescaped_utf8():
     code = code.replace("json.dumps(['안녕하세요'])", "json.dumps(['안녕하세요'], ensure_ascii=False)")
     run = subprocess.run([sys.executable, "-c", code, str(KO_MODEL)], capture_output=True, text=True, timeout=120)
     assert "missing in vocabulary" not in run.stderr
+
+
+def test_engine_passes_grammar_words_vosk_knows():
+    # Through the engine itself, with Kaldi's log switched back on: no in-vocabulary word is reported
+    # missing, and a made-up word is (so the check would see the problem if it happened).
+    code = ("import sys, vosk; from grading.asr.vosk_engine import VoskRecognizer; "
+            "r = VoskRecognizer(sys.argv[1], ['안녕하세요', '감사합니다', sys.argv[2]]); vosk.SetLogLevel(0); "
+            "r._recognizer()")
+    run = subprocess.run([sys.executable, "-c", code, str(KO_MODEL), "qqxyzzy"], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert run.returncode == 0, run.stderr
+    missing = [line for line in run.stderr.splitlines() if "missing in vocabulary" in line]
+    assert missing and all("qqxyzzy" in line for line in missing), missing
 
 
 def test_bad_model_path_is_a_clear_error(tmp_path):

@@ -63,7 +63,8 @@ def test_streaming_gives_captions_then_the_final(whisper):
     name = "masr_test.wav"
     audio = load_audio(HUMAN_DIR / name)
     pcm = audio.pcm16() + bytes(16000 * 2)       # one second of silence after the speech
-    stream = whisper.stream()
+    captions = []
+    stream = whisper.stream(on_partial=captions.append)
     events = []
     for i in range(0, len(pcm), 3200):            # 100 ms chunks, as the browser sends them
         events.extend(stream.feed(pcm[i:i + 3200]))
@@ -71,6 +72,7 @@ def test_streaming_gives_captions_then_the_final(whisper):
     partials = [e for e in events if isinstance(e, Partial)]
     finals = [e for e in events if isinstance(e, Final)]
     assert partials, "captions while speaking"
+    assert captions == [p.text for p in partials]
     assert finals, "end of speech detected before the stream finished"
     assert cer(REFS[name]["reference_text"], transcript.text) <= 0.25
     file_text = whisper.transcribe(audio).text

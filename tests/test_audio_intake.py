@@ -98,7 +98,8 @@ def test_video_is_refused(tmp_path):
 
 def test_two_hour_file_is_refused_by_its_header(tmp_path, monkeypatch):
     long = tmp_path / "long.webm"
-    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "7200", "-c:a", "libopus", "-b:a", "6k", str(long))
+    ffmpeg("-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", "7200", "-c:a", "libopus", "-b:a", "6k",
+           "-compression_level", "0", "-frame_duration", "120", str(long))   # ~2 MB, quick to encode
     decoded = []
     monkeypatch.setattr(intake, "_decode", lambda *a: decoded.append(a))   # must not even be reached
     with pytest.raises(AudioTooLong) as err:

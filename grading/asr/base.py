@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import abc
+from typing import Callable
 from dataclasses import asdict, dataclass, field
 
 from ..audio import SAMPLE_RATE, Audio, load_audio, pcm_to_audio
@@ -70,15 +71,22 @@ class StreamSession(abc.ABC):
     """One audio stream (one trainee turn or one whole call side): 16 kHz mono 16-bit PCM in, captions
     and final segments out. Times are seconds from the start of the stream."""
 
-    def __init__(self):
+    def __init__(self, on_partial: Callable[[str], None] | None = None):
         self.segments: list[Segment] = []
         self.fed_samples = 0
+        self.on_partial = on_partial
 
     def feed(self, pcm: bytes) -> list:
+        """Take the next chunk of 16 kHz mono 16-bit PCM; return the ``Partial`` and ``Final`` events it
+        produced (``on_partial``, if given, is also called with each caption's text)."""
         pcm_to_audio(pcm)   # refuses odd byte counts; the rate and format are the stream's contract
         self.fed_samples += len(pcm) // 2
         events = self._feed(pcm)
         self.segments.extend(e.segment for e in events if isinstance(e, Final))
+        if self.on_partial is not None:
+            for event in events:
+                if isinstance(event, Partial):
+                    self.on_partial(event.text)
         return events
 
     @property
@@ -109,5 +117,5 @@ class Recognizer(abc.ABC):
         """File mode: anything ``load_audio`` accepts, or an ``Audio``."""
 
     @abc.abstractmethod
-    def stream(self) -> StreamSession:
-        """Streaming mode: feed PCM as it arrives."""
+    def stream(self, on_partial: Callable[[str], None] | None = None) -> StreamSession:
+        """Streaming mode: feed PCM as it arrives; ``on_partial(text)`` is called with each caption."""

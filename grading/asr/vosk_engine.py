@@ -49,7 +49,7 @@ def _segment(result: dict) -> Segment | None:
 class VoskRecognizer(Recognizer):
     engine = "vosk"
 
-    def __init__(self, model_path: str | Path | None = None, *, grammar: list[str] | None = None,
+    def __init__(self, model_path: str | Path | None = None, grammar: list[str] | None = None, *,
                  model_name: str | None = None):
         if model_path is None:
             from ..model_store import VOSK_SMALL_CN, locate
@@ -81,13 +81,13 @@ class VoskRecognizer(Recognizer):
         transcript.decode_s = round(time.perf_counter() - started, 3)
         return transcript
 
-    def stream(self) -> "VoskStream":
-        return VoskStream(self)
+    def stream(self, on_partial=None) -> "VoskStream":
+        return VoskStream(self, on_partial)
 
 
 class VoskStream(StreamSession):
-    def __init__(self, recognizer: VoskRecognizer):
-        super().__init__()
+    def __init__(self, recognizer: VoskRecognizer, on_partial=None):
+        super().__init__(on_partial)
         self.recognizer = recognizer
         self.rec = recognizer._recognizer()
         self.decode_s = 0.0

@@ -88,7 +88,7 @@ class WhisperRecognizer(Recognizer):
     engine = "whisper"
     model_name = MODEL_NAME
 
-    def __init__(self, model_path: str | Path | None = None, *, threads: int | None = None, beam_size: int = 5,
+    def __init__(self, model_path: str | Path | None = None, threads: int | None = None, beam_size: int = 5,
                  initial_prompt: str | None = None):
         if model_path is None:
             from ..model_store import WHISPER_BASE, locate
@@ -141,8 +141,8 @@ class WhisperRecognizer(Recognizer):
                           duration_s=round(audio.duration_s, 3), decode_s=round(time.perf_counter() - started, 3),
                           segments=segments)
 
-    def stream(self, **options) -> "WhisperStream":
-        return WhisperStream(self, **options)
+    def stream(self, on_partial=None, **options) -> "WhisperStream":
+        return WhisperStream(self, on_partial=on_partial, **options)
 
 
 def join_text(segments: list[Segment]) -> str:
@@ -151,10 +151,10 @@ def join_text(segments: list[Segment]) -> str:
 
 
 class WhisperStream(StreamSession):
-    def __init__(self, recognizer: WhisperRecognizer, *, end_silence_s: float = 0.6, partial_every_s: float = 1.0,
-                 min_speech_s: float = 0.25, speech_threshold: float = 0.5, silence_threshold: float = 0.35,
+    def __init__(self, recognizer: WhisperRecognizer, *, on_partial=None, end_silence_s: float = 0.6,
+                 partial_every_s: float = 1.0, min_speech_s: float = 0.25, speech_threshold: float = 0.5, silence_threshold: float = 0.35,
                  pad_s: float = 0.2, max_utterance_s: float = 25.0):
-        super().__init__()
+        super().__init__(on_partial)
         self.recognizer = recognizer
         self.vad = StreamingVad()
         self.audio = np.zeros(0, dtype="float32")     # the whole stream so far
