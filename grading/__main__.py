@@ -38,7 +38,7 @@ def _cmd_transcribe(args) -> int:
     try:
         audio = load_audio(args.audio)
     except AudioError as exc:
-        print(f"{exc.message} ({exc})", file=sys.stderr)
+        print(f"{exc.message} / {exc.message_en} ({exc})", file=sys.stderr)
         return 2
     try:
         if args.model_path:

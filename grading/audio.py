@@ -27,41 +27,56 @@ Source = Union[str, os.PathLike, bytes, BinaryIO]
 
 
 class AudioError(ValueError):
-    """Refused audio. ``message`` is for the user (Chinese), ``str(exc)`` for the log (English)."""
+    """Refused audio. ``message`` is for the user (Chinese), ``message_en`` its English twin, and
+    ``str(exc)`` the technical detail for the log (English)."""
     message = "录音无法处理"
+    message_en = "the audio could not be processed"
 
-    def __init__(self, detail: str = "", message: str | None = None):
+    def __init__(self, detail: str = "", message: str | None = None, message_en: str | None = None):
         super().__init__(detail or self.__class__.__name__)
         if message:
             self.message = message
+        if message_en:
+            self.message_en = message_en
+
+    def to_dict(self) -> dict:
+        """JSON-ready, for an API answer: the error's kind and both messages (no detail: it may hold paths)."""
+        return {"error": type(self).__name__, "message": self.message, "message_en": self.message_en}
 
 
 class EmptyAudio(AudioError):
     message = "录音为空：没有录到声音，请检查麦克风后重试。"
+    message_en = "the recording is empty: check the microphone and try again"
 
 
 class CorruptAudio(AudioError):
     message = "录音文件已损坏或不完整，请重新录音。"
+    message_en = "the recording is damaged or incomplete: please record again"
 
 
 class NotAudio(AudioError):
     message = "上传的文件不是音频。"
+    message_en = "the uploaded file is not audio"
 
 
 class VideoNotAllowed(AudioError):
     message = "请上传纯音频文件，不支持视频。"
+    message_en = "video is not accepted: upload an audio-only file"
 
 
 class AudioTooLong(AudioError):
     message = "录音过长，超出了允许的时长。"
+    message_en = "the recording is longer than allowed"
 
 
 class AudioTooLarge(AudioError):
     message = "录音文件过大。"
+    message_en = "the audio file is too large"
 
 
 class AudioFormatError(AudioError):
     message = "音频格式与约定不符（需要 16 kHz、单声道、16 位 PCM）。"
+    message_en = "the audio stream breaks its format (16 kHz, mono, 16-bit PCM expected)"
 
 
 @dataclass
@@ -103,7 +118,7 @@ def _bytes_of(source: Source, max_bytes: int) -> tuple[bytes | None, Path | None
         return data, None
     path = Path(source)
     if not path.is_file():
-        raise NotAudio(f"no such file: {path}", "找不到录音文件。")
+        raise NotAudio(f"no such file: {path}", "找不到录音文件。", "the audio file was not found")
     size = path.stat().st_size
     if size > max_bytes:
         raise AudioTooLarge(f"{size} bytes > {max_bytes}")
@@ -138,12 +153,28 @@ def probe(path: Path) -> dict:
         raise CorruptAudio("ffprobe timed out") from None
     if run.returncode != 0:
         err = run.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = err[-1] if err else "ffprobe failed"
+        detail = err[-1].replace(str(path), path.name) if err else "ffprobe failed"
         raise (CorruptAudio if _looks_like_audio_container(path) else NotAudio)(detail)
     try:
         return json.loads(run.stdout or b"{}")
     except json.JSONDecodeError:
         raise CorruptAudio("unreadable probe output") from None
+
+
+def _too_long(duration: float, max_seconds: float, *, decoded: bool = False) -> AudioTooLong:
+    def zh(sec):
+        return f"{sec / 60:.0f} 分钟" if sec >= 120 else f"{sec:.0f} 秒"
+
+    def en(sec):
+        return f"{sec / 60:.0f} min" if sec >= 120 else f"{sec:.0f} s"
+
+    if decoded:   # decoding stops just past the limit: the true length is unknown
+        return AudioTooLong(f"decoded audio longer than {max_seconds:.0f} s",
+                            f"录音超过允许的 {zh(max_seconds)}。",
+                            f"the recording is longer than the {en(max_seconds)} allowed")
+    return AudioTooLong(f"{duration:.0f} s > {max_seconds:.0f} s",
+                        f"录音时长 {zh(duration)}，超过允许的 {zh(max_seconds)}。",
+                        f"the recording lasts {en(duration)}, more than the {en(max_seconds)} allowed")
 
 
 def _check_probe(info: dict, max_seconds: float) -> dict:
@@ -164,8 +195,7 @@ def _check_probe(info: dict, max_seconds: float) -> dict:
         except (TypeError, ValueError):
             continue
     if duration is not None and duration > max_seconds:
-        raise AudioTooLong(f"{duration:.0f} s > {max_seconds:.0f} s",
-                           f"录音时长 {duration / 60:.0f} 分钟，超过允许的 {max_seconds / 60:.0f} 分钟。")
+        raise _too_long(duration, max_seconds)
     return {"format": fmt.get("format_name", ""), "codec": audio[0].get("codec_name", ""),
             "channels": int(audio[0].get("channels") or 1), "rate": int(audio[0].get("sample_rate") or 0),
             "duration": duration}
@@ -182,10 +212,10 @@ def _decode(path: Path, max_seconds: float) -> np.ndarray:
     pcm = run.stdout
     if run.returncode != 0 and not pcm:
         err = run.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise CorruptAudio(err[-1] if err else "ffmpeg failed")
+        raise CorruptAudio(err[-1].replace(str(path), path.name) if err else "ffmpeg failed")
     samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").copy()
     if samples.size > (max_seconds + 0.5) * SAMPLE_RATE:
-        raise AudioTooLong("decoded audio longer than allowed")
+        raise _too_long(samples.size / SAMPLE_RATE, max_seconds, decoded=True)
     return samples
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 import wave
 
 import numpy as np
@@ -124,3 +126,36 @@ def test_stream_pcm_contract():
         pcm_to_audio(b"\0\0" * 1600, channels=2)
     with pytest.raises(AudioFormatError):
         pcm_to_audio(b"\0\0\0")
+
+
+def test_every_error_has_both_messages():
+    from grading.audio import AudioError
+    kinds = [AudioError, EmptyAudio, CorruptAudio, NotAudio, VideoNotAllowed, AudioTooLong, AudioTooLarge,
+             AudioFormatError]
+    for kind in kinds:
+        err = kind("detail for the log")
+        assert isinstance(err, AudioError) and str(err) == "detail for the log"
+        assert re.search(r"[\u4e00-\u9fff]", err.message) and re.fullmatch(r"[ -~]+", err.message_en)
+        assert err.to_dict() == {"error": kind.__name__, "message": err.message, "message_en": err.message_en}
+    assert len({k.message for k in kinds}) == len(kinds) and len({k.message_en for k in kinds}) == len(kinds)
+
+
+def test_long_recording_without_a_duration_header_is_stopped_while_decoding(tmp_path):
+    # MediaRecorder writes webm without a duration; the decoder's own cap catches what the probe cannot.
+    run = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(SPEECH), "-c:a", "libopus", "-f", "webm",
+                          "pipe:1"], capture_output=True, check=True, timeout=60)
+    with pytest.raises(AudioTooLong) as err:
+        load_audio(run.stdout, max_seconds=3)
+    assert err.value.message == "录音超过允许的 3 秒。" and "3 s" in err.value.message_en
+    assert load_audio(run.stdout).duration_s == pytest.approx(4.2, abs=0.1)
+
+
+def test_temporary_files_are_removed(tmp_path, monkeypatch):
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    data = convert(SPEECH, tmp_path / "s.webm", "-c:a", "libopus").read_bytes()
+    load_audio(data)
+    for bad in (b"random junk" * 50, data[:3000], b""):
+        with pytest.raises(intake.AudioError):
+            load_audio(bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.webm"]
