@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 
 # Tags that mark a Mandarin voice, best first; Cantonese/Hakka/Taiwanese voices rank below any of them.
 MANDARIN_TAGS = ("zh-cn", "zh_cn", "cmn", "mandarin", "huihui", "yaoyao", "kangkang", "xiaoxiao", "tingting",
@@ -51,9 +52,16 @@ def main() -> int:
         if chosen:
             engine.setProperty("voice", chosen)
         engine.setProperty("rate", max(40, int(engine.getProperty("rate") * float(request.get("rate", 1.0)))))
+        driver = getattr(getattr(engine, "proxy", None), "_driver", None)
         for i, text in enumerate(request["texts"]):  # one at a time: queued saves overwrite each other
-            engine.save_to_file(text, os.path.join(request["outdir"], f"{i}.wav"))
+            path = os.path.join(request["outdir"], f"{i}.wav")
+            engine.save_to_file(text, path)
             engine.runAndWait()
+            # The espeak driver's runAndWait can return (under load) while espeak is still speaking; the
+            # file is written on its final callback, so wait for that before naming the next file.
+            deadline = time.monotonic() + float(request.get("wait_s", 30))
+            while (getattr(driver, "_speaking", False) or not os.path.exists(path)) and time.monotonic() < deadline:
+                time.sleep(0.01)
     print(json.dumps({"voice": chosen}))
     return 0
 

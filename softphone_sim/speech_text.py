@@ -13,7 +13,7 @@ Reading rules (one choice each, applied in this order):
 - money: ``¥128.50`` / ``128.5元`` → 一百二十八元五角, ``¥0.05`` → 五分, ``3000块`` → 三千块,
   ``2块钱`` → 两块钱;
 - percentages ``15%`` → 百分之十五, fractions ``1/3`` → 三分之一;
-- phone numbers (mobile, landline, 400/800, 95xxx, 100xx, 12xxx service lines, 110/119/120 after
+- phone numbers (mobile, landline also as ``(010) 62345678``, 400/800, 95xxx, 100xx, 12xxx service lines, 110/119/120 after
   打/拨/报警) digit by digit with 1 read 幺: ``13812345678`` → 幺三八幺二三四五六七八;
 - account, order, card and ID numbers digit by digit (1 read 一; letters kept in capitals for the
   voice to spell): numbers of 7 or more digits, numbers with letters or a leading 0, and any number
@@ -50,6 +50,7 @@ PHONE = re.compile(
     r"|(?:95\d{3,4}|100\d\d|12\d{3})" + _NOT_A_UNIT +     # 95588, 10086, 12345
     r"|(?<=[打拨报警线话])(?:110|119|120|122|114)"          # 打110, 拨打120, 报警110
     r")(?![\dA-Za-z])")
+AREA_CODE = re.compile(r"[（(]\s*(0\d{2,3})\s*[）)][\s-]*(\d{7,8})(?!\d)")     # (010) 62345678
 LABELLED = re.compile(r"(尾号|分机|号码|账号|帐号|账户|单号|卡号|编号|工号|户号|证号|密码|验证码|序列号|型号)"
                       r"(是|为|：|:)?\s*([A-Za-z\d][A-Za-z\d\-]{2,})")
 PHONE_LABELS = ("尾号", "分机", "号码")
@@ -173,6 +174,7 @@ def speakable(text: str) -> str:
     text = PERCENT.sub(lambda m: "百分之" + (_decimal(*m.group(1).split(".")) if "." in m.group(1)
                                              else integer(int(m.group(1)))), text)
     text = FRACTION.sub(lambda m: f"{integer(int(m.group(2)))}分之{integer(int(m.group(1)))}", text)
+    text = AREA_CODE.sub(lambda m: digits(m.group(1) + m.group(2), phone=True), text)
     text = LABELLED.sub(_labelled, text)
     text = PHONE.sub(lambda m: digits(m.group(1), phone=True), text)
     text = LONG_ID.sub(lambda m: digits(m.group(1)), text)

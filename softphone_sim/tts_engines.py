@@ -39,9 +39,15 @@ def tts_status(requested: str = "auto") -> dict:
     checks = {"neural": _check_neural(), "pyttsx3": _check_pyttsx3()}
     order = ["neural", "pyttsx3"] if requested == "auto" else [requested]
     chosen = next((checks[name] for name in order if checks[name]["available"]), None)
+    voice = None
+    if chosen:
+        from .voice import VOICE_CLASSES   # numpy/scipy only; the voice itself is not loaded
+        voice = VOICE_CLASSES[chosen["name"]].engine_id()
     return {
         "requested": requested,
         "engine": chosen["name"] if chosen else None,
         "mandarin": chosen["mandarin"] if chosen else None,
+        "voice": voice,                # engine, model and version: part of every rendered line's cache key
+        "sample_rate": 16000,
         "checked": [checks[name] for name in order],
     }

@@ -258,6 +258,28 @@ class NeuralVoice(Voice):
 _WORKER = Path(__file__).with_name("_pyttsx3_worker.py")
 
 
+def _read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Mono float32 samples and their rate: PCM WAV directly (espeak-ng, SAPI5), anything else
+    (macOS writes AIFF) through pydub/ffmpeg."""
+    try:
+        with wave.open(str(path)) as w:
+            width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
+            raw = w.readframes(w.getnframes())
+        if width not in (1, 2, 4):
+            raise wave.Error(f"{8 * width}-bit PCM")
+        data = np.frombuffer(raw, {1: np.uint8, 2: "<i2", 4: "<i4"}[width]).astype(np.float32)
+        if width == 1:
+            data -= 128
+    except (wave.Error, EOFError):
+        from pydub import AudioSegment
+
+        segment = AudioSegment.from_file(path)
+        width, channels, rate = segment.sample_width, segment.channels, segment.frame_rate
+        data = np.array(segment.get_array_of_samples(), dtype=np.float32)
+    samples = data.reshape(-1, channels).mean(axis=1) / (2 ** (8 * width - 1))
+    return samples.astype(np.float32), rate
+
+
 class Pyttsx3Voice(Voice):
     name = "pyttsx3"
     TIMEOUT_S = 60
@@ -275,31 +297,39 @@ class Pyttsx3Voice(Voice):
         import pyttsx3  # noqa: F401  (fail here, not in the child, when it is missing)
         self.voice_id: str | None = None
 
-    def _sentences(self, sentences: list[str], speed: float, pitch_semitones: float) -> list[np.ndarray]:
-        from pydub import AudioSegment
+    def _run_worker(self, texts: list[str], outdir: str, rate: float) -> str:
+        request = json.dumps({"texts": texts, "outdir": outdir, "rate": rate, "wait_s": self.TIMEOUT_S / 2})
+        try:
+            run = subprocess.run([sys.executable, str(_WORKER)], input=request, capture_output=True, text=True,
+                                 timeout=self.TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"pyttsx3 did not finish within {self.TIMEOUT_S} s") from None
+        if run.returncode != 0:
+            raise RuntimeError(f"pyttsx3 failed: {run.stderr.strip()[-300:]}")
+        try:
+            self.voice_id = json.loads(run.stdout.strip().splitlines()[-1]).get("voice")
+        except (ValueError, IndexError, AttributeError):
+            pass
+        return run.stderr
 
+    def _sentences(self, sentences: list[str], speed: float, pitch_semitones: float) -> list[np.ndarray]:
         pitch = 2 ** (pitch_semitones / 12)
+        out = []
         with tempfile.TemporaryDirectory(prefix="pyttsx3-") as tmp:
-            request = json.dumps({"texts": sentences, "outdir": tmp, "rate": speed / pitch})
-            try:
-                run = subprocess.run([sys.executable, str(_WORKER)], input=request, capture_output=True, text=True,
-                                     timeout=self.TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(f"pyttsx3 did not finish within {self.TIMEOUT_S} s") from None
-            if run.returncode != 0:
-                raise RuntimeError(f"pyttsx3 failed: {run.stderr.strip()[-300:]}")
-            try:
-                self.voice_id = json.loads(run.stdout.strip().splitlines()[-1]).get("voice")
-            except (ValueError, IndexError):
-                pass
-            out = []
-            for i in range(len(sentences)):
-                path = Path(tmp) / f"{i}.wav"
+            paths = [Path(tmp) / f"{i}.wav" for i in range(len(sentences))]
+            log = self._run_worker(sentences, tmp, speed / pitch)
+            missing = [i for i, path in enumerate(paths) if not path.exists() or path.stat().st_size <= 44]
+            if missing:                                     # one more try for what a flaky driver dropped
+                with tempfile.TemporaryDirectory(prefix="retry-", dir=tmp) as again:
+                    log = self._run_worker([sentences[i] for i in missing], again, speed / pitch)
+                    for j, i in enumerate(missing):
+                        if (Path(again) / f"{j}.wav").exists():
+                            os.replace(Path(again) / f"{j}.wav", paths[i])
+            for sentence, path in zip(sentences, paths):
                 if not path.exists() or path.stat().st_size <= 44:
-                    raise RuntimeError(f"pyttsx3 produced no audio for {sentences[i]!r}: {run.stderr.strip()[-300:]}")
-                segment = AudioSegment.from_file(path).set_channels(1)
-                samples = np.array(segment.get_array_of_samples(), dtype=np.float32) / (2 ** (8 * segment.sample_width - 1))
-                out.append(_resample(samples, (SAMPLE_RATE / segment.frame_rate) / pitch))
+                    raise RuntimeError(f"pyttsx3 produced no audio for {sentence!r}: {log.strip()[-300:]}")
+                samples, rate = _read_audio(path)
+                out.append(_resample(samples, (SAMPLE_RATE / rate) / pitch))
         return out
 
 

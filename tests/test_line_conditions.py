@@ -54,6 +54,7 @@ def test_silent_line_has_no_speech_energy(speechlike):
 
 
 def test_dropouts_are_deterministic_per_seed(speechlike):
+    assert np.array_equal(apply_condition(speechlike, "dropouts:rate=0"), speechlike)
     a = apply_condition(speechlike, "dropouts:rate=2", seed=1)
     b = apply_condition(speechlike, "dropouts:rate=2", seed=1)
     c = apply_condition(speechlike, "dropouts:rate=2", seed=2)
@@ -72,12 +73,57 @@ def test_speakerphone_adds_room_echo():
     assert rms(bursts[tail]) == 0 and _db(rms(out[tail]), rms(out)) > -30
 
 
+def test_new_and_old_argument_order_agree(speechlike):
+    new = apply_condition(speechlike, RATE, "telephone+noisy:snr=5", seed=4)
+    old = apply_condition(speechlike, "telephone+noisy:snr=5", seed=4)
+    keyword = apply_condition(speechlike, sample_rate=RATE, condition="telephone+noisy:snr=5", seed=4)
+    assert new.dtype == np.float32 and np.array_equal(new, old) and np.array_equal(new, keyword)
+    assert not np.array_equal(new, apply_condition(speechlike, RATE, "telephone+noisy:snr=5", seed=5))
+
+
+def test_other_sample_rates(speechlike):
+    """The telephone band at 48 kHz: still nothing above 3.4 kHz, the length unchanged."""
+    rate = 48000
+    t = np.arange(rate) / rate
+    x = (0.3 * np.sin(2 * np.pi * 1000 * t) + 0.3 * np.sin(2 * np.pi * 9000 * t)).astype(np.float32)
+    out = apply_condition(x, rate, "telephone")
+    f, p = welch(out, rate, nperseg=4096)
+    assert out.size == x.size
+    assert p[(f > 8000) & (f < 10000)].sum() < p[(f > 900) & (f < 1100)].sum() * 1e-4
+    with pytest.raises(ValueError, match="8000 Hz or more"):
+        apply_condition(x, 4000, "telephone")
+
+
+@pytest.mark.parametrize("condition", ["telephone", "noisy", "speakerphone", "dropouts", "low_volume", "silent"])
+def test_tiny_and_empty_clips_do_not_break(condition):
+    for n in (0, 1, 7, 50):
+        out = apply_condition(np.full(n, 0.1, np.float32), RATE, condition)
+        assert out.dtype == np.float32 and out.size == n
+
+
+def test_no_clipping_after_a_louder_chain(speechlike):
+    loud = speechlike / np.max(np.abs(speechlike)) * 0.98
+    out = apply_condition(loud, RATE, "noisy:snr=0")
+    assert np.max(np.abs(out)) <= 0.99 + 1e-6
+
+
 def test_conditions_combine_and_parse_errors_are_clear(speechlike):
     assert parse_condition("telephone+noisy:snr=5") == [("telephone", {}), ("noisy", {"snr": 5.0})]
     assert canonical("noisy:snr=5+telephone") == "noisy:snr=5+telephone" and canonical("") == "none"
     combined = apply_condition(speechlike, "telephone+low_volume", seed=1)
     assert rms(combined) < rms(speechlike) * 0.2
-    for bad, message in [("loud", "unknown line condition 'loud'"), ("noisy:snr=x", "snr must be a number"),
-                         ("noisy:level=3", "unknown parameter")]:
+    assert parse_condition({"name": "noisy", "snr": 5}) == [("noisy", {"snr": 5.0})]
+    assert parse_condition(["telephone", {"dropouts": {"rate": 1}}]) == [
+        ("telephone", {}), ("dropouts", {"rate": 1.0, "length": 0.2})]
+    assert parse_condition(" telephone + noisy : snr = 5 ") == [("telephone", {}), ("noisy", {"snr": 5.0})]
+    assert parse_condition("none") == [] and parse_condition(None) == []
+    for bad, message in [("loud", "unknown line condition 'loud'; choose from: none, silent"),
+                         ("noisy:snr=x", "snr must be a number"),
+                         ("noisy:level=3", "unknown parameter 'level=3' \\(allowed: snr\\)"),
+                         ("telephone:snr=3", "allowed: none"),
+                         ("low_volume:db=6", "db must be 0 or below"),
+                         ("noisy:snr=nan", "finite"),
+                         ("silent:seconds=-1", "seconds must be between"),
+                         (42, "a line condition is a name")]:
         with pytest.raises(ValueError, match=message):
             parse_condition(bad)
