@@ -122,6 +122,27 @@ def test_personas_change_pace_and_pitch(neural):
     assert median_f0(low) < median_f0(base) * 0.85             # five semitones down is ~25 % lower
 
 
+def test_threads_share_the_voice_safely(neural):
+    texts = ["您好，我想办理宽带。", "请问营业厅几点关门？", "我要投诉你们的服务态度！"]
+    alone = {t: neural.synthesize(t).size for t in texts}
+    results, errors = {}, []
+
+    def speak(text):
+        try:
+            results[text] = neural.synthesize(text).size
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=speak, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and get_voice("neural") is neural
+    for text in texts:               # same lengths as when spoken alone (durations are deterministic)
+        assert results[text] == pytest.approx(alone[text], rel=0.02)
+
+
 def test_bad_speed_or_pitch_is_refused(neural):
     with pytest.raises(ValueError, match="speed"):
         neural.synthesize("你好", speed=0)
