@@ -76,10 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--model-path", help="use this model folder instead of the configured one")
     transcribe.add_argument("--json", action="store_true", help="print text, timings and confidences as JSON")
     transcribe.set_defaults(func=_cmd_transcribe)
+    sub.add_parser("score", help="grade a stored call record against its scenario "
+                                 "(score --scenario ID_OR_FILE --record CALL.json [--json])")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["score"]:   # the rubric engine owns its command line
+        from .rubric.cli import main as rubric_main
+        return rubric_main(argv)
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -736,3 +736,20 @@ def test_work_order_from_the_last_saved_event_and_outbound_rings():
 def test_the_engine_imports_no_web_framework():
     code = "import sys, grading.rubric; assert not [m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug')]"
     assert subprocess.run([PYTHON, "-c", code], cwd=ROOT, timeout=60).returncode == 0
+
+
+def test_python_m_grading_score_is_the_same_command(tmp_path):
+    import subprocess
+    import sys
+    scn_file = tmp_path / "scn.yaml"
+    scn_file.write_text(yaml.safe_dump(scenario(OPENING, CLOSING, HOLD_ITEM, LATENCY), allow_unicode=True),
+                        encoding="utf-8")
+    rec_file = tmp_path / "call.json"
+    rec_file.write_text(json.dumps(good_call().build(), ensure_ascii=False), encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "grading", "score", "--scenario", str(scn_file), "--record",
+                          str(rec_file), "--json"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["total"] == 100
+    missing = subprocess.run([sys.executable, "-m", "grading", "score", "--scenario", str(scn_file), "--record",
+                              str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2
