@@ -24,11 +24,15 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     threads = int(os.environ.get("WAITRESS_THREADS", "16"))
+    # Every candidate's browser keeps a connection open during an exam; waitress' default of 100
+    # would leave the 101st candidate waiting for a connection slot.
+    connection_limit = int(os.environ.get("WAITRESS_CONNECTION_LIMIT", "1000"))
     new_accounts = ", ".join(report["demo_accounts"]) or "none new"
     print(f"database ready ({app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}); demo accounts: {new_accounts}; "
           f"question bank: {report['question_bank']}")
     print(f"serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
-    serve(app, host=host, port=port, threads=threads, ident="call-center-simulator")
+    serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
+          ident="call-center-simulator")
 
 
 if __name__ == "__main__":

@@ -37,12 +37,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, threads: int) -> tuple[subprocess.Popen, str]:
+def start_server(db_url: str, threads: int, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, PORT=str(port), DATABASE_URL=db_url, SECRET_KEY="bench", SEED_DEMO_ACCOUNTS="0",
                WAITRESS_THREADS=str(threads))
-    proc = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    # The server's log goes to a file: an unread pipe fills up and stalls the server.
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
@@ -51,7 +52,7 @@ def start_server(db_url: str, threads: int) -> tuple[subprocess.Popen, str]:
         except requests.ConnectionError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not start:\n" + proc.stdout.read())
+    raise SystemExit("server did not start:\n" + log_path.read_text())
 
 
 def create_candidates(db_url: str, n: int) -> list[str]:
@@ -72,14 +73,16 @@ def create_candidates(db_url: str, n: int) -> list[str]:
 
 
 class Candidate(threading.Thread):
-    def __init__(self, base, username, answers, think, barrier, results):
+    def __init__(self, base, username, answers, think, barrier, results, delay=0.0):
         super().__init__(daemon=True)
+        self.delay = delay
         self.base, self.username, self.answers, self.think = base, username, answers, think
         self.barrier, self.results = barrier, results
 
     def run(self):
         s = requests.Session()
         rng = random.Random(self.username)
+        time.sleep(self.delay)    # candidates arrive over the ramp, as they do at a real sitting
         try:
             page = s.get(self.base + "/login", timeout=60).text
             s.post(self.base + "/login", data={"username": self.username, "password": PASSWORD,
@@ -95,7 +98,7 @@ class Candidate(threading.Thread):
             self.results["start_errors"].append(f"{self.username}: {exc!r}")
             self.barrier.wait()
             return
-        self.barrier.wait()       # everyone starts answering at the same moment
+        self.barrier.wait()       # then everyone answers at the same time
         for seq, (position, qtype) in enumerate(questions[: self.answers], start=1):
             time.sleep(rng.uniform(0, self.think))
             response = [rng.choice("TF")] if qtype == "judge" else (
@@ -124,16 +127,19 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=20, help="answers (autosaves) per candidate")
     parser.add_argument("--think", type=float, default=0.5, help="max seconds between two answers")
     parser.add_argument("--server-threads", type=int, default=16)
+    parser.add_argument("--ramp", type=float, default=120.0,
+                        help="seconds over which candidates log in and open their papers")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="theory-load-"))
     db_url = f"sqlite:///{tmp / 'load.sqlite3'}"
-    proc, base = start_server(db_url, args.server_threads)
+    proc, base = start_server(db_url, args.server_threads, tmp / "server.log")
     try:
         names = create_candidates(db_url, args.candidates)
         results = {"latencies": [], "errors": [], "start_errors": []}
         barrier = threading.Barrier(args.candidates)
-        threads = [Candidate(base, u, args.answers, args.think, barrier, results) for u in names]
+        threads = [Candidate(base, u, args.answers, args.think, barrier, results, i * args.ramp / len(names))
+                   for i, u in enumerate(names)]
         t0 = time.perf_counter()
         for t in threads:
             t.start()
@@ -145,7 +151,8 @@ def main() -> int:
         proc.wait(timeout=30)
     lat = results["latencies"]
     total = len(lat) + len(results["errors"])
-    print(f"theory autosave load: {args.candidates} candidates x {args.answers} answers, think <= {args.think}s, "
+    print(f"theory autosave load: {args.candidates} candidates (arriving over {args.ramp:g} s) x {args.answers} "
+          f"answers, think <= {args.think}s, "
           f"SQLite, waitress {args.server_threads} threads, {os.cpu_count()} CPU cores")
     print(f"  paper starts failed: {len(results['start_errors'])}")
     if lat:
