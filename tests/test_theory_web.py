@@ -268,3 +268,19 @@ def test_item_analysis_page_shows_submitted_attempts(app, bank, users, make_user
     page = _client(app, users[Role.TRAINER]).get("/bank/analysis").get_data(as_text=True)
     assert 'data-testid="analysis-chart"' in page and "<circle" in page
     assert "12</td>" in page       # twelve responses per item of the shared paper
+
+
+def test_trainer_adds_a_question_with_the_next_free_id(app, bank, users):
+    client = _client(app, users[Role.TRAINER])
+    data = {"area": "crm", "level": "4", "qtype": "judge", "difficulty": "1",
+            "stem": "新增判断题：客户生命周期包括吸引、获得、管理、保持四个阶段。", "answer": "正确",
+            "explanation": "依据文件中对客户生命周期的划分。", "source": "004_2e7b325d63276746.txt"}
+    with app.app_context():
+        before = [r.id for r in db.session.query(BankQuestion).filter(BankQuestion.id.like("crm-4-%"))]
+    resp = submit(client, "/bank/new", data)
+    assert resp.status_code == 302
+    with app.app_context():
+        new = db.session.query(BankQuestion).filter(BankQuestion.stem.like("新增判断题%")).one()
+        assert new.id == f"crm-4-{max(int(i[-3:]) for i in before) + 1:03d}" and new.answer == ["T"]
+    again = submit(client, "/bank/new", data)          # the same stem a second time is refused
+    assert again.status_code == 200 and "题干与" in again.get_data(as_text=True)

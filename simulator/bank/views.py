@@ -72,23 +72,30 @@ def _next_id(area: str, level: int) -> str:
     return f"{area}-{level}-{number:03d}"
 
 
+def _save(form: QuestionForm, qid: str, done: str):
+    """Validate and store the form's question; a redirect when saved, None (errors on the form) if not."""
+    question, problems = _form_to_question(form, qid)
+    if question is not None and not problems:
+        try:
+            bank_io.import_questions([question], editor_id=current_user.id)
+        except bank_io.ImportRejected as exc:
+            problems = exc.problems
+        else:
+            flash(f"{done} {qid}。", "success")
+            return redirect(url_for(".questions", q=qid))
+    for p in problems:
+        form.stem.errors.append(p.message)
+    return None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*AUTHORS)
 def new():
     form = QuestionForm()
     if form.validate_on_submit():
-        qid = _next_id(form.area.data, int(form.level.data))
-        question, problems = _form_to_question(form, qid)
-        if question is not None and not problems:
-            try:
-                bank_io.import_questions([question], editor_id=current_user.id)
-            except bank_io.ImportRejected as exc:
-                problems = exc.problems
-            else:
-                flash(f"已新增试题 {qid}。", "success")
-                return redirect(url_for(".questions", q=qid))
-        for p in problems:
-            form.stem.errors.append(p.message)
+        saved = _save(form, _next_id(form.area.data, int(form.level.data)), "已新增试题")
+        if saved:
+            return saved
     return render_template("bank/edit.html", form=form, question=None)
 
 
@@ -108,17 +115,9 @@ def edit(qid: str):
         if form.area.data != row.area or int(form.level.data) != row.level:
             form.area.errors.append("已有试题不能更改知识领域或等级（编号由它们组成）；请新增试题并停用本题。")
         else:
-            question, problems = _form_to_question(form, qid)
-            if question is not None and not problems:
-                try:
-                    bank_io.import_questions([question], editor_id=current_user.id)
-                except bank_io.ImportRejected as exc:
-                    problems = exc.problems
-                else:
-                    flash(f"已保存试题 {qid}。", "success")
-                    return redirect(url_for(".questions", q=qid))
-            for p in problems:
-                form.stem.errors.append(p.message)
+            saved = _save(form, qid, "已保存试题")
+            if saved:
+                return saved
     return render_template("bank/edit.html", form=form, question=row)
 
 
