@@ -61,6 +61,9 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         "SEED_DEMO_ACCOUNTS": _flag(env.get("SEED_DEMO_ACCOUNTS"), True),
         "ASR_ENGINE": env.get("ASR_ENGINE", "auto"),
         "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),
+        # Practical calls: one folder per call (record.json, both sides' audio, grade.json).
+        "CALLS_DIR": env.get("CALLS_DIR") or str(instance_path / "calls"),
+        "TTS_CACHE_DIR": env.get("TTS_CACHE_DIR") or str(instance_path / "tts-cache"),
     }
 
 
@@ -71,6 +74,9 @@ def for_tests(tmp_dir: Path, **overrides) -> dict:
         TESTING=True,
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'test.sqlite3'}",
         SEED_DEMO_ACCOUNTS=False,
+        CALLS_DIR=str(tmp_dir / "calls"),
+        # Rendered caller lines are content-addressed, so tests share the project's cache.
+        TTS_CACHE_DIR=os.environ.get("TTS_CACHE_DIR") or str(PROJECT_ROOT / "instance" / "tts-cache"),
     )
     config.update(overrides)
     return config

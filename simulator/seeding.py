@@ -51,9 +51,20 @@ def seed_question_bank(app) -> dict:
         return {"rejected": len(exc.problems)}
 
 
+def seed_scenarios(app) -> dict:
+    """Load scenarios/library/ into versioned rows; a file that does not validate is refused (logged)."""
+    from .practical.library import sync_library
+
+    report = sync_library()
+    for problem in report.pop("problems", [])[:50]:
+        app.logger.error("scenario library: %s", problem)
+    return report
+
+
 def seed_all(app, *, demo: bool | None = None) -> dict:
     """Everything ``run.py`` and ``flask seed`` load; idempotent."""
     demo = app.config["SEED_DEMO_ACCOUNTS"] if demo is None else demo
     report = {"demo_accounts": seed_demo_accounts() if demo else [],
-              "question_bank": seed_question_bank(app)}
+              "question_bank": seed_question_bank(app),
+              "scenarios": seed_scenarios(app)}
     return report

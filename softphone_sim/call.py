@@ -59,7 +59,9 @@ ALLOWED = {
     "hangup": LIVE,
     "drop": LIVE,
     "finish_wrap_up": (CallState.WRAP_UP,),
-    "agent_utterance": (CallState.TALKING, CallState.MUTED),
+    # An utterance is logged when its transcript is ready, which can be just after the agent pressed
+    # hold or hang up; the runtime decides by the utterance's start whether the caller heard it.
+    "agent_utterance": LIVE + (CallState.WRAP_UP,),
     "caller_utterance": (CallState.TALKING, CallState.ON_HOLD, CallState.MUTED, CallState.CONSULTING),
     "work_order": (CallState.TALKING, CallState.ON_HOLD, CallState.MUTED, CallState.CONSULTING, CallState.WRAP_UP),
     "cti": (CallState.RINGING, CallState.TALKING, CallState.ON_HOLD, CallState.MUTED, CallState.CONSULTING,

@@ -93,6 +93,21 @@ class StreamSession(abc.ABC):
     def duration_s(self) -> float:
         return self.fed_samples / SAMPLE_RATE
 
+    @property
+    def speaking(self) -> bool:
+        """True while the engine believes the speaker is in the middle of an utterance."""
+        return False
+
+    def flush(self) -> list:
+        """End the current utterance now (the speaker pressed "done"): its ``Final`` if there was
+        speech, without closing the stream."""
+        events = self._flush()
+        self.segments.extend(e.segment for e in events if isinstance(e, Final))
+        return events
+
+    def _flush(self) -> list:
+        return []
+
     def finish(self) -> Transcript:
         for event in self._finish():
             self.segments.append(event.segment)

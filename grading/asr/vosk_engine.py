@@ -109,6 +109,15 @@ class VoskStream(StreamSession):
         self.decode_s += time.perf_counter() - started
         return events
 
+    @property
+    def speaking(self) -> bool:
+        return bool(self.last_partial)
+
+    def _flush(self) -> list:
+        self.last_partial = ""
+        segment = _segment(json.loads(self.rec.FinalResult()))
+        return [Final(segment)] if segment else []
+
     def _finish(self) -> list:
         segment = _segment(json.loads(self.rec.FinalResult()))
         return [Final(segment)] if segment else []

@@ -225,6 +225,13 @@ class WhisperStream(StreamSession):
                     events.append(Partial(text))
         return events
 
+    @property
+    def speaking(self) -> bool:
+        return self.in_speech
+
+    def _flush(self) -> list:
+        return self._final(self.audio.size) if self.in_speech else []
+
     def _finish(self) -> list:
         if self.in_speech:
             return self._final(self.audio.size)

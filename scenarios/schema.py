@@ -1,0 +1,309 @@
+"""The scenario format (docs/scenarios.md) as checks: ``check(data)`` lists every problem as
+``place: message`` (Chinese, for trainers), e.g. ``rubric.items[2].points: 分值必须是非负数``."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SITUATIONS = (
+    "silent_caller", "low_volume", "noisy_line", "speakerphone", "dialect", "fast_speaker", "lookup_hold",
+    "system_failure", "transfer_success", "transfer_failed", "manager_request", "personal_info_request",
+    "complaint_about_agent", "angry_caller", "abusive_caller", "harassment", "date_invitation", "wrong_number",
+    "out_of_scope", "media_inquiry", "callback_needed", "praise", "caller_apology", "suggestion",
+    "long_information", "call_dropped", "caller_wont_hang_up", "outbound_callback", "customer_absent",
+    "outbound_no_answer", "complaint", "consultation")
+TASKS = ("live_call", "recording_review", "typing", "case")
+ENDS = ("caller_hangs_up", "waits_for_agent", "line_drops")
+SCOPES = ("first", "last", "any", "all", "after_hold", "before_hold")
+BANDS = ("excellent", "borderline", "failing")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
+TOP_KEYS = {"id", "title", "level", "situation", "task", "direction", "difficulty", "brief", "agent_number",
+            "persona", "line", "sources", "queue", "ivr", "cti", "transfer_targets", "outbound", "work_order",
+            "intents", "script", "rubric", "reference_answers", "notes"}
+REQUIRED = ("id", "title", "level", "situation", "brief", "persona", "sources", "script", "rubric",
+            "reference_answers")
+TURN_KEYS = {"id", "say", "line", "silence_s", "reply_within_s", "branches", "on_no_reply", "end"}
+ITEM_COMMON = {"id", "kind", "label", "points", "norm", "source"}
+ITEM_PARAMS = {
+    "phrase": {"scope", "all_of", "any_of", "intent", "min_groups"},
+    "forbidden": {"phrases", "use", "mode", "per_hit", "scope"},
+    "order": {"first", "last"},
+    "rings": {"max"},
+    "hold": {"ask_before", "thank_after", "report_every_s"},
+    "reply_latency": {"max_s"},
+    "call_length": {"max_s"},
+    "speech_rate": {"min", "max", "tolerance"},
+    "fillers": {"max", "words"},
+    "work_order": {"fields"},
+    "hangup": {"by"},
+    "transfer": {"target", "announce"},
+}
+WORK_ORDER_FIELDS = ("type", "summary", "contact", "callback_time", "wrapup_code")
+ACTIONS = ("hold", "transfer", "consult", "work_order", "hangup")
+
+
+def _seed_names() -> set[str]:
+    from exams.question_bank import SOURCES
+    return set(SOURCES)
+
+
+def check(data: Any) -> list[str]:
+    problems: list[str] = []
+    add = lambda place, msg: problems.append(f"{place}: {msg}")  # noqa: E731
+    if not isinstance(data, dict):
+        return ["文件: 场景文件的顶层应为映射（键: 值）"]
+    for key in sorted(set(data) - TOP_KEYS):
+        add(key, "未知的字段（请检查拼写）")
+    for key in REQUIRED:
+        if key not in data or data[key] in (None, "", [], {}):
+            add(key, "缺少必填字段")
+    sid = data.get("id")
+    if sid is not None and (not isinstance(sid, str) or not ID_RE.match(sid)):
+        add("id", "只能由小写字母、数字和“-”组成")
+    if data.get("level") not in (3, 4, 5):
+        add("level", "等级必须是 5、4 或 3")
+    if "situation" in data and data["situation"] not in SITUATIONS:
+        add("situation", f"未知的情境类型 {data['situation']!r}")
+    if data.get("task", "live_call") not in TASKS:
+        add("task", f"任务类型必须是 {'、'.join(TASKS)} 之一")
+    if data.get("direction", "inbound") not in ("inbound", "outbound"):
+        add("direction", "必须是 inbound 或 outbound")
+    if data.get("difficulty", 1) not in (1, 2, 3):
+        add("difficulty", "难度必须是 1、2 或 3")
+    _check_persona(data.get("persona"), add)
+    _check_line(data.get("line"), "line", add)
+    sources = data.get("sources") or []
+    if not isinstance(sources, list):
+        add("sources", "应为文件名列表")
+    else:
+        known = _seed_names()
+        for i, name in enumerate(sources):
+            if name not in known:
+                add(f"sources[{i}]", f"不是规范文件名：{name}")
+    intents = data.get("intents") or {}
+    if not isinstance(intents, dict):
+        add("intents", "应为 意图名: [说法, …] 的映射")
+        intents = {}
+    for name, phrases in intents.items():
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            add(f"intents.{name}", "应为非空的说法列表")
+    targets = data.get("transfer_targets") or {}
+    for key, target in targets.items() if isinstance(targets, dict) else []:
+        if not isinstance(target, dict) or target.get("outcome", "success") not in ("success", "busy", "no_answer"):
+            add(f"transfer_targets.{key}", "outcome 必须是 success、busy 或 no_answer")
+    outbound = data.get("outbound")
+    if data.get("direction") == "outbound":
+        if not isinstance(outbound, dict) or outbound.get("outcome") not in ("answered", "not_customer", "no_answer", "busy"):
+            add("outbound", "外呼场景需要 outbound.outcome：answered、not_customer、no_answer 或 busy")
+    turn_ids = _check_script(data, intents, add)
+    item_ids = _check_rubric(data, intents, targets if isinstance(targets, dict) else {}, add)
+    _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add)
+    if "{agent_number}" in repr(data.get("rubric")) + repr(intents) and not data.get("agent_number"):
+        add("agent_number", "评分项中使用了 {agent_number}，但没有设置工号")
+    del turn_ids, item_ids
+    return problems
+
+
+def _check_persona(persona: Any, add) -> None:
+    if persona is None:
+        return
+    if not isinstance(persona, dict):
+        add("persona", "应为映射（voice, gender, age, emotion）")
+        return
+    from softphone_sim import PERSONAS
+    if persona.get("voice") not in PERSONAS:
+        add("persona.voice", f"未知的声音 {persona.get('voice')!r}（可选：{'、'.join(PERSONAS)}）")
+
+
+def _check_line(spec: Any, place: str, add) -> None:
+    if spec in (None, ""):
+        return
+    from softphone_sim import parse_condition
+    try:
+        parse_condition(spec)
+    except (ValueError, TypeError) as exc:
+        add(place, f"线路条件无效：{exc}")
+
+
+def _check_script(data: dict, intents: dict, add) -> set[str]:
+    script = data.get("script")
+    outbound_silent = (data.get("outbound") or {}).get("outcome") in ("no_answer", "busy")
+    if not isinstance(script, dict):
+        if script is not None:
+            add("script", "应为映射（start, turns）")
+        return set()
+    turns = script.get("turns") or []
+    if not turns:
+        if not outbound_silent:
+            add("script.turns", "至少需要一个来电者话轮")
+        return set()
+    ids: dict[str, dict] = {}
+    for i, turn in enumerate(turns):
+        place = f"script.turns[{i}]"
+        if not isinstance(turn, dict):
+            add(place, "应为映射")
+            continue
+        for key in sorted(set(turn) - TURN_KEYS):
+            add(f"{place}.{key}", "未知的字段")
+        tid = turn.get("id")
+        if not isinstance(tid, str) or not tid:
+            add(f"{place}.id", "缺少话轮 id")
+            continue
+        if tid in ids:
+            add(f"{place}.id", f"话轮 id {tid} 重复")
+        ids[tid] = turn
+        if not isinstance(turn.get("say"), str) or not turn["say"].strip():
+            add(f"{place}.say", "缺少来电者的话")
+        _check_line(turn.get("line"), f"{place}.line", add)
+        if turn.get("end") is not None and turn["end"] not in ENDS:
+            add(f"{place}.end", f"必须是 {'、'.join(ENDS)} 之一")
+        for key in ("silence_s", "reply_within_s"):
+            if key in turn and (not isinstance(turn[key], (int, float)) or turn[key] <= 0):
+                add(f"{place}.{key}", "必须是正数（秒）")
+        branches = turn.get("branches") or []
+        if not turn.get("end") and not branches:
+            add(f"{place}.branches", "没有结束通话的话轮必须有分支")
+        for j, br in enumerate(branches):
+            bplace = f"{place}.branches[{j}]"
+            if not isinstance(br, dict):
+                add(bplace, "应为映射")
+                continue
+            if br.get("otherwise"):
+                if j != len(branches) - 1:
+                    add(bplace, "otherwise 必须是最后一个分支")
+            elif br.get("if") not in intents:
+                add(f"{bplace}.if", f"未定义的意图 {br.get('if')!r}")
+        if branches and not (isinstance(branches[-1], dict) and branches[-1].get("otherwise")):
+            add(f"{place}.branches", "分支最后必须有 otherwise")
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            continue
+        for j, br in enumerate(turn.get("branches") or []):
+            if isinstance(br, dict) and br.get("next") not in ids:
+                add(f"script.turns[{i}].branches[{j}].next", f"没有这个话轮：{br.get('next')!r}")
+        if turn.get("on_no_reply") is not None and turn["on_no_reply"] not in ids:
+            add(f"script.turns[{i}].on_no_reply", f"没有这个话轮：{turn['on_no_reply']!r}")
+    start = script.get("start")
+    if start not in ids:
+        add("script.start", f"没有这个话轮：{start!r}")
+        return set(ids)
+    reachable, todo = set(), [start]
+    while todo:
+        tid = todo.pop()
+        if tid in reachable or tid not in ids:
+            continue
+        reachable.add(tid)
+        turn = ids[tid]
+        todo.extend(br.get("next") for br in turn.get("branches") or [] if isinstance(br, dict))
+        if turn.get("on_no_reply"):
+            todo.append(turn["on_no_reply"])
+    for tid in ids:
+        if tid not in reachable:
+            add(f"script.turns.{tid}", "从 start 无法到达这个话轮")
+    if not any(t.get("end") for t in ids.values()):
+        add("script.turns", "至少要有一个结束通话的话轮（end）")
+    return set(ids)
+
+
+def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
+    from grading.rubric import KINDS
+
+    rubric = data.get("rubric")
+    if not isinstance(rubric, dict) or not isinstance(rubric.get("items"), list) or not rubric["items"]:
+        if rubric is not None:
+            add("rubric.items", "至少需要一个评分项")
+        return set()
+    ids: dict[str, dict] = {}
+    total = 0.0
+    for i, item in enumerate(rubric["items"]):
+        place = f"rubric.items[{i}]"
+        if not isinstance(item, dict):
+            add(place, "应为映射")
+            continue
+        kind = item.get("kind")
+        if kind not in KINDS:
+            add(f"{place}.kind", f"未知的评分项类型 {kind!r}")
+            continue
+        for key in sorted(set(item) - ITEM_COMMON - ITEM_PARAMS.get(kind, set())):
+            add(f"{place}.{key}", f"{kind} 评分项没有这个参数")
+        iid = item.get("id")
+        if not isinstance(iid, str) or not iid:
+            add(f"{place}.id", "缺少评分项 id")
+        elif iid in ids:
+            add(f"{place}.id", f"评分项 id {iid} 重复")
+        else:
+            ids[iid] = item
+        if not item.get("label"):
+            add(f"{place}.label", "缺少评分项名称")
+        points = item.get("points")
+        if not isinstance(points, (int, float)) or points < 0:
+            add(f"{place}.points", "分值必须是非负数")
+            points = 0
+        if kind == "forbidden" and item.get("mode") == "auto_fail" and points:
+            add(f"{place}.points", "一票否决项的分值应为 0")
+        total += points
+        if kind == "phrase":
+            if not (item.get("all_of") or item.get("any_of") or item.get("intent")):
+                add(place, "phrase 评分项需要 all_of、any_of 或 intent")
+            if item.get("intent") and item["intent"] not in intents:
+                add(f"{place}.intent", f"未定义的意图 {item['intent']!r}")
+            scope = item.get("scope", "any")
+            if scope not in SCOPES and not (isinstance(scope, str) and scope.startswith("reply_to:")):
+                add(f"{place}.scope", f"范围必须是 {'、'.join(SCOPES)} 或 reply_to:<话轮>")
+        elif kind == "forbidden":
+            if not item.get("phrases") and item.get("use") != "common_taboos":
+                add(place, "forbidden 评分项需要 phrases 或 use: common_taboos")
+            if item.get("mode", "deduct") not in ("deduct", "auto_fail"):
+                add(f"{place}.mode", "必须是 deduct 或 auto_fail")
+        elif kind == "work_order":
+            for f in item.get("fields") or []:
+                if f not in WORK_ORDER_FIELDS:
+                    add(f"{place}.fields", f"未知的工单字段 {f!r}")
+        elif kind == "transfer" and item.get("target") not in targets:
+            add(f"{place}.target", f"没有这个转接部门 {item.get('target')!r}")
+    for i, item in enumerate(rubric["items"]):
+        if isinstance(item, dict) and item.get("kind") == "order":
+            for key in ("first", "last"):
+                ref = item.get(key)
+                if ref is not None and (ref not in ids or ids[ref].get("kind") != "phrase"):
+                    add(f"rubric.items[{i}].{key}", f"应指向一个 phrase 评分项：{ref!r}")
+    if abs(total - 100) > 1e-6:
+        add("rubric.items", f"各项分值之和应为 100，现为 {total:g}")
+    return set(ids)
+
+
+def _check_answers(answers: Any, targets: dict, add) -> None:
+    if answers is None:
+        return
+    if not isinstance(answers, list):
+        add("reference_answers", "应为列表")
+        return
+    bands = set()
+    for i, answer in enumerate(answers):
+        place = f"reference_answers[{i}]"
+        if not isinstance(answer, dict):
+            add(place, "应为映射（band, turns）")
+            continue
+        if answer.get("band") not in BANDS:
+            add(f"{place}.band", f"必须是 {'、'.join(BANDS)} 之一")
+        bands.add(answer.get("band"))
+        turns = answer.get("turns")
+        if not isinstance(turns, list) or not turns:
+            add(f"{place}.turns", "至少需要一句坐席的话")
+            continue
+        for j, turn in enumerate(turns):
+            tplace = f"{place}.turns[{j}]"
+            if isinstance(turn, str):
+                continue
+            if not isinstance(turn, dict) or not isinstance(turn.get("say", ""), str):
+                add(tplace, "应为一句话，或 {say: …, then: [动作]}")
+                continue
+            for k, action in enumerate(turn.get("then") or []):
+                name = action if isinstance(action, str) else (next(iter(action)) if isinstance(action, dict) and len(action) == 1 else None)
+                if name not in ACTIONS:
+                    add(f"{tplace}.then[{k}]", f"未知的动作 {action!r}（可用：{'、'.join(ACTIONS)}）")
+                elif name in ("transfer", "consult") and action[name] not in targets:
+                    add(f"{tplace}.then[{k}]", f"没有这个转接部门 {action[name]!r}")
+    for band in BANDS:
+        if band not in bands:
+            add("reference_answers", f"缺少 {band} 参考答案")

@@ -1,0 +1,69 @@
+"""Database records of the practical exam: scenario versions and the calls taken on them.
+
+A scenario's data is stored per version: the library files (and, later, trainers' edits) create a new
+version whenever the content changes, and every call keeps the version it was taken and graded with,
+so a call can be re-graded against exactly the script the trainee heard.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from simulator.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class ScenarioVersion(db.Model):
+    __tablename__ = "scenario_versions"
+    __table_args__ = (db.UniqueConstraint("scenario_id", "version", name="uq_scenario_version"),)
+
+    id = db.Column(db.Integer, primary_key=True)
+    scenario_id = db.Column(db.String(80), nullable=False, index=True)
+    version = db.Column(db.Integer, nullable=False)
+    fingerprint = db.Column(db.String(64), nullable=False)
+    level = db.Column(db.Integer, nullable=False, index=True)
+    title = db.Column(db.String(200), nullable=False)
+    situation = db.Column(db.String(40), nullable=False)
+    task = db.Column(db.String(32), nullable=False, default="live_call")
+    data = db.Column(db.JSON, nullable=False)
+    origin = db.Column(db.String(16), nullable=False, default="library")   # library | trainer
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    retired = db.Column(db.Boolean, nullable=False, default=False)
+
+    @classmethod
+    def latest(cls, scenario_id: str) -> "ScenarioVersion | None":
+        return (db.session.query(cls).filter_by(scenario_id=scenario_id)
+                .order_by(cls.version.desc()).first())
+
+    @classmethod
+    def current(cls) -> list["ScenarioVersion"]:
+        """The newest version of every scenario that is not retired, by level then id."""
+        newest = (db.session.query(cls.scenario_id, db.func.max(cls.version).label("v"))
+                  .group_by(cls.scenario_id).subquery())
+        rows = (db.session.query(cls).join(newest, db.and_(cls.scenario_id == newest.c.scenario_id,
+                                                            cls.version == newest.c.v))
+                .filter(cls.retired.is_(False)).all())
+        return sorted(rows, key=lambda r: (-r.level, r.scenario_id))
+
+
+class PracticalCall(db.Model):
+    __tablename__ = "practical_calls"
+
+    id = db.Column(db.String(36), primary_key=True)           # the call record's call_id
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    scenario_version_id = db.Column(db.Integer, db.ForeignKey("scenario_versions.id"), nullable=False)
+    mode = db.Column(db.String(16), nullable=False, default="practice")   # practice | certification
+    status = db.Column(db.String(16), nullable=False, default="live")     # live | finished | interrupted
+    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    finished_at = db.Column(db.DateTime)
+    score = db.Column(db.Float)
+    passed = db.Column(db.Boolean)
+    provisional = db.Column(db.Boolean, nullable=False, default=False)
+    result = db.Column(db.JSON)
+    call_dir = db.Column(db.String(300), nullable=False)
+
+    user = db.relationship("User")
+    scenario = db.relationship("ScenarioVersion")

@@ -1,0 +1,209 @@
+"""The practical exam in the browser: the scenario list, the softphone page and its JSON API, and the
+feedback after a practice call."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
+
+from softphone_sim.workorder import FIELDS as WORK_ORDER_FIELDS
+from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
+
+from ..auth.access import roles_required
+from ..auth.models import Role
+from ..extensions import db
+from . import service
+from .forms import StartCallForm
+from .models import PracticalCall, ScenarioVersion
+from .registry import MAX_CHUNK_BYTES, ChunkOutOfOrder
+from .runtime import CallError
+
+bp = Blueprint("practical", __name__, url_prefix="/practical")
+PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
+LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
+ACTIONS = {"answer", "dial", "hold", "unhold", "mute", "unmute", "hangup", "end_turn", "cti_lookup",
+           "complete_transfer", "cancel_consult"}
+AUDIO_NAME = re.compile(r"^(caller/\d{2}-[\w-]+\.wav|agent/\d{3}\.wav|recording\.wav)$")
+
+
+def _own_call(call_id: str) -> PracticalCall:
+    row = db.session.get(PracticalCall, call_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    return row
+
+
+def _json_error(message: str, status: int = 409, **extra):
+    return jsonify({"error": message, **extra}), status
+
+
+def public_brief(data: dict) -> dict:
+    """What the trainee may see of a scenario before and during the call."""
+    targets = data.get("transfer_targets") or {}
+    return {"id": data.get("id"), "title": data.get("title"), "level": data.get("level"),
+            "brief": data.get("brief", ""), "direction": data.get("direction", "inbound"),
+            "agent_number": str(data.get("agent_number", "")),
+            "transfer_targets": [{"key": k, "label": (v or {}).get("label", k)} for k, v in targets.items()],
+            "work_order_required": bool((data.get("work_order") or {}).get("required")),
+            "outbound_number": (data.get("outbound") or {}).get("number", "")}
+
+
+@bp.route("/")
+@roles_required(*PRACTISING)
+def home():
+    versions = [v for v in ScenarioVersion.current() if v.task == "live_call"]
+    history = (db.session.query(PracticalCall).filter_by(user_id=current_user.id)
+               .order_by(PracticalCall.started_at.desc()).limit(50).all())
+    return render_template("practical/home.html", versions=versions, history=history, form=StartCallForm(),
+                           LEVEL_NAMES=LEVEL_NAMES)
+
+
+@bp.route("/start/<scenario_id>", methods=["POST"])
+@roles_required(*PRACTISING)
+def start(scenario_id: str):
+    form = StartCallForm()
+    if not form.validate_on_submit():
+        abort(400)
+    version = ScenarioVersion.latest(scenario_id)
+    if version is None or version.retired:
+        abort(404)
+    row = service.start_call(current_user, version, mode="practice")
+    return redirect(url_for(".call_page", call_id=row.id))
+
+
+@bp.route("/calls/<call_id>")
+@roles_required(*PRACTISING)
+def call_page(call_id: str):
+    row = _own_call(call_id)
+    if row.status == "finished":
+        return redirect(url_for(".result", call_id=row.id))
+    live = service.live_call(row)
+    return render_template("practical/call.html", row=row, brief=public_brief(row.scenario.data),
+                           live=live is not None, order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES,
+                           fields=WORK_ORDER_FIELDS, next_seq=service.registry().next_seq(row.id))
+
+
+def _state_payload(row: PracticalCall, live, since: int) -> dict:
+    view = live.view()
+    view["next_seq"] = service.registry().next_seq(row.id)
+    view["backlog_s"] = service.registry().backlog_s(row.id)
+    return {"view": view, "events": live.events_since(since)}
+
+
+def _live_or_gone(row: PracticalCall):
+    live = service.live_call(row)
+    if live is None:
+        response = jsonify({"error": "通话已中断（服务器已重启或通话已结束）。已保存的内容不会丢失。"})
+        response.status_code = 410
+        abort(response)
+    return live
+
+
+@bp.route("/calls/<call_id>/state")
+@roles_required(*PRACTISING)
+def call_state(call_id: str):
+    row = _own_call(call_id)
+    live = _live_or_gone(row)
+    live.tick()
+    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+
+
+@bp.route("/calls/<call_id>/audio", methods=["POST"])
+@roles_required(*PRACTISING)
+def call_audio(call_id: str):
+    row = _own_call(call_id)
+    live = _live_or_gone(row)
+    seq = request.args.get("seq", type=int)
+    pcm = request.get_data(cache=False)
+    if seq is None or seq < 0:
+        return _json_error("缺少音频序号", 400)
+    if len(pcm) > MAX_CHUNK_BYTES or len(pcm) % 2:
+        return _json_error("音频数据格式不正确（应为 16 kHz 单声道 16 位 PCM，每段不超过 5 秒）", 400)
+    try:
+        service.registry().receive(row.id, seq, pcm)
+    except ChunkOutOfOrder as exc:
+        return _json_error("音频段缺失，请从指定序号重发", 409, expected=exc.expected)
+    live.tick()
+    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+
+
+@bp.route("/calls/<call_id>/action", methods=["POST"])
+@roles_required(*PRACTISING)
+def call_action(call_id: str):
+    row = _own_call(call_id)
+    live = _live_or_gone(row)
+    body = request.get_json(silent=True) or {}
+    action = body.get("action")
+    try:
+        if action in ("transfer", "consult"):
+            live.transfer(str(body.get("target", "")), kind="consult" if action == "consult" else "blind")
+        elif action in ACTIONS:
+            getattr(live, action)()
+        else:
+            return _json_error("未知操作", 400)
+    except CallError as exc:
+        return _json_error(str(exc))
+    return jsonify(_state_payload(row, live, body.get("since", 0)))
+
+
+@bp.route("/calls/<call_id>/work-order", methods=["POST"])
+@roles_required(*PRACTISING)
+def call_work_order(call_id: str):
+    row = _own_call(call_id)
+    live = _live_or_gone(row)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _json_error("工单数据格式不正确", 400)
+    try:
+        errors = live.save_work_order({k: body.get(k, "") for k in WORK_ORDER_FIELDS})
+    except CallError as exc:
+        return _json_error(str(exc))
+    return jsonify({"saved": True, "valid": not errors, "errors": errors})
+
+
+@bp.route("/calls/<call_id>/finish", methods=["POST"])
+@roles_required(*PRACTISING)
+def call_finish(call_id: str):
+    row = _own_call(call_id)
+    if row.status != "finished":
+        try:
+            service.finish_call(row)
+        except CallError as exc:
+            return _json_error(str(exc))
+    return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})
+
+
+@bp.route("/calls/<call_id>/result")
+@roles_required(*PRACTISING)
+def result(call_id: str):
+    row = _own_call(call_id)
+    if row.status != "finished":
+        return redirect(url_for(".call_page", call_id=row.id))
+    record = service.load_record(row) or {"events": []}
+    data = row.scenario.data
+    references = {a.get("band"): a for a in data.get("reference_answers") or []}
+    return render_template("practical/result.html", row=row, result=row.result or {}, record=record,
+                           reference=references.get("excellent"), LEVEL_NAMES=LEVEL_NAMES,
+                           order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES, fields=WORK_ORDER_FIELDS)
+
+
+@bp.route("/calls/<call_id>/files/<path:name>")
+@roles_required(*PRACTISING)
+def call_file(call_id: str, name: str):
+    """Caller lines as they are played, and after the call both sides and the mixed recording."""
+    row = _own_call(call_id)
+    if not AUDIO_NAME.match(name):
+        abort(404)
+    if not name.startswith("caller/") and row.status != "finished":
+        abort(404)
+    path = Path(row.call_dir) / name
+    if not path.is_file():
+        abort(404)
+    live = service.registry().get(row.id)
+    if live is not None and name.startswith("caller/"):
+        played = {e.get("audio") for e in live.events_since(0) if e["type"] == "caller_line"}
+        if name not in played:
+            abort(404)                   # lines not yet spoken stay unknown to the browser
+    return send_file(path, mimetype="audio/wav", max_age=0)

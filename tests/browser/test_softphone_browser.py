@@ -1,0 +1,125 @@
+"""A practical call in Chromium with a fake microphone playing a synthesised answer: answer the ring,
+speak, hold and unhold, fill the work order, hang up, submit; the stored call record holds all of it."""
+from __future__ import annotations
+
+import json
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from softphone_sim import render_line
+
+from .conftest import CHROMIUM_ARGS, chromium_path, sign_in, start_server
+
+pytestmark = pytest.mark.browser
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "scenarios"
+
+
+def answer_wav(tmp: Path) -> Path:
+    """The trainee's opening, then four seconds of quiet (Chromium loops the file)."""
+    line = render_line("您好，工号1035，很高兴为您服务。", persona="calm", cache_dir=tmp / "voice")
+    with wave.open(str(line.path)) as w:
+        speech = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    samples = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000 * 4, "<i2")])
+    out = tmp / "answer.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(samples.tobytes())
+    return out
+
+
+def sync_fixture_scenarios(db_url: str) -> None:
+    from simulator import config, create_app
+    from simulator.practical.library import sync_library
+
+    app = create_app({**config.from_env(Path("/tmp"), env={"SECRET_KEY": "x"}), "SQLALCHEMY_DATABASE_URI": db_url})
+    with app.app_context():
+        assert sync_library(FIXTURES)["rejected"] == 0
+
+
+def test_a_practical_call_with_a_fake_microphone(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    calls_dir = tmp_path / "calls"
+    proc, base = start_server(tmp_path, {"CALLS_DIR": str(calls_dir)})
+    try:
+        sync_fixture_scenarios(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
+        wav = answer_wav(tmp_path)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
+            context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            context.grant_permissions(["microphone"], origin=base)
+            page = context.new_page()
+            page.set_default_timeout(20000)
+            console = []
+            page.on("console", lambda msg: console.append(msg.text))
+            page.on("pageerror", lambda exc: console.append(str(exc)))
+            try:
+                _take_the_call(page, base)
+            except Exception:
+                print("browser console:", console, page.text_content("[data-testid=mic-error]"))
+                raise
+            finally:
+                page.screenshot(path=str(tmp_path / "softphone.png"), full_page=True)
+                browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    records = list(calls_dir.glob("*/record.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text("utf-8"))
+    types = [e["type"] for e in record["events"]]
+    assert types[:2] == ["queued", "ivr"] and "answered" in types
+    spoken = [e for e in record["events"] if e["type"] == "agent_utterance"]
+    assert spoken and any(re.search(r"您好|1035|服务", e["transcript"]["text"]) for e in spoken)
+    assert all((records[0].parent / e["audio"]).is_file() for e in spoken)
+    holds = [e["on"] for e in record["events"] if e["type"] == "hold"]
+    assert holds[:2] == [True, False]
+    orders = [e for e in record["events"] if e["type"] == "work_order"]
+    assert orders and orders[-1]["valid"] and record["work_order"]["contact"] == "13812345678"
+    assert record["ended_by"] in ("agent", "caller") and types[-1] == "wrapup_end"
+    assert (records[0].parent / "grade.json").is_file() and (records[0].parent / "recording.wav").is_file()
+
+
+def _take_the_call(page, base: str) -> None:
+    sign_in(page, base, "trainee", "trainee123")
+    page.wait_for_url(f"{base}/trainee")
+    page.get_by_role("link", name="模拟通话练习", exact=True).click()
+    page.click("[data-testid=start-test-runtime-lookup]")
+    page.wait_for_url(re.compile(r".*/practical/calls/[0-9a-f-]+$"))
+    assert "工号" in page.text_content("[data-testid=brief]")
+    page.click("[data-testid=mic-enable]")
+    page.wait_for_selector("#mic-gate.ready", state="attached")
+    page.wait_for_selector("[data-testid=answer]:not([disabled])", timeout=30000)
+    assert re.search(r"振铃 \d 声", page.text_content("[data-testid=rings]"))
+    page.click("[data-testid=answer]")
+    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '通话中'")
+    page.wait_for_function("document.querySelectorAll('[data-testid=captions] li').length >= 1", timeout=60000)
+    assert re.search(r"王建国", page.text_content("[data-testid=cti]"))
+    page.click("[data-testid=hold]")
+    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '保持中'")
+    page.wait_for_timeout(1500)
+    page.click("[data-testid=unhold]")
+    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '通话中'")
+    page.select_option("#wo-type", "查询")
+    page.fill("#wo-summary", "客户查询本月话费，已告知结果")
+    page.fill("#wo-contact", "13812345678")
+    page.select_option("#wo-wrapup", "resolved")
+    page.click("[data-testid=save-work-order]")
+    page.wait_for_function("document.getElementById('wo-state').textContent === '工单已保存'")
+    if page.text_content("[data-testid=call-state]") != "话后处理":
+        page.click("[data-testid=hangup]")
+    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '话后处理'")
+    page.click("[data-testid=finish]")
+    page.wait_for_url(re.compile(r".*/result$"), timeout=120000)
+    assert re.match(r"\d+\.\d", page.text_content("[data-testid=score]"))
+    assert page.locator("[data-testid=rubric-items] tbody tr").count() == 4
+    assert page.locator("[data-testid=transcript] li.agent").count() >= 1
