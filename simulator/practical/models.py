@@ -39,13 +39,13 @@ class ScenarioVersion(db.Model):
                 .order_by(cls.version.desc()).first())
 
     @classmethod
-    def current(cls) -> list["ScenarioVersion"]:
-        """The newest version of every scenario that is not retired, by level then id."""
+    def current(cls, *, include_retired: bool = False) -> list["ScenarioVersion"]:
+        """The newest version of every scenario (retired ones only when asked), by level then id."""
         newest = (db.session.query(cls.scenario_id, db.func.max(cls.version).label("v"))
                   .group_by(cls.scenario_id).subquery())
         rows = (db.session.query(cls).join(newest, db.and_(cls.scenario_id == newest.c.scenario_id,
-                                                            cls.version == newest.c.v))
-                .filter(cls.retired.is_(False)).all())
+                                                            cls.version == newest.c.v)))
+        rows = rows.all() if include_retired else rows.filter(cls.retired.is_(False)).all()
         return sorted(rows, key=lambda r: (-r.level, r.scenario_id))
 
 

@@ -29,6 +29,7 @@ from softphone_sim import workorder
 
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
+AUDIO_SLACK_S = 1.0      # how far the recognised audio may trail the clock before silence is doubted
 
 
 class CallError(Exception):
@@ -162,7 +163,10 @@ class LiveCall:
             return
         if self._caller_speaking() or self.pending or (self.stream is not None and self.stream.speaking):
             return
-        if self.reply_deadline is not None and now >= self.reply_deadline:
+        # Judge silence on the audio actually recognised: on a busy server the trainee's words may
+        # still be queued, and the caller must not talk over an answer it has not heard yet.
+        heard_until = self._audio_now() if self.stream_t0 is not None else now
+        if self.reply_deadline is not None and min(now, heard_until + AUDIO_SLACK_S) >= self.reply_deadline:
             self._no_reply()
 
     def _caller_speaking(self) -> bool:
