@@ -42,33 +42,31 @@ def sync_fixture_scenarios(db_url: str) -> None:
         assert sync_library(FIXTURES)["rejected"] == 0
 
 
-def test_a_practical_call_with_a_fake_microphone(tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_a_practical_call_with_a_fake_microphone(tmp_path, browser):
     calls_dir = tmp_path / "calls"
     proc, base = start_server(tmp_path, {"CALLS_DIR": str(calls_dir)})
     try:
         sync_fixture_scenarios(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
         wav = answer_wav(tmp_path)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
-                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
-            context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            context.grant_permissions(["microphone"], origin=base)
-            page = context.new_page()
-            page.set_default_timeout(20000)
-            console = []
-            page.on("console", lambda msg: console.append(msg.text))
-            page.on("pageerror", lambda exc: console.append(str(exc)))
-            try:
-                _take_the_call(page, base)
-            except Exception:
-                print("browser console:", console, page.text_content("[data-testid=mic-error]"))
-                raise
-            finally:
-                page.screenshot(path=str(tmp_path / "softphone.png"), full_page=True)
-                browser.close()
+        # A second Chromium from the session's Playwright, with the fake microphone playing the answer.
+        fake_mic = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
+        context = fake_mic.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+        context.grant_permissions(["microphone"], origin=base)
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        console = []
+        page.on("console", lambda msg: console.append(msg.text))
+        page.on("pageerror", lambda exc: console.append(str(exc)))
+        try:
+            _take_the_call(page, base)
+        except Exception:
+            print("browser console:", console, page.text_content("[data-testid=mic-error]"))
+            raise
+        finally:
+            page.screenshot(path=str(tmp_path / "softphone.png"), full_page=True)
+            fake_mic.close()
     finally:
         proc.terminate()
         proc.wait(timeout=20)
