@@ -121,3 +121,28 @@ def _take_the_call(page, base: str) -> None:
     assert re.match(r"\d+\.\d", page.text_content("[data-testid=score]"))
     assert page.locator("[data-testid=rubric-items] tbody tr").count() == 4
     assert page.locator("[data-testid=transcript] li.agent").count() >= 1
+
+
+def test_a_refused_microphone_gets_a_clear_message(tmp_path, browser):
+    proc, base = start_server(tmp_path, {"CALLS_DIR": str(tmp_path / "calls")})
+    try:
+        sync_fixture_scenarios(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
+        context = browser.new_context(locale="zh-CN")      # no microphone permission granted
+        page = context.new_page()
+        page.set_default_timeout(20000)
+        sign_in(page, base, "trainee", "trainee123")
+        page.wait_for_url(f"{base}/trainee")
+        page.goto(base + "/practical/")
+        page.click("[data-testid=start-test-runtime-lookup]")
+        page.wait_for_url(re.compile(r".*/practical/calls/[0-9a-f-]+$"))
+        assert "麦克风" in page.text_content("#mic-gate") and "评分" in page.text_content("#mic-gate")
+        page.click("[data-testid=mic-enable]")
+        page.wait_for_function("document.querySelector('[data-testid=mic-error]').textContent.length > 0")
+        message = page.text_content("[data-testid=mic-error]")
+        assert "麦克风" in message and ("允许" in message or "没有检测到" in message)
+        page.wait_for_selector("[data-testid=answer]", state="attached")
+        assert page.is_disabled("[data-testid=answer]"), "no answering without a microphone"
+        context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
