@@ -19,9 +19,13 @@ BANDS = ("excellent", "borderline", "failing")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
 TOP_KEYS = {"id", "title", "level", "situation", "task", "direction", "difficulty", "brief", "agent_number",
             "persona", "line", "sources", "queue", "ivr", "cti", "transfer_targets", "outbound", "work_order",
-            "intents", "script", "rubric", "reference_answers", "notes"}
-REQUIRED = ("id", "title", "level", "situation", "brief", "persona", "sources", "script", "rubric",
-            "reference_answers")
+            "intents", "script", "rubric", "reference_answers", "notes",
+            "recording", "typing", "case", "question", "answer_mode", "time_limit_s"}
+REQUIRED = ("id", "title", "level", "situation", "brief", "sources", "rubric", "reference_answers")
+# What each task type needs besides the common fields.
+TASK_REQUIRED = {"live_call": ("persona", "script"), "recording_review": ("persona", "recording", "question"),
+                 "typing": ("typing",), "case": ("case",)}
+ANSWER_MODES = ("voice", "text", "voice_or_text")
 TURN_KEYS = {"id", "say", "line", "silence_s", "reply_within_s", "branches", "on_no_reply", "end"}
 ITEM_COMMON = {"id", "kind", "label", "points", "norm", "source"}
 ITEM_PARAMS = {
@@ -37,6 +41,8 @@ ITEM_PARAMS = {
     "work_order": {"fields"},
     "hangup": {"by"},
     "transfer": {"target", "announce"},
+    "typing_speed": {"target_cpm"},
+    "typing_accuracy": {"min_accuracy"},
 }
 WORK_ORDER_FIELDS = ("type", "summary", "contact", "callback_time", "wrapup_code")
 ACTIONS = ("hold", "transfer", "consult", "work_order", "hangup")
@@ -64,8 +70,13 @@ def check(data: Any) -> list[str]:
         add("level", "等级必须是 5、4 或 3")
     if "situation" in data and data["situation"] not in SITUATIONS:
         add("situation", f"未知的情境类型 {data['situation']!r}")
-    if data.get("task", "live_call") not in TASKS:
+    task = data.get("task", "live_call")
+    if task not in TASKS:
         add("task", f"任务类型必须是 {'、'.join(TASKS)} 之一")
+    for key in TASK_REQUIRED.get(task, ()):
+        if key not in data or data[key] in (None, "", [], {}):
+            add(key, "缺少必填字段")
+    _check_task(data, task, add)
     if data.get("direction", "inbound") not in ("inbound", "outbound"):
         add("direction", "必须是 inbound 或 outbound")
     if data.get("difficulty", 1) not in (1, 2, 3):
@@ -95,9 +106,9 @@ def check(data: Any) -> list[str]:
     if data.get("direction") == "outbound":
         if not isinstance(outbound, dict) or outbound.get("outcome") not in ("answered", "not_customer", "no_answer", "busy"):
             add("outbound", "外呼场景需要 outbound.outcome：answered、not_customer、no_answer 或 busy")
-    turn_ids = _check_script(data, intents, add)
+    turn_ids = _check_script(data, intents, add) if task == "live_call" else set()
     item_ids = _check_rubric(data, intents, targets if isinstance(targets, dict) else {}, add)
-    _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add)
+    _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add, task)
     if "{agent_number}" in repr(data.get("rubric")) + repr(intents) and not data.get("agent_number"):
         add("agent_number", "评分项中使用了 {agent_number}，但没有设置工号")
     del turn_ids, item_ids
@@ -272,7 +283,32 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
     return set(ids)
 
 
-def _check_answers(answers: Any, targets: dict, add) -> None:
+def _check_task(data: dict, task: str, add) -> None:
+    if data.get("answer_mode", "voice_or_text") not in ANSWER_MODES:
+        add("answer_mode", f"必须是 {'、'.join(ANSWER_MODES)} 之一")
+    if "time_limit_s" in data and (not isinstance(data["time_limit_s"], (int, float)) or data["time_limit_s"] <= 0):
+        add("time_limit_s", "必须是正数（秒）")
+    if task == "recording_review" and isinstance(data.get("recording"), dict):
+        rec = data["recording"]
+        from softphone_sim import PERSONAS
+        if rec.get("agent_voice", "young") not in PERSONAS:
+            add("recording.agent_voice", f"未知的声音 {rec.get('agent_voice')!r}")
+        lines = rec.get("lines")
+        if not isinstance(lines, list) or not lines:
+            add("recording.lines", "至少需要一句录音内容")
+        for i, line in enumerate(lines or []):
+            if not isinstance(line, dict) or line.get("who") not in ("agent", "caller") or not str(line.get("say", "")).strip():
+                add(f"recording.lines[{i}]", "每句应为 {who: agent|caller, say: …}")
+    if task == "typing" and isinstance(data.get("typing"), dict):
+        if len(str(data["typing"].get("text", "")).strip()) < 20:
+            add("typing.text", "录入文本至少 20 个字")
+    if task == "case" and isinstance(data.get("case"), dict):
+        for key in ("material", "question"):
+            if not str(data["case"].get(key, "")).strip():
+                add(f"case.{key}", "缺少必填字段")
+
+
+def _check_answers(answers: Any, targets: dict, add, task: str = "live_call") -> None:
     if answers is None:
         return
     if not isinstance(answers, list):
@@ -287,6 +323,14 @@ def _check_answers(answers: Any, targets: dict, add) -> None:
         if answer.get("band") not in BANDS:
             add(f"{place}.band", f"必须是 {'、'.join(BANDS)} 之一")
         bands.add(answer.get("band"))
+        if task == "typing":
+            if not str(answer.get("typed", "")).strip() or not isinstance(answer.get("seconds"), (int, float)):
+                add(place, "录入题的参考答案需要 typed（录入的文字）和 seconds（用时）")
+            continue
+        if task in ("recording_review", "case") and "text" in answer:
+            if not str(answer["text"]).strip():
+                add(f"{place}.text", "参考答案不能为空")
+            continue
         turns = answer.get("turns")
         if not isinstance(turns, list) or not turns:
             add(f"{place}.turns", "至少需要一句坐席的话")

@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import matching as M
 from .record import CallView, Turn, Utterance, _num
+from .typing import grade_typing_accuracy, grade_typing_speed
 from .results import PASS_MARK, GradeResult, ItemResult, round_half_up
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
@@ -854,6 +855,7 @@ _GRADERS: dict[str, Callable[[_Context, Mapping], ItemResult]] = {
     "reply_latency": _grade_reply_latency, "call_length": _grade_call_length, "speech_rate": _grade_speech_rate,
     "fillers": _grade_fillers, "work_order": _grade_work_order, "hangup": _grade_hangup,
     "transfer": _grade_transfer,
+    "typing_speed": grade_typing_speed, "typing_accuracy": grade_typing_accuracy,
 }
 KINDS = tuple(sorted([*_GRADERS, "forbidden"]))
 

@@ -81,3 +81,70 @@ def load_record(row: PracticalCall) -> dict | None:
         return None
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def start_task(user, version: ScenarioVersion, *, mode: str = "practice") -> PracticalCall:
+    """A non-call task (recording review, typing, case): the row and its folder; the clock starts now."""
+    from scenarios.tasks import render_recording
+
+    call_id = str(uuid.uuid4())
+    call_dir = Path(current_app.config["CALLS_DIR"]) / call_id
+    call_dir.mkdir(parents=True, exist_ok=True)
+    if version.task == "recording_review":
+        path, _seconds = render_recording(version.data, cache_dir=current_app.config["TTS_CACHE_DIR"])
+        import shutil
+        shutil.copyfile(path, call_dir / "review.wav")
+    row = PracticalCall(id=call_id, user_id=user.id, scenario_version_id=version.id, mode=mode, status="live",
+                        call_dir=str(call_dir))
+    db.session.add(row)
+    db.session.commit()
+    return row
+
+
+def save_draft(row: PracticalCall, draft: dict) -> None:
+    from .runtime import _write_json
+    _write_json(Path(row.call_dir) / "draft.json", {k: str(draft.get(k) or "")[:20000] for k in ("text", "typed")})
+
+
+def load_draft(row: PracticalCall) -> dict:
+    path = Path(row.call_dir) / "draft.json"
+    if not path.exists():
+        return {"text": "", "typed": ""}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def submit_task(row: PracticalCall, *, text: str = "", typed: str = "", audio: bytes | None = None) -> dict:
+    """Grade a task answer (typed text, typing, and/or a spoken answer) and finish the row. A spoken
+    answer that cannot be read raises ``grading.audio.AudioError`` and nothing is finished."""
+    from grading.asr import get_recognizer
+    from grading.audio import load_audio
+    from grading.rubric import grade
+    from scenarios.tasks import answer_record
+
+    from .runtime import _write_json
+
+    if row.status == "finished":
+        return row.result or {}
+    transcript = None
+    if audio:
+        clip = load_audio(audio)
+        heard = get_recognizer(current_app.config["ASR_ENGINE"]).transcribe(clip)
+        transcript = heard.to_dict()
+        import wave
+        with wave.open(str(Path(row.call_dir) / "answer.wav"), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(clip.pcm16())
+    elapsed = (utcnow() - row.started_at).total_seconds()
+    data = row.scenario.data
+    record = answer_record(data, text=text, transcript=transcript, typed=typed, duration_s=elapsed, call_id=row.id,
+                           version=row.scenario.version, agent={"user_id": row.user_id})
+    result = grade(record, data).to_dict()
+    _write_json(Path(row.call_dir) / "record.json", record)
+    _write_json(Path(row.call_dir) / "grade.json", result)
+    row.status, row.finished_at, row.result = "finished", utcnow(), result
+    row.score, row.passed, row.provisional = result["total"], result["passed"], bool(result["provisional"])
+    db.session.commit()
+    return result

@@ -25,7 +25,7 @@ PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
 LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
 ACTIONS = {"answer", "dial", "hold", "unhold", "mute", "unmute", "hangup", "end_turn", "cti_lookup",
            "complete_transfer", "cancel_consult"}
-AUDIO_NAME = re.compile(r"^(caller/\d{2}-[\w-]+\.wav|agent/\d{3}\.wav|recording\.wav)$")
+AUDIO_NAME = re.compile(r"^(caller/\d{2}-[\w-]+\.wav|agent/\d{3}\.wav|recording\.wav|review\.wav|answer\.wav)$")
 
 
 def _own_call(call_id: str) -> PracticalCall:
@@ -53,7 +53,7 @@ def public_brief(data: dict) -> dict:
 @bp.route("/")
 @roles_required(*PRACTISING)
 def home():
-    versions = [v for v in ScenarioVersion.current() if v.task == "live_call"]
+    versions = ScenarioVersion.current()
     history = (db.session.query(PracticalCall).filter_by(user_id=current_user.id)
                .order_by(PracticalCall.started_at.desc()).limit(50).all())
     return render_template("practical/home.html", versions=versions, history=history, form=StartCallForm(),
@@ -69,6 +69,9 @@ def start(scenario_id: str):
     version = ScenarioVersion.latest(scenario_id)
     if version is None or version.retired:
         abort(404)
+    if version.task != "live_call":
+        row = service.start_task(current_user, version, mode="practice")
+        return redirect(url_for(".task_page", call_id=row.id))
     row = service.start_call(current_user, version, mode="practice")
     return redirect(url_for(".call_page", call_id=row.id))
 
@@ -196,7 +199,7 @@ def call_file(call_id: str, name: str):
     row = _own_call(call_id)
     if not AUDIO_NAME.match(name):
         abort(404)
-    if not name.startswith("caller/") and row.status != "finished":
+    if not name.startswith("caller/") and name != "review.wav" and row.status != "finished":
         abort(404)
     path = Path(row.call_dir) / name
     if not path.is_file():
@@ -207,3 +210,61 @@ def call_file(call_id: str, name: str):
         if name not in played:
             abort(404)                   # lines not yet spoken stay unknown to the browser
     return send_file(path, mimetype="audio/wav", max_age=0)
+
+
+# ---- the other practical tasks: recording review, typing, case ------------------------------------
+
+def task_brief(data: dict) -> dict:
+    """What the trainee sees of a non-call task: the material, never the rubric or reference answers."""
+    return {"title": data.get("title"), "brief": data.get("brief", ""), "task": data.get("task"),
+            "question": data.get("question") or (data.get("case") or {}).get("question", ""),
+            "material": (data.get("case") or {}).get("material", ""),
+            "typing_text": (data.get("typing") or {}).get("text", ""),
+            "answer_mode": data.get("answer_mode", "text" if data.get("task") in ("typing", "case") else "voice_or_text"),
+            "time_limit_s": data.get("time_limit_s") or (data.get("typing") or {}).get("time_limit_s") or 600}
+
+
+@bp.route("/tasks/<call_id>")
+@roles_required(*PRACTISING)
+def task_page(call_id: str):
+    row = _own_call(call_id)
+    if row.status == "finished":
+        return redirect(url_for(".result", call_id=row.id))
+    brief = task_brief(row.scenario.data)
+    from .models import utcnow
+    remaining = max(0, int(brief["time_limit_s"] - (utcnow() - row.started_at).total_seconds()))
+    return render_template("practical/task.html", row=row, brief=brief, draft=service.load_draft(row),
+                           remaining=remaining, form=StartCallForm())
+
+
+@bp.route("/tasks/<call_id>/draft", methods=["POST"])
+@roles_required(*PRACTISING)
+def task_draft(call_id: str):
+    row = _own_call(call_id)
+    if row.status == "finished":
+        return _json_error("已提交，不能再修改")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _json_error("数据格式不正确", 400)
+    service.save_draft(row, body)
+    return jsonify({"saved": True})
+
+
+@bp.route("/tasks/<call_id>/submit", methods=["POST"])
+@roles_required(*PRACTISING)
+def task_submit(call_id: str):
+    from grading.audio import AudioError
+
+    row = _own_call(call_id)
+    if row.status != "finished":
+        upload = request.files.get("audio")
+        audio = upload.read() if upload is not None else None
+        text, typed = request.form.get("text", ""), request.form.get("typed", "")
+        service.save_draft(row, {"text": text, "typed": typed})
+        if not (text.strip() or typed.strip() or audio):
+            return _json_error("还没有作答，请输入或录制答案后再提交", 400)
+        try:
+            service.submit_task(row, text=text, typed=typed, audio=audio or None)
+        except AudioError as exc:
+            return _json_error(f"{exc.message.rstrip('。')}。已保存的文字答案不会丢失，请重新录音或改用文字作答。", 422)
+    return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})
