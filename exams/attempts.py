@@ -243,6 +243,21 @@ def submit(attempt: Attempt, *, reason: str = "candidate", at=None) -> Attempt:
     return attempt
 
 
+def reopen(attempt: Attempt, *, extra_minutes: int) -> Attempt:
+    """An assessor lets a candidate continue a submitted certification paper (answers kept), giving
+    ``extra_minutes`` from now on top of the original limit."""
+    if attempt.is_open:
+        return attempt
+    elapsed = (models.utcnow() - attempt.started_at).total_seconds() / 60
+    attempt.extra_minutes = max(attempt.extra_minutes,
+                                int(elapsed - (attempt.time_limit_minutes or 0)) + 1 + extra_minutes)
+    attempt.status, attempt.submitted_at, attempt.submit_reason = "in_progress", None, None
+    attempt.score = attempt.passed = attempt.breakdown = None
+    attempt.active_key = _active_key(attempt.user_id, attempt.mode, attempt.sitting_id)
+    db.session.commit()
+    return attempt
+
+
 def paper_for_candidate(attempt: Attempt) -> list[dict]:
     """The paper as the candidate sees it: stems, options in their shuffled order, the answers given.
     No keys, explanations or scores, except the feedback of practice items already checked."""

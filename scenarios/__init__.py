@@ -6,8 +6,8 @@ Public surface:
 - ``Conversation`` / ``Turn`` — walking a scenario's script by what the trainee says
 """
 from .conversation import Conversation, Turn
-from .loader import LIBRARY_DIR, Scenario, ScenarioError, fingerprint, load_library, load_scenario
+from .loader import LIBRARY_DIR, Scenario, ScenarioError, fingerprint, from_data, load_library, load_scenario
 from .schema import check
 
-__all__ = ["Conversation", "LIBRARY_DIR", "Scenario", "ScenarioError", "Turn", "check", "fingerprint",
+__all__ = ["Conversation", "LIBRARY_DIR", "Scenario", "ScenarioError", "Turn", "check", "fingerprint", "from_data",
            "load_library", "load_scenario"]

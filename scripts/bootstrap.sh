@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the product needs, idempotently; the second run only checks.
 #   scripts/bootstrap.sh app   - Debian packages for speech, .venv with pinned packages, speech models
-#   scripts/bootstrap.sh test  - the same plus what the browser tests need (Debian chromium, CJK fonts)
+#   scripts/bootstrap.sh test  - the same plus what the browser tests need (Debian chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -11,9 +11,10 @@ say() { printf '[setup] %s\n' "$*"; }
 pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 # ---- Debian packages -------------------------------------------------------------------------
-apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox)
+# fonts-wqy-microhei: Chinese text in the PDF score reports and certificates (and in browser screenshots)
+apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox fonts-wqy-microhei)
 if [ "$mode" = test ]; then
-  apt_pkgs+=(chromium fonts-wqy-microhei)
+  apt_pkgs+=(chromium)
 fi
 missing=()
 for pkg in "${apt_pkgs[@]}"; do

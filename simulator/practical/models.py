@@ -63,7 +63,29 @@ class PracticalCall(db.Model):
     passed = db.Column(db.Boolean)
     provisional = db.Column(db.Boolean, nullable=False, default=False)
     result = db.Column(db.JSON)
+    # assessor overrides {item_id: {"points": x, "by": user id, "at": iso time, "reason": text}};
+    # the engine's result stays as graded, so a re-grade never silently drops an assessor's decision
+    overrides = db.Column(db.JSON)
+    sitting_candidate_id = db.Column(db.Integer, db.ForeignKey("sitting_candidates.id"), index=True)
     call_dir = db.Column(db.String(300), nullable=False)
 
     user = db.relationship("User")
     scenario = db.relationship("ScenarioVersion")
+
+    def effective_items(self) -> list[dict]:
+        """The graded items with any assessor override applied (``overridden`` marks them)."""
+        items = [dict(i) for i in (self.result or {}).get("items", [])]
+        for item in items:
+            change = (self.overrides or {}).get(item["id"])
+            if change is not None:
+                item.update(graded_points=item["points_earned"], points_earned=float(change["points"]),
+                            overridden=change)
+        return items
+
+    def effective_score(self) -> float | None:
+        if self.result is None:
+            return None
+        if (self.result or {}).get("auto_failed") and not self.overrides:
+            return 0.0
+        return round(min(100.0, sum(i["points_earned"] for i in self.effective_items())), 1)
+

@@ -184,6 +184,12 @@ def result(call_id: str):
     row = _own_call(call_id)
     if row.status != "finished":
         return redirect(url_for(".call_page", call_id=row.id))
+    if row.mode == "certification":
+        from ..sittings.models import SittingCandidate
+        candidate = db.session.get(SittingCandidate, row.sitting_candidate_id) if row.sitting_candidate_id else None
+        if candidate is None or candidate.sitting.published_at is None:
+            return render_template("practical/submitted.html", row=row,
+                                   sitting_id=candidate.sitting_id if candidate else None)
     record = service.load_record(row) or {"events": []}
     data = row.scenario.data
     references = {a.get("band"): a for a in data.get("reference_answers") or []}

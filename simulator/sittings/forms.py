@@ -1,0 +1,52 @@
+"""Forms of the sitting pages."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import DateTimeLocalField, DecimalField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+LEVELS = [("5", "五级"), ("4", "四级"), ("3", "三级")]
+
+
+class SittingForm(FlaskForm):
+    name = StringField("批次名称", validators=[DataRequired("请填写批次名称"), Length(max=120)])
+    level = SelectField("鉴定等级", choices=LEVELS, default="5")
+    opens_at = DateTimeLocalField("开始时间（UTC）", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写开始时间")])
+    closes_at = DateTimeLocalField("结束时间（UTC）", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写结束时间")])
+    access_code = StringField("考场口令（可选）", validators=[Optional(), Length(min=4, max=32, message="口令为 4–32 个字符")])
+    submit = SubmitField("创建批次")
+
+
+class EnrolForm(FlaskForm):
+    users = SelectMultipleField("选择学员", coerce=int)
+    submit = SubmitField("报名")
+
+
+class RosterForm(FlaskForm):
+    file = FileField("报名名单（.xlsx 或 .csv）", validators=[FileRequired("请选择文件"),
+                                                       FileAllowed(["xlsx", "csv"], "只接受 .xlsx 或 .csv 文件")])
+    submit = SubmitField("导入报名")
+
+
+class OverrideForm(FlaskForm):
+    item_id = StringField(validators=[DataRequired()])
+    points = DecimalField("改为", places=2, validators=[InputRequired("请填写分数"), NumberRange(0, 100)])
+    reason = TextAreaField("理由", validators=[DataRequired("请写明理由"), Length(min=4, message="理由至少 4 个字")])
+    submit = SubmitField("修改得分")
+
+
+class TimeForm(FlaskForm):
+    minutes = IntegerField("分钟", default=10, validators=[InputRequired(), NumberRange(1, 120)])
+    reason = TextAreaField("理由", validators=[DataRequired("请写明理由"), Length(min=4, message="理由至少 4 个字")])
+    submit = SubmitField("确定")
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("理由", validators=[DataRequired("请写明理由"), Length(min=4, message="理由至少 4 个字")])
+    submit = SubmitField("确定")
+
+
+class AccessForm(FlaskForm):
+    code = PasswordField("考场口令", validators=[DataRequired("请输入考场口令")])
+    submit = SubmitField("进入考试")

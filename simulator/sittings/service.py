@@ -1,0 +1,393 @@
+"""Certification sittings: creating them, enrolling candidates (each gets a practical exam drawn by the
+level's blueprint), running the theory paper and the practical tasks in certification mode, assessors'
+overrides with the audit log, and publishing results with certificates."""
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from exams import attempts as theory
+from exams.models import Attempt
+from scenarios import blueprint as practical_blueprint
+
+from ..auth.models import Role, User
+from ..extensions import db
+from ..practical.models import PracticalCall, ScenarioVersion
+from .models import AuditEntry, Sitting, SittingCandidate, utcnow
+
+PASS_MARK = 60.0
+
+
+class SittingError(Exception):
+    """A request the sitting cannot take; the message is for the assessor or candidate (Chinese)."""
+
+
+# ---- creating and enrolling ---------------------------------------------------------------------
+
+def create_sitting(assessor: User, *, name: str, level: int, opens_at: datetime, closes_at: datetime,
+                   access_code: str = "") -> Sitting:
+    if closes_at <= opens_at:
+        raise SittingError("结束时间必须晚于开始时间")
+    if level not in (3, 4, 5):
+        raise SittingError("等级必须是五级、四级或三级")
+    sitting = Sitting(name=name.strip(), level=level, opens_at=opens_at, closes_at=closes_at,
+                      assessor_id=assessor.id,
+                      access_code_hash=generate_password_hash(access_code.strip()) if access_code.strip() else None)
+    db.session.add(sitting)
+    db.session.commit()
+    return sitting
+
+
+def _pool() -> list[tuple[str, str, int]]:
+    return [(v.scenario_id, v.task, v.level) for v in ScenarioVersion.current()]
+
+
+def enrol(sitting: Sitting, users: list[User], actor: User) -> list[SittingCandidate]:
+    """Enrol trainees; each gets a practical exam drawn now (seeded by sitting and candidate), so the
+    proctor view and the candidate see the same tasks. Already enrolled users are skipped."""
+    if sitting.published_at is not None:
+        raise SittingError("成绩已发布的批次不能再报名")
+    blueprint = practical_blueprint.load()[sitting.level]
+    pool = _pool()
+    versions = {v.scenario_id: v for v in ScenarioVersion.current()}
+    enrolled = {c.user_id for c in sitting.candidates}
+    added = []
+    for user in users:
+        if user.role != Role.TRAINEE.value:
+            raise SittingError(f"{user.username} 不是学员账号，不能报名")
+        if user.id in enrolled:
+            continue
+        try:
+            drawn = practical_blueprint.draw(blueprint, pool, seed=sitting.id * 1_000_003 + user.id)
+        except practical_blueprint.PracticalBlueprintError as exc:
+            raise SittingError(str(exc)) from None
+        plan = [{"type": d.type, "scenario_id": d.scenario_id, "version_id": versions[d.scenario_id].id,
+                 "weight": d.weight, "call_id": None} for d in drawn]
+        candidate = SittingCandidate(sitting_id=sitting.id, user_id=user.id, practical_plan=plan)
+        db.session.add(candidate)
+        added.append(candidate)
+        enrolled.add(user.id)
+    if added:
+        db.session.add(AuditEntry(actor_id=actor.id, sitting_id=sitting.id, action="enrol",
+                                  after=[c.user_id for c in added], reason=f"报名 {len(added)} 人"))
+    db.session.commit()
+    return added
+
+
+def read_roster(filename: str, content: bytes) -> list[str]:
+    """Usernames from an .xlsx or .csv roster (first column, header optional)."""
+    rows: list[list[str]] = []
+    if filename.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
+        except Exception:
+            raise SittingError("无法读取 Excel 文件，请使用下载的模板（.xlsx）") from None
+        rows = [["" if c is None else str(c).strip() for c in row] for row in sheet.iter_rows(values_only=True)]
+    elif filename.lower().endswith(".csv"):
+        try:
+            text = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise SittingError("CSV 文件不是 UTF-8 编码") from None
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
+    else:
+        raise SittingError("只接受 .xlsx 或 .csv 文件")
+    if rows and rows[0] and rows[0][0] in ("用户名", "username", "账号"):
+        rows = rows[1:]
+    return [row[0] if row else "" for row in rows]
+
+
+def enrol_roster(sitting: Sitting, filename: str, content: bytes, actor: User) -> int:
+    """All rows or none: every bad row is reported with its row number."""
+    names = read_roster(filename, content)
+    first_row = 2
+    problems, users, seen = [], [], set()
+    for n, name in enumerate(names, start=first_row):
+        if not name:
+            continue
+        user = db.session.query(User).filter_by(username=name).first()
+        if user is None:
+            problems.append(f"第 {n} 行：没有用户 {name}")
+        elif user.role != Role.TRAINEE.value:
+            problems.append(f"第 {n} 行：{name} 不是学员账号")
+        elif not user.active:
+            problems.append(f"第 {n} 行：{name} 已停用")
+        elif name in seen:
+            problems.append(f"第 {n} 行：{name} 重复")
+        else:
+            seen.add(name)
+            users.append(user)
+    if problems:
+        raise SittingError("；".join(problems))
+    if not users:
+        raise SittingError("名单中没有用户名")
+    return len(enrol(sitting, users, actor))
+
+
+def roster_template() -> bytes:
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "报名名单"
+    ws.append(["用户名"])
+    ws.append(["trainee"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# ---- the candidate's side -----------------------------------------------------------------------------
+
+def check_access(sitting: Sitting, code: str) -> bool:
+    return sitting.access_code_hash is None or check_password_hash(sitting.access_code_hash, code.strip())
+
+
+def _ensure_open(sitting: Sitting) -> None:
+    now = utcnow()
+    if sitting.published_at is not None:
+        raise SittingError("本批次成绩已发布，考试已结束")
+    if now < sitting.opens_at:
+        raise SittingError("考试尚未开始")
+    if now > sitting.closes_at:
+        raise SittingError("考试时间已结束")
+
+
+def theory_attempt(candidate: SittingCandidate) -> Attempt | None:
+    return db.session.get(Attempt, candidate.theory_attempt_id) if candidate.theory_attempt_id else None
+
+
+def start_theory(candidate: SittingCandidate) -> Attempt:
+    attempt = theory_attempt(candidate)
+    if attempt is not None:
+        return attempt
+    _ensure_open(candidate.sitting)
+    attempt = theory.start_attempt(candidate.user_id, mode="certification", level=candidate.sitting.level,
+                                   sitting_id=candidate.sitting_id)
+    attempt.extra_minutes = candidate.extra_minutes
+    candidate.theory_attempt_id = attempt.id
+    db.session.commit()
+    return attempt
+
+
+def practical_call(candidate: SittingCandidate, index: int) -> PracticalCall | None:
+    plan = candidate.practical_plan or []
+    if not 0 <= index < len(plan) or not plan[index].get("call_id"):
+        return None
+    return db.session.get(PracticalCall, plan[index]["call_id"])
+
+
+def start_practical(candidate: SittingCandidate, index: int, user: User) -> PracticalCall:
+    """Start (once) the candidate's practical task ``index`` in certification mode."""
+    from ..practical import service as practical
+
+    plan = list(candidate.practical_plan or [])
+    if not 0 <= index < len(plan):
+        raise SittingError("没有这道操作题")
+    existing = practical_call(candidate, index)
+    if existing is not None:
+        return existing
+    _ensure_open(candidate.sitting)
+    version = db.session.get(ScenarioVersion, plan[index]["version_id"])
+    if plan[index]["type"] == "live_call":
+        row = practical.start_call(user, version, mode="certification")
+    else:
+        row = practical.start_task(user, version, mode="certification")
+    row.sitting_candidate_id = candidate.id
+    plan[index] = {**plan[index], "call_id": row.id}
+    candidate.practical_plan = plan
+    db.session.commit()
+    return row
+
+
+# ---- scores --------------------------------------------------------------------------------------------
+
+@dataclass
+class Scores:
+    theory: float | None
+    theory_status: str           # not_started | in_progress | submitted
+    practical: float
+    practical_done: int
+    practical_total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.theory_status == "submitted" and self.practical_done == self.practical_total
+
+    @property
+    def certified(self) -> bool:
+        return self.complete and (self.theory or 0) >= PASS_MARK and self.practical >= PASS_MARK
+
+
+def scores(candidate: SittingCandidate) -> Scores:
+    attempt = theory_attempt(candidate)
+    if attempt is not None:
+        theory.finalize_if_due(attempt)
+    status = "not_started" if attempt is None else ("in_progress" if attempt.is_open else "submitted")
+    practical_total, done = 0.0, 0
+    for i, item in enumerate(candidate.practical_plan or []):
+        call = practical_call(candidate, i)
+        if call is not None and call.status == "finished":
+            done += 1
+            practical_total += item["weight"] * (call.effective_score() or 0.0) / 100
+    return Scores(theory=attempt.score if attempt is not None and not attempt.is_open else None,
+                  theory_status=status, practical=round(practical_total, 1), practical_done=done,
+                  practical_total=len(candidate.practical_plan or []))
+
+
+# ---- assessors' changes --------------------------------------------------------------------------------
+
+def _audit(actor: User, candidate: SittingCandidate, action: str, target: str, before, after, reason: str) -> None:
+    db.session.add(AuditEntry(actor_id=actor.id, sitting_id=candidate.sitting_id,
+                              candidate_user_id=candidate.user_id, action=action, target=target,
+                              before=before, after=after, reason=reason))
+
+
+def _need_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 4:
+        raise SittingError("请写明理由（至少 4 个字）")
+    return reason
+
+
+def override_item(call: PracticalCall, item_id: str, points: float, reason: str, actor: User) -> None:
+    reason = _need_reason(reason)
+    candidate = db.session.get(SittingCandidate, call.sitting_candidate_id)
+    if candidate is None:
+        raise SittingError("这次通话不属于任何鉴定批次")
+    if candidate.sitting.published_at is not None:
+        raise SittingError("成绩已发布，不能再修改")
+    item = next((i for i in (call.result or {}).get("items", []) if i["id"] == item_id), None)
+    if item is None:
+        raise SittingError("没有这个评分项")
+    if not 0 <= points <= item["points_possible"]:
+        raise SittingError(f"分数应在 0 到 {item['points_possible']:g} 之间")
+    overrides = dict(call.overrides or {})
+    before = overrides.get(item_id, {}).get("points", item["points_earned"])
+    overrides[item_id] = {"points": float(points), "by": actor.id, "at": utcnow().isoformat(timespec="seconds"),
+                          "reason": reason}
+    call.overrides = overrides
+    _audit(actor, candidate, "override", f"call:{call.id}/item:{item_id}", {"points": before},
+           {"points": float(points)}, reason)
+    db.session.commit()
+
+
+def extend_time(candidate: SittingCandidate, minutes: int, reason: str, actor: User) -> None:
+    reason = _need_reason(reason)
+    if not 1 <= minutes <= 120:
+        raise SittingError("延长时间应为 1–120 分钟")
+    before = candidate.extra_minutes
+    candidate.extra_minutes += minutes
+    attempt = theory_attempt(candidate)
+    if attempt is not None and attempt.is_open:
+        attempt.extra_minutes = candidate.extra_minutes
+    _audit(actor, candidate, "extend_time", "theory", {"extra_minutes": before},
+           {"extra_minutes": candidate.extra_minutes}, reason)
+    db.session.commit()
+
+
+def reopen_theory(candidate: SittingCandidate, reason: str, actor: User, minutes: int = 10) -> None:
+    """Let a candidate continue a submitted paper (e.g. a power cut ended it), with extra time."""
+    reason = _need_reason(reason)
+    attempt = theory_attempt(candidate)
+    if attempt is None or attempt.is_open:
+        raise SittingError("理论试卷没有提交，无需重新开放")
+    if candidate.sitting.published_at is not None:
+        raise SittingError("成绩已发布，不能重新开放")
+    before = {"status": attempt.status, "score": attempt.score}
+    theory.reopen(attempt, extra_minutes=minutes)
+    _audit(actor, candidate, "reopen", "theory", before, {"status": "in_progress",
+                                                           "extra_minutes": attempt.extra_minutes}, reason)
+    db.session.commit()
+
+
+def reopen_practical(candidate: SittingCandidate, index: int, reason: str, actor: User) -> None:
+    """A practical task starts again (e.g. the line failed); the earlier call stays on record."""
+    reason = _need_reason(reason)
+    if candidate.sitting.published_at is not None:
+        raise SittingError("成绩已发布，不能重新开放")
+    plan = list(candidate.practical_plan or [])
+    if not 0 <= index < len(plan) or not plan[index].get("call_id"):
+        raise SittingError("这道操作题还没有开始，无需重新开放")
+    before = plan[index]["call_id"]
+    plan[index] = {**plan[index], "call_id": None, "earlier_calls": plan[index].get("earlier_calls", []) + [before]}
+    candidate.practical_plan = plan
+    _audit(actor, candidate, "reopen", f"practical:{index}", {"call_id": before}, {"call_id": None}, reason)
+    db.session.commit()
+
+
+# ---- publishing ----------------------------------------------------------------------------------------
+
+def certificate_number(sitting: Sitting, candidate: SittingCandidate) -> str:
+    """HJ + year + level + sitting + candidate + random check part: unique and not guessable."""
+    return (f"HJ{sitting.opens_at:%Y}{sitting.level}{sitting.id:04d}{candidate.id:05d}"
+            f"{secrets.token_hex(3).upper()}")
+
+
+def report(candidate: SittingCandidate) -> dict:
+    """The score report's content (frozen when published)."""
+    from exams import load_blueprints
+    s = scores(candidate)
+    attempt = theory_attempt(candidate)
+    areas = load_blueprints().areas
+    breakdown = [{"area": areas.get(k, k), **v} for k, v in ((attempt.breakdown or {}).items() if attempt else [])]
+    items = []
+    for i, item in enumerate(candidate.practical_plan or []):
+        call = practical_call(candidate, i)
+        version = db.session.get(ScenarioVersion, item["version_id"])
+        items.append({"title": version.title if version else item["scenario_id"], "type": item["type"],
+                      "weight": item["weight"], "score": call.effective_score() if call and call.status == "finished" else None,
+                      "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
+                                 "overridden": bool(x.get("overridden"))} for x in (call.effective_items() if call else [])]})
+    return {"name": candidate.user.display_name, "username": candidate.user.username,
+            "organisation": candidate.user.organisation, "sitting": candidate.sitting.name,
+            "level": candidate.sitting.level, "date": candidate.sitting.opens_at.strftime("%Y-%m-%d"),
+            "theory": s.theory, "theory_breakdown": breakdown, "practical": s.practical, "practical_items": items,
+            "certified": s.certified, "complete": s.complete}
+
+
+def publish(sitting: Sitting, actor: User) -> dict:
+    if sitting.published_at is not None:
+        raise SittingError("成绩已经发布")
+    counts = {"certified": 0, "not_certified": 0}
+    for candidate in sitting.candidates:
+        s = scores(candidate)
+        attempt = theory_attempt(candidate)
+        if attempt is not None and attempt.is_open:
+            theory.submit(attempt, reason="assessor")
+            s = scores(candidate)
+        candidate.theory_score, candidate.practical_score, candidate.certified = s.theory, s.practical, s.certified
+        if s.certified:
+            candidate.certificate_number = certificate_number(sitting, candidate)
+        candidate.report = report(candidate)
+        if attempt is not None:
+            attempt.released = True
+        counts["certified" if s.certified else "not_certified"] += 1
+    sitting.published_at = utcnow()
+    db.session.add(AuditEntry(actor_id=actor.id, sitting_id=sitting.id, action="publish", after=counts,
+                              reason="发布成绩"))
+    db.session.commit()
+    return counts
+
+
+def verify(number: str) -> SittingCandidate | None:
+    if not number or len(number) > 32:
+        return None
+    return db.session.query(SittingCandidate).filter_by(certificate_number=number.strip().upper()).first()
+
+
+def visible_sittings(user: User):
+    """Assessors see the sittings they run; admins see all."""
+    query = db.session.query(Sitting).order_by(Sitting.opens_at.desc())
+    if user.role != Role.ADMIN.value:
+        query = query.filter(Sitting.assessor_id == user.id)
+    return query
+
+
+def default_window() -> tuple[datetime, datetime]:
+    start = utcnow().replace(second=0, microsecond=0)
+    return start, start + timedelta(hours=3)

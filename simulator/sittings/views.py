@@ -1,0 +1,420 @@
+"""Certification sittings in the browser: assessors create, enrol, proctor, review, override, publish
+and export; candidates take their sitting and see published results; anyone verifies a certificate."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, session,
+                   url_for)
+from flask_login import current_user
+
+from ..auth.access import public, roles_required
+from ..auth.models import Role, User
+from ..extensions import db
+from ..forms import ConfirmForm
+from ..practical.models import PracticalCall
+from . import pdf, service
+from .forms import AccessForm, EnrolForm, OverrideForm, ReasonForm, RosterForm, SittingForm, TimeForm
+from .models import AuditEntry, Sitting, SittingCandidate
+
+bp = Blueprint("sittings", __name__)
+ASSESSING = (Role.ASSESSOR, Role.ADMIN)
+LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
+TASK_NAMES = {"live_call": "模拟通话", "recording_review": "录音评析", "typing": "工单录入", "case": "案例处理"}
+
+
+@bp.app_context_processor
+def _labels():
+    return {"TASK_NAMES": TASK_NAMES}
+
+
+def _sitting(sitting_id: int) -> Sitting:
+    """A sitting the signed-in assessor runs (admins: any); others get 404."""
+    sitting = db.session.get(Sitting, sitting_id)
+    if sitting is None or (current_user.role != Role.ADMIN.value and sitting.assessor_id != current_user.id):
+        abort(404)
+    return sitting
+
+
+def _candidate(sitting: Sitting, candidate_id: int) -> SittingCandidate:
+    candidate = db.session.get(SittingCandidate, candidate_id)
+    if candidate is None or candidate.sitting_id != sitting.id:
+        abort(404)
+    return candidate
+
+
+# ---- assessors ---------------------------------------------------------------------------------------
+
+@bp.route("/sittings/")
+@roles_required(*ASSESSING)
+def index():
+    return render_template("sittings/index.html", sittings=service.visible_sittings(current_user).all(),
+                           LEVEL_NAMES=LEVEL_NAMES)
+
+
+@bp.route("/sittings/new", methods=["GET", "POST"])
+@roles_required(*ASSESSING)
+def new():
+    form = SittingForm()
+    if request.method == "GET":
+        form.opens_at.data, form.closes_at.data = service.default_window()
+    if form.validate_on_submit():
+        try:
+            sitting = service.create_sitting(current_user, name=form.name.data, level=int(form.level.data),
+                                             opens_at=form.opens_at.data, closes_at=form.closes_at.data,
+                                             access_code=form.access_code.data or "")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("批次已创建，请为考生报名。", "success")
+            return redirect(url_for(".detail", sitting_id=sitting.id))
+    return render_template("sittings/new.html", form=form)
+
+
+def _enrol_form(sitting: Sitting) -> EnrolForm:
+    form = EnrolForm()
+    enrolled = {c.user_id for c in sitting.candidates}
+    form.users.choices = [(u.id, f"{u.display_name}（{u.username}）") for u in
+                          db.session.query(User).filter_by(role=Role.TRAINEE.value, active=True).order_by(User.username)
+                          if u.id not in enrolled]
+    return form
+
+
+@bp.route("/sittings/<int:sitting_id>", methods=["GET", "POST"])
+@roles_required(*ASSESSING)
+def detail(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    form = _enrol_form(sitting)
+    if form.validate_on_submit():
+        users = db.session.query(User).filter(User.id.in_(form.users.data or [])).all()
+        try:
+            added = service.enrol(sitting, users, current_user)
+            flash(f"已报名 {len(added)} 人。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+        return redirect(url_for(".detail", sitting_id=sitting.id))
+    rows = [(c, service.scores(c)) for c in sitting.candidates]
+    return render_template("sittings/detail.html", sitting=sitting, rows=rows, form=form, roster=RosterForm(),
+                           confirm=ConfirmForm(), LEVEL_NAMES=LEVEL_NAMES)
+
+
+@bp.route("/sittings/<int:sitting_id>/roster", methods=["POST"])
+@roles_required(*ASSESSING)
+def roster(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    form = RosterForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+        return redirect(url_for(".detail", sitting_id=sitting.id))
+    try:
+        n = service.enrol_roster(sitting, form.file.data.filename or "", form.file.data.read(), current_user)
+        flash(f"已从名单报名 {n} 人。", "success")
+    except service.SittingError as exc:
+        flash(f"名单未导入：{exc}", "error")
+    return redirect(url_for(".detail", sitting_id=sitting.id))
+
+
+@bp.route("/sittings/roster-template.xlsx")
+@roles_required(*ASSESSING)
+def roster_template():
+    return send_file(io.BytesIO(service.roster_template()), as_attachment=True, download_name="报名名单模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _state(candidate: SittingCandidate) -> dict:
+    s = service.scores(candidate)
+    attempt = service.theory_attempt(candidate)
+    theory = {"status": s.theory_status, "score": s.theory}
+    if attempt is not None and attempt.is_open:
+        from exams import attempts as exam
+        progress = exam.progress(attempt)
+        theory.update(seconds_left=attempt.seconds_left(), answered=progress.get("answered"),
+                      total=progress.get("total"))
+    live = None
+    from ..practical import service as practical
+    for i, item in enumerate(candidate.practical_plan or []):
+        call = service.practical_call(candidate, i)
+        if call is not None and call.status == "live":
+            running = practical.registry().get(call.id)
+            live = {"index": i, "type": item["type"],
+                    "state": running.call.state.label if running is not None else "作答中"}
+    return {"id": candidate.id, "name": candidate.user.display_name, "username": candidate.user.username,
+            "theory": theory, "practical": {"done": s.practical_done, "total": s.practical_total,
+                                            "score": s.practical, "live": live},
+            "complete": s.complete, "extra_minutes": candidate.extra_minutes}
+
+
+@bp.route("/sittings/<int:sitting_id>/proctor")
+@roles_required(*ASSESSING)
+def proctor(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    return render_template("sittings/proctor.html", sitting=sitting, LEVEL_NAMES=LEVEL_NAMES)
+
+
+@bp.route("/sittings/<int:sitting_id>/proctor.json")
+@roles_required(*ASSESSING)
+def proctor_state(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    return jsonify({"sitting": sitting.id, "open": sitting.is_open(), "published": sitting.published_at is not None,
+                    "candidates": [_state(c) for c in sitting.candidates]})
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>")
+@roles_required(*ASSESSING)
+def review(sitting_id: int, candidate_id: int):
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    from ..practical import service as practical
+    items = []
+    for i, item in enumerate(candidate.practical_plan or []):
+        call = service.practical_call(candidate, i)
+        record = practical.load_record(call) if call is not None else None
+        items.append({"index": i, "plan": item, "call": call, "record": record,
+                      "effective": call.effective_items() if call is not None and call.result else []})
+    audit = (db.session.query(AuditEntry).filter_by(sitting_id=sitting.id, candidate_user_id=candidate.user_id)
+             .order_by(AuditEntry.at.desc()).all())
+    return render_template("sittings/review.html", sitting=sitting, candidate=candidate, items=items,
+                           scores=service.scores(candidate), attempt=service.theory_attempt(candidate), audit=audit,
+                           override=OverrideForm(), time_form=TimeForm(), reason_form=ReasonForm(),
+                           LEVEL_NAMES=LEVEL_NAMES)
+
+
+def _back(sitting: Sitting, candidate: SittingCandidate):
+    return redirect(url_for(".review", sitting_id=sitting.id, candidate_id=candidate.id))
+
+
+def _flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for e in errors:
+            flash(e, "error")
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/calls/<call_id>/override", methods=["POST"])
+@roles_required(*ASSESSING)
+def override(sitting_id: int, candidate_id: int, call_id: str):
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    call = db.session.get(PracticalCall, call_id)
+    if call is None or call.sitting_candidate_id != candidate.id:
+        abort(404)
+    form = OverrideForm()
+    if form.validate_on_submit():
+        try:
+            service.override_item(call, form.item_id.data, float(form.points.data), form.reason.data, current_user)
+            flash("得分已修改，已记入审计日志。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        _flash_form_errors(form)
+    return _back(sitting, candidate)
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/extend", methods=["POST"])
+@roles_required(*ASSESSING)
+def extend(sitting_id: int, candidate_id: int):
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    form = TimeForm()
+    if form.validate_on_submit():
+        try:
+            service.extend_time(candidate, form.minutes.data, form.reason.data, current_user)
+            flash("已延长考试时间。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        _flash_form_errors(form)
+    return _back(sitting, candidate)
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/reopen/<what>", methods=["POST"])
+@roles_required(*ASSESSING)
+def reopen(sitting_id: int, candidate_id: int, what: str):
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            if what == "theory":
+                service.reopen_theory(candidate, form.reason.data, current_user)
+            elif what.isdigit():
+                service.reopen_practical(candidate, int(what), form.reason.data, current_user)
+            else:
+                abort(404)
+            flash("已重新开放。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        _flash_form_errors(form)
+    return _back(sitting, candidate)
+
+
+@bp.route("/sittings/<int:sitting_id>/calls/<call_id>/files/<path:name>")
+@roles_required(*ASSESSING)
+def call_file(sitting_id: int, call_id: str, name: str):
+    """Both sides' recordings and clips of a candidate's call, for review."""
+    from ..practical.views import AUDIO_NAME
+    sitting = _sitting(sitting_id)
+    call = db.session.get(PracticalCall, call_id)
+    candidate = db.session.get(SittingCandidate, call.sitting_candidate_id) if call and call.sitting_candidate_id else None
+    if candidate is None or candidate.sitting_id != sitting.id or not AUDIO_NAME.match(name):
+        abort(404)
+    path = Path(call.call_dir) / name
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="audio/wav", max_age=0)
+
+
+@bp.route("/sittings/<int:sitting_id>/publish", methods=["POST"])
+@roles_required(*ASSESSING)
+def publish(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        counts = service.publish(sitting, current_user)
+        flash(f"成绩已发布：合格 {counts['certified']} 人，不合格 {counts['not_certified']} 人。", "success")
+    except service.SittingError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(".detail", sitting_id=sitting.id))
+
+
+@bp.route("/sittings/<int:sitting_id>/results.xlsx")
+@roles_required(*ASSESSING)
+def export(sitting_id: int):
+    from openpyxl import Workbook
+    sitting = _sitting(sitting_id)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "鉴定结果"
+    ws.append(["用户名", "姓名", "单位", "理论成绩", "操作成绩", "结论", "证书编号"])
+    for c in sitting.candidates:
+        s = service.scores(c)
+        theory_score = c.theory_score if sitting.published_at else s.theory
+        practical_score = c.practical_score if sitting.published_at else s.practical
+        verdict = ("合格" if c.certified else "不合格") if sitting.published_at else ("待发布" if s.complete else "未完成")
+        ws.append([c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
+                   c.certificate_number or ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return send_file(io.BytesIO(buf.getvalue()), as_attachment=True, download_name=f"鉴定结果-{sitting.id}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _report_pdf(candidate: SittingCandidate):
+    if candidate.sitting.published_at is None:
+        abort(404)
+    data = pdf.score_report(candidate.report, number=candidate.certificate_number)
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"成绩报告-{candidate.user.username}.pdf")
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/report.pdf")
+@roles_required(*ASSESSING)
+def report_pdf(sitting_id: int, candidate_id: int):
+    return _report_pdf(_candidate(_sitting(sitting_id), candidate_id))
+
+
+# ---- candidates --------------------------------------------------------------------------------------
+
+def _own(sitting_id: int) -> SittingCandidate:
+    candidate = (db.session.query(SittingCandidate)
+                 .filter_by(sitting_id=sitting_id, user_id=current_user.id).first())
+    if candidate is None:
+        abort(404)
+    return candidate
+
+
+@bp.route("/my/sittings")
+@roles_required(Role.TRAINEE)
+def mine():
+    rows = (db.session.query(SittingCandidate).filter_by(user_id=current_user.id)
+            .join(Sitting).order_by(Sitting.opens_at.desc()).all())
+    return render_template("sittings/mine.html", rows=rows, LEVEL_NAMES=LEVEL_NAMES)
+
+
+def _admitted(candidate: SittingCandidate) -> bool:
+    return candidate.sitting.access_code_hash is None or session.get(f"sitting-{candidate.sitting_id}") is True
+
+
+@bp.route("/my/sittings/<int:sitting_id>", methods=["GET", "POST"])
+@roles_required(Role.TRAINEE)
+def take(sitting_id: int):
+    candidate = _own(sitting_id)
+    sitting = candidate.sitting
+    access = AccessForm()
+    if access.validate_on_submit():
+        if service.check_access(sitting, access.code.data):
+            session[f"sitting-{sitting.id}"] = True
+        else:
+            flash("考场口令不正确。", "error")
+        return redirect(url_for(".take", sitting_id=sitting.id))
+    tasks = []
+    for i, item in enumerate(candidate.practical_plan or []):
+        call = service.practical_call(candidate, i)
+        tasks.append({"index": i, "type": item["type"], "call": call})
+    return render_template("sittings/take.html", candidate=candidate, sitting=sitting, access=access,
+                           admitted=_admitted(candidate), tasks=tasks, attempt=service.theory_attempt(candidate),
+                           confirm=ConfirmForm(), LEVEL_NAMES=LEVEL_NAMES, now_open=sitting.is_open())
+
+
+@bp.route("/my/sittings/<int:sitting_id>/theory", methods=["POST"])
+@roles_required(Role.TRAINEE)
+def take_theory(sitting_id: int):
+    candidate = _own(sitting_id)
+    if not ConfirmForm().validate_on_submit() or not _admitted(candidate):
+        abort(400)
+    try:
+        attempt = service.start_theory(candidate)
+    except service.SittingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".take", sitting_id=sitting_id))
+    return redirect(url_for("theory.take", attempt_id=attempt.id))
+
+
+@bp.route("/my/sittings/<int:sitting_id>/practical/<int:index>", methods=["POST"])
+@roles_required(Role.TRAINEE)
+def take_practical(sitting_id: int, index: int):
+    candidate = _own(sitting_id)
+    if not ConfirmForm().validate_on_submit() or not _admitted(candidate):
+        abort(400)
+    try:
+        call = service.start_practical(candidate, index, current_user)
+    except service.SittingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".take", sitting_id=sitting_id))
+    if call.status == "finished":
+        flash("这道题已经提交。", "info")
+        return redirect(url_for(".take", sitting_id=sitting_id))
+    endpoint = "practical.call_page" if call.scenario.task == "live_call" else "practical.task_page"
+    return redirect(url_for(endpoint, call_id=call.id))
+
+
+@bp.route("/my/sittings/<int:sitting_id>/report.pdf")
+@roles_required(Role.TRAINEE)
+def my_report(sitting_id: int):
+    return _report_pdf(_own(sitting_id))
+
+
+@bp.route("/my/sittings/<int:sitting_id>/certificate.pdf")
+@roles_required(Role.TRAINEE)
+def my_certificate(sitting_id: int):
+    candidate = _own(sitting_id)
+    if not candidate.certificate_number:
+        abort(404)
+    data = pdf.certificate(candidate.report, candidate.certificate_number,
+                           url_for(".verify", number=candidate.certificate_number, _external=True))
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"证书-{candidate.certificate_number}.pdf")
+
+
+# ---- anyone -------------------------------------------------------------------------------------------
+
+@bp.route("/verify/<number>")
+@public
+def verify(number: str):
+    candidate = service.verify(number)
+    return render_template("sittings/verify.html", candidate=candidate, number=number, LEVEL_NAMES=LEVEL_NAMES), \
+        (200 if candidate else 404)
