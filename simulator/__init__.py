@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
 
-    from . import admin, authoring, bank, main, practical, sittings, theory
+    from . import admin, authoring, bank, main, practical, progress, sittings, theory
     from .auth.access import enforce_access
     from .auth.views import bp as auth_bp
     from .cli import register_cli
@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(practical.bp)
     app.register_blueprint(authoring.bp)
     app.register_blueprint(sittings.bp)
+    app.register_blueprint(progress.bp)
     register_error_handlers(app)
     register_cli(app)
     _register_template_helpers(app)

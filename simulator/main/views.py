@@ -32,7 +32,18 @@ def index():
 @bp.route("/trainee")
 @roles_required(Role.TRAINEE)
 def trainee_dashboard():
-    return render_template("dashboards/trainee.html")
+    from flask_login import current_user
+
+    from ..extensions import db
+    from ..progress import stats
+    from ..sittings.models import Sitting, SittingCandidate
+
+    mine = (db.session.query(SittingCandidate).filter_by(user_id=current_user.id).join(Sitting)
+            .order_by(Sitting.opens_at.desc()).all())
+    upcoming = [c for c in mine if c.sitting.published_at is None]
+    published = [c for c in mine if c.sitting.published_at is not None]
+    return render_template("dashboards/trainee.html", upcoming=upcoming, published=published,
+                           weakest=stats.weakest(current_user.id))
 
 
 @bp.route("/assessor")

@@ -1,0 +1,4 @@
+"""Trainee progress and staff analytics."""
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,55 @@
+"""Trainee progress (history, charts per area and rubric category, weakest areas) and staff analytics
+(pass rates, score distributions, most-failed rubric items), exportable to Excel."""
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, render_template, send_file
+from flask_login import current_user
+
+from ..auth.access import roles_required
+from ..auth.models import Role
+from . import stats
+
+bp = Blueprint("progress", __name__)
+STAFF = (Role.ASSESSOR, Role.TRAINER, Role.ADMIN)
+
+
+@bp.route("/progress")
+@roles_required(Role.TRAINEE)
+def mine():
+    return render_template("progress/mine.html", theory=stats.theory_by_area(current_user.id),
+                           practical=stats.practical_by_category(current_user.id),
+                           history=stats.history(current_user.id), weakest=stats.weakest(current_user.id))
+
+
+@bp.route("/analytics")
+@roles_required(*STAFF)
+def analytics():
+    return render_template("progress/analytics.html", rates=stats.pass_rates(), dist=stats.score_distributions(),
+                           failed=stats.most_failed_items())
+
+
+@bp.route("/analytics.xlsx")
+@roles_required(*STAFF)
+def analytics_export():
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "通过率"
+    ws.append(["批次", "等级", "考生", "合格", "合格率"])
+    for s in stats.pass_rates()["sittings"]:
+        ws.append([s["name"], s["level"], s["total"], s["certified"], round(s["certified"] / s["total"], 3) if s["total"] else None])
+    ws2 = wb.create_sheet("成绩分布")
+    dist = stats.score_distributions()
+    ws2.append(["分数段", "理论", "操作（鉴定）", "操作（全部通话与作答）"])
+    for i in range(10):
+        ws2.append([f"{i * 10}–{i * 10 + 9 if i < 9 else 100}", dist["theory"][i], dist["practical"][i], dist["calls"][i]])
+    ws3 = wb.create_sheet("失分最多的评分项")
+    ws3.append(["场景", "评分项", "未得满分次数", "评分次数", "失分率"])
+    for r in stats.most_failed_items(100):
+        ws3.append([r["scenario"], r["label"], r["failed"], r["total"], r["rate"]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return send_file(io.BytesIO(buf.getvalue()), as_attachment=True, download_name="统计分析.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
