@@ -9,7 +9,6 @@ from openpyxl import load_workbook
 
 from exams import attempts as exam
 from simulator.auth.models import Role
-from simulator.extensions import db
 from simulator.progress import stats
 from simulator.sittings import service
 from tests.conftest import PASSWORD
