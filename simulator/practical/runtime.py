@@ -244,9 +244,7 @@ class LiveCall:
             return
         if end == "caller_hangs_up":
             self.awaiting, self.pending = False, []
-            self.call.hangup("caller")
-            self._emit("hangup", by="caller")
-            self._state_changed()
+            self._caller_hangs_up()
         elif end == "line_drops":
             self.awaiting, self.pending = False, []
             self.call.drop()
@@ -259,16 +257,20 @@ class LiveCall:
     def _no_reply(self) -> None:
         self.awaiting = False
         if self.closing:
-            self.call.hangup("caller")
-            self._emit("hangup", by="caller")
-            self._state_changed()
+            self._caller_hangs_up()
             return
         self._emit("no_reply")
-        nxt = self.conversation.no_reply() if self.turn is not None else self.conversation.start()
+        self._continue(self.conversation.no_reply() if self.turn is not None else self.conversation.start())
+
+    def _caller_hangs_up(self) -> None:
+        self.call.hangup("caller")
+        self._emit("hangup", by="caller")
+        self._state_changed()
+
+    def _continue(self, nxt) -> None:
+        """The caller's next line, or the caller hangs up when the script has nothing more."""
         if nxt is None:
-            self.call.hangup("caller")
-            self._emit("hangup", by="caller")
-            self._state_changed()
+            self._caller_hangs_up()
         else:
             self._play(nxt)
 
@@ -291,12 +293,7 @@ class LiveCall:
         confidence = min(confidences) if confidences else None
         nxt = self.conversation.reply(text, confidence=confidence)
         self._emit("agent_turn", text=text)
-        if nxt is None:
-            self.call.hangup("caller")
-            self._emit("hangup", by="caller")
-            self._state_changed()
-        else:
-            self._play(nxt)
+        self._continue(nxt)
 
     # ---- the agent's audio ------------------------------------------------------------------------
 

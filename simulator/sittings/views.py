@@ -186,10 +186,19 @@ def _back(sitting: Sitting, candidate: SittingCandidate):
     return redirect(url_for(".review", sitting_id=sitting.id, candidate_id=candidate.id))
 
 
-def _flash_form_errors(form) -> None:
-    for errors in form.errors.values():
-        for e in errors:
-            flash(e, "error")
+def _apply(form, action, done: str, sitting: Sitting, candidate: SittingCandidate):
+    """An assessor's change from the review page: validate, apply, say what happened, go back."""
+    if form.validate_on_submit():
+        try:
+            action()
+            flash(done, "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+    return _back(sitting, candidate)
 
 
 @bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/calls/<call_id>/override", methods=["POST"])
@@ -201,15 +210,9 @@ def override(sitting_id: int, candidate_id: int, call_id: str):
     if call is None or call.sitting_candidate_id != candidate.id:
         abort(404)
     form = OverrideForm()
-    if form.validate_on_submit():
-        try:
-            service.override_item(call, form.item_id.data, float(form.points.data), form.reason.data, current_user)
-            flash("得分已修改，已记入审计日志。", "success")
-        except service.SittingError as exc:
-            flash(str(exc), "error")
-    else:
-        _flash_form_errors(form)
-    return _back(sitting, candidate)
+    return _apply(form, lambda: service.override_item(call, form.item_id.data, float(form.points.data),
+                                                      form.reason.data, current_user),
+                  "得分已修改，已记入审计日志。", sitting, candidate)
 
 
 @bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/extend", methods=["POST"])
@@ -218,15 +221,8 @@ def extend(sitting_id: int, candidate_id: int):
     sitting = _sitting(sitting_id)
     candidate = _candidate(sitting, candidate_id)
     form = TimeForm()
-    if form.validate_on_submit():
-        try:
-            service.extend_time(candidate, form.minutes.data, form.reason.data, current_user)
-            flash("已延长考试时间。", "success")
-        except service.SittingError as exc:
-            flash(str(exc), "error")
-    else:
-        _flash_form_errors(form)
-    return _back(sitting, candidate)
+    return _apply(form, lambda: service.extend_time(candidate, form.minutes.data, form.reason.data, current_user),
+                  "已延长考试时间。", sitting, candidate)
 
 
 @bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/reopen/<what>", methods=["POST"])
@@ -234,21 +230,14 @@ def extend(sitting_id: int, candidate_id: int):
 def reopen(sitting_id: int, candidate_id: int, what: str):
     sitting = _sitting(sitting_id)
     candidate = _candidate(sitting, candidate_id)
+    if what != "theory" and not what.isdigit():
+        abort(404)
     form = ReasonForm()
-    if form.validate_on_submit():
-        try:
-            if what == "theory":
-                service.reopen_theory(candidate, form.reason.data, current_user)
-            elif what.isdigit():
-                service.reopen_practical(candidate, int(what), form.reason.data, current_user)
-            else:
-                abort(404)
-            flash("已重新开放。", "success")
-        except service.SittingError as exc:
-            flash(str(exc), "error")
+    if what == "theory":
+        action = lambda: service.reopen_theory(candidate, form.reason.data, current_user)  # noqa: E731
     else:
-        _flash_form_errors(form)
-    return _back(sitting, candidate)
+        action = lambda: service.reopen_practical(candidate, int(what), form.reason.data, current_user)  # noqa: E731
+    return _apply(form, action, "已重新开放。", sitting, candidate)
 
 
 @bp.route("/sittings/<int:sitting_id>/calls/<call_id>/files/<path:name>")
