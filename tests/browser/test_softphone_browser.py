@@ -62,7 +62,7 @@ def test_a_practical_call_with_a_fake_microphone(tmp_path, browser):
         try:
             _take_the_call(page, base)
         except Exception:
-            print("browser console:", console, page.text_content("[data-testid=mic-error]"))
+            print("browser console:", console, "page:", page.url)
             raise
         finally:
             page.screenshot(path=str(tmp_path / "softphone.png"), full_page=True)
@@ -90,7 +90,7 @@ def test_a_practical_call_with_a_fake_microphone(tmp_path, browser):
 def _take_the_call(page, base: str) -> None:
     sign_in(page, base, "trainee", "trainee123")
     page.wait_for_url(f"{base}/trainee")
-    page.get_by_role("link", name="模拟通话练习", exact=True).click()
+    page.get_by_role("link", name="操作技能练习", exact=True).click()
     page.click("[data-testid=start-test-runtime-lookup]")
     page.wait_for_url(re.compile(r".*/practical/calls/[0-9a-f-]+$"))
     assert "工号" in page.text_content("[data-testid=brief]")
