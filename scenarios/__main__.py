@@ -1,4 +1,5 @@
-"""``python -m scenarios validate PATH [PATH ...]`` — check scenario files or folders.
+"""``python -m scenarios validate PATH [PATH ...]`` — check scenario files or folders;
+``python -m scenarios selfcheck [--audio] [PATH ...]`` — reference answers against their bands.
 
 Prints every problem as ``file: place: message``; exit 0 when all are valid, 1 when any has a
 problem, 2 when a path does not exist.
@@ -43,10 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     v = sub.add_parser("validate", help="check scenario files or folders (default: the library)")
     v.add_argument("paths", nargs="*")
+    c = sub.add_parser("selfcheck", help="every reference answer must land in its band")
+    c.add_argument("paths", nargs="*")
+    c.add_argument("--audio", action="store_true", help="speak the answers with the product voice and recognise them")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.paths)
-    return 2
+    from .selfcheck import run
+    return run(args.paths, audio=args.audio)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ class Timing:
     opening_wait_s: float = 6.0      # the caller starts talking if the agent says nothing after answering
     reply_within_s: float = 10.0     # default wait for the agent's reply to a caller line
     closing_patience_s: float = 20.0  # a caller who waits for the agent to close hangs up after this
+    farewell_s: float = 4.0          # a caller who says goodbye waits this long for the agent's farewell
     outbound_rings: int = 2          # rings before an outbound call's scripted outcome
     no_answer_rings: int = 6
 
@@ -82,6 +83,7 @@ class LiveCall:
         self.last_final_audio_end = 0.0
         self.caller_lines = 0
         self.closing = False              # the last caller line waits for the agent to close
+        self.farewell = False             # ... and hangs up after the agent's farewell
         self.ended_turn = None
         # agent audio: one continuous stream from the first chunk
         self.stream = None
@@ -243,8 +245,10 @@ class LiveCall:
         if not end:
             return
         if end == "caller_hangs_up":
-            self.awaiting, self.pending = False, []
-            self._caller_hangs_up()
+            # The caller said goodbye: they hang up after the agent's farewell, or shortly anyway.
+            self.closing = self.farewell = True
+            self.awaiting = True
+            self.reply_deadline = self.call.now() + self.timing.farewell_s
         elif end == "line_drops":
             self.awaiting, self.pending = False, []
             self.call.drop()
@@ -284,6 +288,9 @@ class LiveCall:
         self.awaiting = False
         text = "，".join(t for t in texts if t)
         if self.closing:
+            if self.farewell:
+                self._caller_hangs_up()
+                return
             self.awaiting = True      # still waiting for the agent to hang up
             self.reply_deadline = self.call.now() + self.timing.closing_patience_s
             return

@@ -1,0 +1,91 @@
+"""The self-check: every reference answer of every scenario must land in its band — excellent >= 85,
+borderline 50..75, failing < 60. Text mode plays each answer with perfect transcripts; audio mode
+speaks each trainee turn with the product's Mandarin voice and transcribes it with the product's ASR,
+so the check covers recognition too."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+BANDS = {"excellent": (85.0, 100.0), "borderline": (50.0, 75.0), "failing": (0.0, 59.999)}
+
+
+@dataclass
+class Outcome:
+    scenario_id: str
+    band: str
+    total: float
+    ok: bool
+    cer: float | None = None
+
+
+def _audio_transcriber(cache_dir: Path | str | None):
+    import wave
+
+    from grading import cer
+    from grading.asr import get_recognizer
+    from softphone_sim import render_line
+
+    recognizer = get_recognizer("auto")
+    errors: list[tuple[float, int]] = []
+
+    def transcribe(text: str, start: float) -> tuple[dict, float]:
+        line = render_line(text, persona="calm", cache_dir=cache_dir)
+        heard = recognizer.transcribe(line.path)
+        with wave.open(str(line.path)) as w:
+            seconds = w.getnframes() / w.getframerate()
+        n = max(1, len([c for c in text if c.strip()]))
+        errors.append((cer(text, heard.text), n))
+        words = [{"text": w.text, "start": round(start + w.start, 3), "end": round(start + w.end, 3),
+                  "confidence": w.confidence} for w in heard.words]
+        return {"text": heard.text, "engine": heard.engine, "model": heard.model, "confidence": heard.confidence,
+                "words": words}, seconds
+
+    return transcribe, errors
+
+
+def check_scenario(data: dict, *, audio: bool = False, cache_dir=None) -> list[Outcome]:
+    from grading.rubric import grade
+
+    from .simulate import simulate_call
+    from .tasks import reference_record
+
+    out = []
+    for answer in data.get("reference_answers") or []:
+        errors = None
+        if data.get("task", "live_call") == "live_call":
+            transcribe, errors = _audio_transcriber(cache_dir) if audio else (None, None)
+            record = simulate_call(data, answer, transcribe=transcribe)
+        else:
+            record = reference_record(data, answer)
+        total = grade(record, data).total
+        low, high = BANDS[answer["band"]]
+        char_error = (sum(e * n for e, n in errors) / sum(n for _, n in errors)) if errors else None
+        out.append(Outcome(data["id"], answer["band"], total, low <= total <= high, char_error))
+    return out
+
+
+def run(paths: list[str], *, audio: bool = False, cache_dir=None, echo=print) -> int:
+    from .loader import LIBRARY_DIR, ScenarioError, load_scenario, scenario_files
+
+    files = [f for p in (paths or [str(LIBRARY_DIR)]) for f in scenario_files(Path(p))]
+    outcomes: list[Outcome] = []
+    for path in files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                echo(problem)
+            continue
+        for o in check_scenario(scenario.data, audio=audio, cache_dir=cache_dir):
+            outcomes.append(o)
+            extra = f"  CER {o.cer:.3f}" if o.cer is not None else ""
+            echo(f"{o.scenario_id:40s} {o.band:10s} {o.total:5.1f}  {'OK' if o.ok else 'OUT OF BAND'}{extra}")
+    by_scenario: dict[str, bool] = {}
+    for o in outcomes:
+        by_scenario[o.scenario_id] = by_scenario.get(o.scenario_id, True) and o.ok
+    agreed = sum(o.ok for o in outcomes)
+    echo(f"scenarios all in band: {sum(by_scenario.values())}/{len(by_scenario)}; "
+         f"answers in band: {agreed}/{len(outcomes)} (agreement {agreed / max(1, len(outcomes)):.1%})"
+         + (" [audio: product voice -> ASR -> rubric]" if audio else " [text]"))
+    return 0 if outcomes and agreed == len(outcomes) else 1
