@@ -108,7 +108,9 @@ def check(data: Any) -> list[str]:
             add("outbound", "外呼场景需要 outbound.outcome：answered、not_customer、no_answer 或 busy")
     turn_ids = _check_script(data, intents, add) if task == "live_call" else set()
     item_ids = _check_rubric(data, intents, targets if isinstance(targets, dict) else {}, add)
-    _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add, task)
+    outbound = data.get("outbound") if isinstance(data.get("outbound"), dict) else {}
+    unanswered = data.get("direction") == "outbound" and outbound.get("outcome") in ("no_answer", "busy")
+    _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add, task, unanswered)
     if "{agent_number}" in repr(data.get("rubric")) + repr(intents) and not data.get("agent_number"):
         add("agent_number", "评分项中使用了 {agent_number}，但没有设置工号")
     del turn_ids, item_ids
@@ -308,7 +310,8 @@ def _check_task(data: dict, task: str, add) -> None:
                 add(f"case.{key}", "缺少必填字段")
 
 
-def _check_answers(answers: Any, targets: dict, add, task: str = "live_call") -> None:
+def _check_answers(answers: Any, targets: dict, add, task: str = "live_call", unanswered: bool = False) -> None:
+    """``unanswered``: an outbound call nobody picks up, where the trainee's answer is the work order alone."""
     if answers is None:
         return
     if not isinstance(answers, list):
@@ -331,8 +334,8 @@ def _check_answers(answers: Any, targets: dict, add, task: str = "live_call") ->
             if not str(answer["text"]).strip():
                 add(f"{place}.text", "参考答案不能为空")
             continue
-        turns = answer.get("turns")
-        if not isinstance(turns, list) or not turns:
+        turns = answer.get("turns", [] if unanswered else None)
+        if not isinstance(turns, list) or (not turns and not unanswered):
             add(f"{place}.turns", "至少需要一句坐席的话")
             continue
         for j, turn in enumerate(turns):

@@ -9,6 +9,8 @@ import pytest
 from grading.rubric import grade
 from scenarios import LIBRARY_DIR, load_library, load_scenario
 from scenarios.__main__ import main as scenarios_cli
+from scenarios.blueprint import draw
+from scenarios.blueprint import load as load_blueprints
 from scenarios.loader import scenario_files
 from scenarios.selfcheck import BANDS, check_scenario
 from scenarios.simulate import simulate_call
@@ -25,11 +27,22 @@ def test_library_loads_without_problems_and_ids_are_unique():
     assert len(scenarios) == len(LIBRARY_FILES)
 
 
-def test_every_level_has_at_least_twelve_scenarios():
-    by_level: dict[int, int] = {}
+def test_every_level_has_at_least_twelve_calls():
+    calls: dict[int, int] = {}
     for scenario in load_library(LIBRARY_DIR).values():
-        by_level[scenario.data["level"]] = by_level.get(scenario.data["level"], 0) + 1
-    assert by_level.get(5, 0) >= 12 and by_level.get(4, 0) >= 12
+        if scenario.data.get("task", "live_call") == "live_call":
+            calls[scenario.data["level"]] = calls.get(scenario.data["level"], 0) + 1
+    assert all(calls.get(level, 0) >= 12 for level in (5, 4, 3)), calls
+
+
+@pytest.mark.parametrize("level", [5, 4, 3])
+def test_library_alone_can_supply_every_practical_blueprint(level):
+    pool = [(s.id, s.data.get("task", "live_call"), s.data["level"]) for s in load_library(LIBRARY_DIR).values()]
+    blueprint = load_blueprints()[level]
+    for seed in range(20):
+        drawn = draw(blueprint, pool, seed)
+        assert sum(d.weight for d in drawn) == pytest.approx(100)
+        assert len({d.scenario_id for d in drawn}) == len(drawn)
 
 
 @pytest.mark.parametrize("path", LIBRARY_FILES, ids=_ids(LIBRARY_FILES))
@@ -112,3 +125,15 @@ def test_selfcheck_command_exit_status(tmp_path, capsys):
     bad.write_text(swapped.replace("band: tmp", "band: excellent"), encoding="utf-8")
     assert scenarios_cli(["selfcheck", str(bad)]) == 1
     assert "OUT OF BAND" in capsys.readouterr().out
+
+
+def test_only_an_unanswered_outbound_call_may_have_answers_without_words():
+    from scenarios import check
+
+    data = copy.deepcopy(load_scenario(LIBRARY_DIR / "level3" / "l3-outbound-no-answer.yaml").data)
+    assert check(data) == []
+    record = simulate_call(data, data["reference_answers"][0])
+    assert [e["outcome"] for e in record["events"] if e["type"] == "outbound_result"] == ["no_answer"]
+    assert record["work_order"]["wrapup_code"] == "callback"
+    data["outbound"]["outcome"] = "answered"
+    assert any("至少需要一句坐席的话" in p for p in check(data))
