@@ -103,11 +103,25 @@ def test_frontend_never_fails_on_odd_text(neural):
 def test_long_sentence_is_chunked_not_broken(neural):
     sentence = "我想查询一下我这个月的话费为什么这么高" * 12            # ~700 model inputs, beyond its limit
     assert len(neural.chunks(sentence, 1.0)) >= 2
-    assert max(len(c) for c in neural.chunks(sentence, 1.0)) <= 420
-    slow_chunks = neural.chunks(sentence, 2.5)                        # slower speech: shorter chunks
+    assert max(len(c) for c in neural.chunks(sentence, 1.0)) <= NeuralVoice.MAX_IDS + 3   # + sil, sil, eos
+    slow_chunks = neural.chunks(sentence, 8.0)                        # very slow speech: the frame limit binds
     assert len(slow_chunks) > len(neural.chunks(sentence, 1.0))
     audio = neural.synthesize(sentence)
     assert 25 < audio.size / RATE < 80
+
+
+def test_long_line_is_cut_at_clauses_and_its_end_stays_clear(neural):
+    from grading.asr import get_recognizer
+    from grading.audio import Audio
+    sentence = "非常抱歉，您的需求超出了我们的服务范围，还有很多市民需要服务，我要挂机了，感谢您的来电，再见。"
+    chunks = neural.chunks(sentence, 1.0)
+    assert len(chunks) >= 2
+    # every cut falls on a clause boundary: the chunks hold whole clauses, joined with the #3 break
+    inner = [i for chunk in chunks for i in chunk[1:-2] if i != neural._ids["#3"]]   # without sil … sil eos
+    assert inner == [neural._ids[p] for clause in neural.clauses(sentence) for p in clause]
+    tail = neural.synthesize(sentence)[-int(2.5 * RATE):]
+    heard = get_recognizer("auto").transcribe(Audio((tail * 32767).astype(np.int16), RATE, tail.size / RATE)).text
+    assert "感谢您的来电" in heard or "再见" in heard, heard
 
 
 def test_personas_change_pace_and_pitch(neural):
