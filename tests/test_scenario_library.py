@@ -137,3 +137,17 @@ def test_only_an_unanswered_outbound_call_may_have_answers_without_words():
     assert record["work_order"]["wrapup_code"] == "callback"
     data["outbound"]["outcome"] = "answered"
     assert any("至少需要一句坐席的话" in p for p in check(data))
+
+
+def test_selfcheck_tells_a_miss_that_rests_on_review_from_a_decided_one():
+    data = _billing()
+    answer = next(a for a in data["reference_answers"] if a["band"] == "excellent")
+    # perfect transcripts leave nothing to review
+    [outcome] = check_scenario({**data, "reference_answers": [answer]})
+    assert outcome.ok and outcome.pending_gain == 0 and not outcome.in_band_after_review
+    from scenarios.selfcheck import Outcome
+    miss = Outcome("x", "excellent", 80.0, False, pending_gain=10.0)
+    decided = Outcome("x", "excellent", 80.0, False, pending_gain=2.0)
+    assert miss.in_band_after_review and not decided.in_band_after_review
+    high = Outcome("x", "failing", 65.0, False, pending_loss=10.0)
+    assert high.in_band_after_review
