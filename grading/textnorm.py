@@ -18,7 +18,7 @@ _PUNCT_TO_CN = str.maketrans({",": "，", ".": "。", "?": "？", "!": "！", ":
 _CJK = r"\u3400-\u9fff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 _ANY_PUNCT_OR_SPACE = re.compile(r"[\s\W_]+", re.UNICODE)
-# Digits as a caller says them: 幺 is "one" in phone numbers. 两 is left alone: 两千 is not 二千 in
+# Digits as a caller says them: 幺 is "one" in phone numbers. 两 on its own is left alone: 两小时 is not 二小时 in
 # every phrase the rubric looks for, and both spellings appear in prescribed wording.
 _DIGITS = str.maketrans({"0": "零", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六", "7": "七",
                          "8": "八", "9": "九", "〇": "零", "幺": "一"})
@@ -41,8 +41,48 @@ def normalize_transcript(text: str) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+# A number read out with place words (一千零三十五, 三十, 十五) is written digit by digit (一零三五, 三零,
+# 一五), the way a recogniser's "1035" / "30" / "15" reads after _DIGITS: the same number spoken either
+# way then compares equal. Needs a digit and a place word (十分 "very" is left alone); 万 is not handled.
+_D = "一二三四五六七八九两"
+_CARDINAL = re.compile(rf"(?:([{_D}])千)?(?:(零)?([{_D}])百)?(?:(零)?([{_D[:-1]}])?十)?(?:(零)?([{_D[:-1]}]))?")
+_VALUE = {c: i + 1 for i, c in enumerate(_D[:-1])} | {"两": 2}
+
+
+def _cardinal(m: re.Match) -> str | None:
+    q, _, b, _, s, _, g = m.groups()
+    text = m.group(0)
+    if len(text) < 2 or not re.search("[千百十]", text):
+        return None
+    tens = (_VALUE[s] if s else 1) if "十" in text else 0
+    value = (_VALUE[q] if q else 0) * 1000 + (_VALUE[b] if b else 0) * 100 + tens * 10 + (_VALUE[g] if g else 0)
+    return str(value)
+
+
+def matching_pieces(text: str) -> list[tuple[int, int, str]]:
+    """``for_matching`` piece by piece: (start, end, normalised) for each span of ``text`` — one
+    character, or a whole number read out with place words — so evidence can point back at the
+    characters a normalised match came from."""
+    pieces: list[tuple[int, int, str]] = []
+    i = 0
+    text = text or ""
+    while i < len(text):
+        m = _CARDINAL.match(text, i)
+        digits = _cardinal(m) if m and m.group(0) else None
+        if digits:
+            pieces.append((i, m.end(), digits.translate(_DIGITS)))
+            i = m.end()
+            continue
+        ch = to_halfwidth(to_simplified(unicodedata.normalize("NFKC", text[i]))).lower()
+        pieces.append((i, i + 1, _ANY_PUNCT_OR_SPACE.sub("", ch).translate(_DIGITS)))
+        i += 1
+    return pieces
+
+
 def for_matching(text: str) -> str:
-    """For comparison only: simplified, no punctuation or spaces, lower-case, digits as characters."""
+    """For comparison only: simplified, no punctuation or spaces, lower-case, digits as characters, a
+    number read out with place words as its digits."""
     text = to_halfwidth(to_simplified(unicodedata.normalize("NFKC", text or ""))).lower()
     text = _ANY_PUNCT_OR_SPACE.sub("", text)
+    text = _CARDINAL.sub(lambda m: _cardinal(m) or m.group(0), text)
     return text.translate(_DIGITS)

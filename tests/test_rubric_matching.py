@@ -198,8 +198,8 @@ WHISPER = [
     ("phone", "很抱歉让您久等了。", "很抱歉让您久等门。", 0.875, "credit"),
     ("phone", "我的工号是一零三五，如有服务不周，欢迎您批评指正。", "我的功耗是1035左右，服务不周欢迎您批批批证。", 0.864, "credit"),
     ("phone", "您好，您的电话已接通，请讲。", "您好您的电话已经通信讲。", 0.818, "review"),
-    # numbers said as amounts and written as digits do not normalise alike (一百二十 vs 一二零)
-    ("phone", "您的宽带套餐每月费用是一百二十元。", "您的宽待炮餐每月费用是120元。", 0.812, "review"),
+    # an amount read out (一百二十) and the recogniser's digits (120) normalise alike
+    ("phone", "您的宽带套餐每月费用是一百二十元。", "您的宽待炮餐每月费用是120元。", 0.933, "credit"),
     ("phone", "您好，工号一零三五，很高兴为您服务。", "以后功后一连三无恒搞成为你苦恶。", 0.433, "missed"),
 ]
 
@@ -219,3 +219,14 @@ def test_real_whisper_output_never_holds_a_forbidden_phrase():
     for _, _, heard, _, _ in WHISPER:
         for taboo in taboos:
             assert find_forbidden(heard, taboo) == [], (heard, taboo)
+
+
+def test_a_number_read_out_is_credited_and_its_evidence_points_at_the_words():
+    from grading.rubric.matching import normalise_with_map
+    heard = "我是一千零三十五号"                       # how Whisper writes the product voice's "1035号"
+    m = match_phrase(heard, "1035号")
+    assert m.method == "exact" and m.credited
+    norm, mapping = normalise_with_map(heard)
+    assert norm == "我是一零三五号" and mapping is not None
+    assert heard[mapping[m.start]:mapping[m.end - 1] + 1] == "一千零三十五号"
+    assert not match_phrase("我是一千零三十四号", "1035号").credited

@@ -19,13 +19,23 @@ def test_normalize_transcript(raw, shown):
     ("工号幺零三五", "工号1035"),
     ("ABC 套餐", "abc套餐"),
     ("请您稍等！", "請您稍等"),
+    # a number read out with place words and the same number in digits
+    ("我是一千零三十五号", "我是1035号"),
+    ("每月费用是一百二十元", "每月费用是120元"),
+    ("十五秒", "15秒"),
+    ("三十一天", "31天"),
+    ("两千元", "2000元"),
+    ("一千零五", "1005"),
 ])
 def test_for_matching_makes_variants_equal(a, b):
     assert for_matching(a) == for_matching(b)
 
 
 def test_for_matching_keeps_different_words_different():
-    assert for_matching("两千元") != for_matching("二千元")   # 两 is not folded (see module docstring)
+    assert for_matching("两小时") != for_matching("二小时")   # 两 on its own is not folded (see module docstring)
+    assert for_matching("十分感谢") == "十分感谢"               # "very", not the number ten
+    assert for_matching("百分之十") == "百分之十" and for_matching("万一") == "万一"
+    assert for_matching("一千零三十五") != for_matching("一千零三十四")
     assert for_matching("不知道") != for_matching("知道")
 
 

@@ -114,14 +114,14 @@ def normalise(text: str) -> str:
 def normalise_with_map(text: str) -> tuple[str, tuple[int, ...] | None]:
     """The normalised text and, for every normalised character, the index of the original character it
     came from (None when normalisation did not go character by character)."""
-    fm = _for_matching()
-    norm = fm(text or "")
+    from grading.textnorm import matching_pieces
+
+    norm = _for_matching()(text or "")
     mapping: list[int] = []
     pieces = []
-    for i, ch in enumerate(text or ""):
-        n = fm(ch)
+    for start, end, n in matching_pieces(text or ""):
         pieces.append(n)
-        mapping.extend([i] * len(n))
+        mapping.extend(min(start + k, end - 1) for k in range(len(n)))   # 一千零三十五 → 一零三五: spread over it
     if "".join(pieces) != norm:
         return norm, None
     return norm, tuple(mapping)
