@@ -73,8 +73,7 @@ def matching_pieces(text: str) -> list[tuple[int, int, str]]:
             pieces.append((i, m.end(), digits.translate(_DIGITS)))
             i = m.end()
             continue
-        ch = to_halfwidth(to_simplified(unicodedata.normalize("NFKC", text[i]))).lower()
-        pieces.append((i, i + 1, _ANY_PUNCT_OR_SPACE.sub("", ch).translate(_DIGITS)))
+        pieces.append((i, i + 1, for_matching(text[i])))
         i += 1
     return pieces
 

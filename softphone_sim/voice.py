@@ -202,7 +202,7 @@ class NeuralVoice(Voice):
 
     def chunks(self, sentence: str, duration_ratio: float) -> list[list[int]]:
         """Input id sequences for the model: clauses joined with the prosodic break #3, cut where a
-        chunk would exceed the decoder's frame limit at this pace."""
+        chunk would exceed ``MAX_IDS`` or the decoder's frame limit at this pace."""
         budget = max(24, min(self.MAX_IDS, int(self.MAX_FRAMES / (self.FRAMES_PER_ID * duration_ratio))))
         pieces: list[list[str]] = []
         for phones in self.clauses(sentence):
