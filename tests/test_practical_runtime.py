@@ -13,9 +13,8 @@ import pytest
 from grading.asr import get_recognizer
 from grading.rubric import grade
 from scenarios import Conversation, load_scenario
-from simulator.practical.registry import CallRegistry, ChunkOutOfOrder
-from simulator.practical.runtime import CallError, LiveCall
 from softphone_sim import render_line
+from softphone_sim.live import CallError, CallRegistry, ChunkOutOfOrder, LiveCall
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "scenarios" / "runtime-lookup.yaml"
 CHUNK_S = 0.25
@@ -73,7 +72,7 @@ class Driver:
 
     def caller_said(self, n: int):
         """The caller has started line ``n`` and finished speaking it."""
-        return lambda: len(self.events("caller_utterance")) >= n and not self.live._caller_speaking()
+        return lambda: len(self.events("caller_utterance")) >= n and not self.live.turns.caller_speaking(self.live.call.now())
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +166,7 @@ def test_a_silent_trainee_gets_the_no_reply_path(scenario, recognizer, tmp_path)
 
 def test_the_done_button_ends_the_turn_at_once(scenario, recognizer, tmp_path):
     live, drive = new_call(scenario, recognizer, tmp_path)
-    live.timing.turn_gap_s = 30.0          # without the button the turn would not end for a long time
+    live.timing.end_of_turn_pause_s = 30.0          # without the button the turn would not end for a long time
     ring_and_answer(live, drive.clock)
     drive.feed(speech("您好，工号1035。", tmp_path) + bytes(32000 // 4 * 3))
     assert drive.caller_lines() == []
@@ -233,7 +232,7 @@ def test_registry_acknowledges_retries_and_refuses_gaps(scenario, recognizer, tm
         clock.t += 10.0                    # the browser was away for ten seconds
         registry.receive(live.call_id, 1, SILENCE)
         registry.drain(live.call_id)
-        assert live.audio_bytes / 32000 == pytest.approx(10.25, abs=0.3), "the gap is filled with silence"
+        assert live.audio.seconds == pytest.approx(10.25, abs=0.3), "the gap is filled with silence"
     finally:
         registry.remove(live.call_id)
 

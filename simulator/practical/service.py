@@ -8,17 +8,52 @@ from pathlib import Path
 
 from flask import current_app
 
+from softphone_sim.live import CallError, CallRegistry, LiveCall, Timing, TooManyCalls
+from softphone_sim.live.runtime import _write_json
+
 from ..extensions import db
 from .models import PracticalCall, ScenarioVersion, utcnow
-from .registry import CallRegistry
-from .runtime import CallError, LiveCall
 
 
 def registry() -> CallRegistry:
     ext = current_app.extensions
     if "practical_calls" not in ext:
-        ext["practical_calls"] = CallRegistry()
+        app = current_app._get_current_object()
+
+        def abandoned(live: LiveCall) -> None:
+            # the sweeper's thread: its own app context and session
+            with app.app_context():
+                row = db.session.get(PracticalCall, live.call_id)
+                if row is not None and row.status == "live":
+                    row.status = "abandoned"
+                    row.finished_at = utcnow()
+                    db.session.commit()
+                db.session.remove()
+
+        ext["practical_calls"] = CallRegistry(idle_timeout_s=float(current_app.config.get("CALL_IDLE_TIMEOUT_S", 600)),
+                                              max_calls_per_user=1, on_abandoned=abandoned)
     return ext["practical_calls"]
+
+
+def timing() -> Timing:
+    return Timing(end_of_turn_pause_s=float(current_app.config.get("END_OF_TURN_PAUSE_S", 1.6)))
+
+
+def _make_room(user) -> None:
+    """A trainee has one live call at a time: starting another closes a practice call left open
+    (marked abandoned, record kept); a certification call in progress must be finished first."""
+    reg = registry()
+    for call_id in reg.calls_of(user.id):
+        row = db.session.get(PracticalCall, call_id)
+        if row is not None and row.mode == "certification" and row.status == "live":
+            raise CallError("您有一通鉴定通话尚未完成，请先完成该通话。")
+        live = reg.get(call_id)
+        if live is not None:
+            live.abandon("replaced")
+        if row is not None and row.status == "live":
+            row.status, row.finished_at = "abandoned", utcnow()
+        reg.remove(call_id)
+    db.session.commit()
 
 
 def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> PracticalCall:
@@ -28,17 +63,24 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     data = version.data
     if data.get("task", "live_call") != "live_call":
         raise CallError("该题目不是通话任务")
+    _make_room(user)
     call_id = str(uuid.uuid4())
     call_dir = Path(current_app.config["CALLS_DIR"]) / call_id
     live = LiveCall(data, call_dir=call_dir, recognizer=get_recognizer(current_app.config["ASR_ENGINE"]),
                     conversation=Conversation(data), scenario_version=version.version, call_id=call_id,
                     agent={"user_id": user.id, "agent_number": str(data.get("agent_number", ""))}, mode=mode,
-                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False)
+                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False, timing=timing())
     row = PracticalCall(id=call_id, user_id=user.id, scenario_version_id=version.id, mode=mode, status="live",
                         call_dir=str(call_dir))
     db.session.add(row)
     db.session.commit()
-    registry().add(live, user.id)
+    try:
+        registry().add(live, user.id)
+    except TooManyCalls:       # a second request of the same trainee raced this one
+        live.abandon("replaced")
+        row.status = "abandoned"
+        db.session.commit()
+        raise CallError("您已有一通正在进行的通话。") from None
     return row
 
 
@@ -102,7 +144,6 @@ def start_task(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
 
 
 def save_draft(row: PracticalCall, draft: dict) -> None:
-    from .runtime import _write_json
     _write_json(Path(row.call_dir) / "draft.json", {k: str(draft.get(k) or "")[:20000] for k in ("text", "typed")})
 
 
@@ -121,8 +162,6 @@ def submit_task(row: PracticalCall, *, text: str = "", typed: str = "", audio: b
     from grading.audio import load_audio
     from grading.rubric import grade
     from scenarios.tasks import answer_record
-
-    from .runtime import _write_json
 
     if row.status == "finished":
         return row.result or {}

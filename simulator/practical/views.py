@@ -17,8 +17,7 @@ from ..extensions import db
 from . import service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
-from .registry import MAX_CHUNK_BYTES, ChunkOutOfOrder
-from .runtime import CallError
+from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
 
 bp = Blueprint("practical", __name__, url_prefix="/practical")
 PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
@@ -128,6 +127,8 @@ def call_audio(call_id: str):
         service.registry().receive(row.id, seq, pcm)
     except ChunkOutOfOrder as exc:
         return _json_error("音频段缺失，请从指定序号重发", 409, expected=exc.expected)
+    except AudioTooFast:
+        return _json_error("音频发送过快（超过实时速度），请稍后再发", 429)
     live.tick()
     return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
 
