@@ -85,13 +85,46 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
 
 
 def live_call(row: PracticalCall) -> LiveCall | None:
-    """The running call of ``row``; a call this server process no longer holds (restart) is marked
-    interrupted, keeping everything its record saved."""
+    """The running call of ``row``; a live call this server process no longer holds (the server was
+    restarted) is closed and graded on what was recorded."""
     live = registry().get(row.id)
     if live is None and row.status == "live":
-        row.status = "interrupted"
-        db.session.commit()
+        recover_call(row)
     return live
+
+
+def recover_call(row: PracticalCall) -> None:
+    """Close a call lost with its server process: the record is completed from the durable audio,
+    graded, and marked interrupted and provisional, so an assessor sees it and may reopen the task."""
+    from grading.asr import get_recognizer
+    from grading.rubric import grade
+    from softphone_sim.live.recovery import recover_record
+
+    if row.scenario.task != "live_call":
+        return
+    record = recover_record(row.call_dir, get_recognizer(current_app.config["ASR_ENGINE"]))
+    result: dict = {}
+    if record is not None:
+        result = grade(record, row.scenario.data).to_dict()
+        result["interrupted"] = True
+        result["provisional"] = True
+        _write_json(Path(row.call_dir) / "grade.json", result)
+    row.status = "interrupted"
+    row.finished_at = utcnow()
+    row.result = result or None
+    row.score = result.get("total") if result else None
+    row.passed = result.get("passed") if result else None
+    row.provisional = True
+    db.session.commit()
+
+
+def recover_interrupted() -> int:
+    """At start-up: every call left live by a previous server process is closed on its record."""
+    rows = db.session.query(PracticalCall).filter_by(status="live").all()
+    for row in rows:
+        if registry().get(row.id) is None:
+            recover_call(row)
+    return len(rows)
 
 
 def finish_call(row: PracticalCall) -> dict:

@@ -79,9 +79,9 @@ def start(scenario_id: str):
 @roles_required(*PRACTISING)
 def call_page(call_id: str):
     row = _own_call(call_id)
-    if row.status == "finished":
-        return redirect(url_for(".result", call_id=row.id))
     live = service.live_call(row)
+    if row.status in ("finished", "interrupted") and row.result is not None:
+        return redirect(url_for(".result", call_id=row.id))
     return render_template("practical/call.html", row=row, brief=public_brief(row.scenario.data),
                            live=live is not None, order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES,
                            fields=WORK_ORDER_FIELDS, next_seq=service.registry().next_seq(row.id))
@@ -97,7 +97,10 @@ def _state_payload(row: PracticalCall, live, since: int) -> dict:
 def _live_or_gone(row: PracticalCall):
     live = service.live_call(row)
     if live is None:
-        response = jsonify({"error": "通话已中断（服务器已重启或通话已结束）。已保存的内容不会丢失。"})
+        message = {"interrupted": "通话因服务器重启而结束，已按已录下的内容评分，考评员会复核。",
+                   "abandoned": "通话因长时间无操作已关闭，记录已保存。"}.get(row.status, "通话已结束。已保存的内容不会丢失。")
+        response = jsonify({"error": message, "status": row.status,
+                            "result_url": url_for(".result", call_id=row.id) if row.result is not None else None})
         response.status_code = 410
         abort(response)
     return live
@@ -183,7 +186,7 @@ def call_finish(call_id: str):
 @roles_required(*PRACTISING)
 def result(call_id: str):
     row = _own_call(call_id)
-    if row.status != "finished":
+    if row.status != "finished" and not (row.status == "interrupted" and row.result is not None):
         return redirect(url_for(".call_page", call_id=row.id))
     if row.mode == "certification":
         from ..sittings.models import SittingCandidate

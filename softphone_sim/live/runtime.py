@@ -90,6 +90,27 @@ class LiveCall:
         if started:
             self._setup_line()
         self.save()
+        if renderer is render_line:
+            # Render every caller line now, off the call's lock: a line rendered when it is due would
+            # hold up the audio of a trainee who is already speaking.
+            threading.Thread(target=self._prerender, name=f"prerender-{self.call_id[:8]}", daemon=True).start()
+
+    def _line_options(self, turn) -> dict:
+        ids = list(getattr(self.conversation, "turns", {}) or {})
+        return {"persona": (self.scenario.get("persona") or {}).get("voice", "calm"),
+                "condition": getattr(turn, "line", None) or self.scenario.get("line") or "none",
+                "cache_dir": self.tts_cache, "silence_s": getattr(turn, "silence_s", None),
+                # one seed per scripted line (noise, dropouts), so lines can be rendered ahead
+                "seed": ids.index(turn.id) + 1 if turn.id in ids else 0}
+
+    def _prerender(self) -> None:
+        for turn in list((getattr(self.conversation, "turns", {}) or {}).values()):
+            if self.finished:
+                return
+            try:
+                self.renderer(turn.say, **self._line_options(turn))
+            except Exception:      # rendered again when due, where a failure is reported
+                return
 
     @property
     def finished(self) -> bool:
@@ -274,10 +295,7 @@ class LiveCall:
         self.turn = turn
         self.caller_lines += 1
         n = self.caller_lines
-        persona = (self.scenario.get("persona") or {}).get("voice", "calm")
-        condition = getattr(turn, "line", None) or self.scenario.get("line") or "none"
-        rendered = self.renderer(turn.say, persona=persona, condition=condition, cache_dir=self.tts_cache,
-                                 seed=n, silence_s=getattr(turn, "silence_s", None))
+        rendered = self.renderer(turn.say, **self._line_options(turn))
         name = f"caller/{n:02d}-{turn.id}.wav"
         shutil.copyfile(rendered.path, self.dir / name)
         start = self.call.now()
@@ -287,8 +305,7 @@ class LiveCall:
                                                       condition=rendered.condition)
         self._line_turns[n] = turn.id
         self._line_playing = True
-        overtalk = getattr(turn, "on_overtalk", None) or (self.scenario.get("persona") or {}).get("on_overtalk")
-        self.turns.caller_line(n, start, end, on_overtalk=overtalk or "finish",
+        self.turns.caller_line(n, start, end, on_overtalk=self._overtalk_policy(turn),
                                reply_within_s=getattr(turn, "reply_within_s", None),
                                closing=CLOSINGS.get(getattr(turn, "end", None) or ""))
         # The caller's words as text only in practice (the trainee may show them); certification
@@ -296,6 +313,15 @@ class LiveCall:
         extra = {"text": turn.say} if self.mode == "practice" else {}
         self._emit("caller_line", audio=name, duration_s=rendered.duration_s, n=n, **extra)
         self.save()
+
+    def _overtalk_policy(self, turn) -> str:
+        """What the caller does when the trainee talks over them: the turn says, else the persona,
+        else by temper: an angry, anxious or hurried caller finishes the sentence, others stop."""
+        persona = self.scenario.get("persona") or {}
+        chosen = getattr(turn, "on_overtalk", None) or persona.get("on_overtalk")
+        if chosen in ("stop", "finish"):
+            return chosen
+        return "finish" if persona.get("voice") in ("angry", "anxious", "fast") else "stop"
 
     def _caller_hangs_up(self) -> None:
         self.turns.ended()
@@ -592,6 +618,7 @@ class LiveCall:
         with self._lock:
             record = self.call.to_record()
             record["agent_audio"] = "agent/stream.pcm"
+            record["agent_audio_t0"] = self.audio.t0      # call time of the stream's first sample
             record["status"] = self.status
             if self.work_order_skipped:
                 record["work_order_skipped"] = True

@@ -171,8 +171,8 @@ class TurnTaking:
                 self.line.end = t
                 self.phase = Phase.TALKING
             return decisions
+        # the reply deadline stays: speech that turns out to be nothing (a cough) must not extend it
         self.phase = Phase.TALKING
-        self.deadline = None
         return []
 
     def speech_ended(self, index: int, end: float) -> None:
@@ -248,7 +248,8 @@ class TurnTaking:
     # ---- internals ---------------------------------------------------------------------------
 
     def _pending(self, line: int) -> list[Utterance]:
-        return [u for u in self.utterances.values() if u.line == line and u.heard]
+        """The utterances that answer ``line``: with words, or still being recognised."""
+        return [u for u in self.utterances.values() if u.line == line and u.heard and u.text != ""]
 
     def _await(self, since: float) -> None:
         s = self.settings
@@ -277,7 +278,7 @@ class TurnTaking:
         mine = self._pending(self.line_number)
         if any(u.text is None for u in mine):
             return []                     # a transcript is still on its way
-        said = [u for u in sorted(mine, key=lambda u: u.start) if u.text]
+        said = sorted(mine, key=lambda u: u.start)
         if not said:
             # Speech that recognised as nothing (a cough, a breath): still waiting for a reply.
             self.phase = Phase.OPENING if self.line is None else Phase.AWAITING
