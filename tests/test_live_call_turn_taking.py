@@ -116,23 +116,19 @@ def test_a_call_with_hold_and_a_long_answer_after_it(server):
     check_same_grade(data, reference, record, result, trainee)
 
 
-def test_talking_over_an_angry_caller_who_finishes_the_sentence(server):
-    data, reference, trainee, record, result = take(server, 2, "l4-angry-caller", {1: "overtalk"})
+@pytest.mark.parametrize("index, scenario_id, caller", [(2, "l4-angry-caller", "finished"), (3, "l5-praise", "stopped")],
+                         ids=["angry-caller-finishes", "caller-stops"])
+def test_talking_over_the_caller(server, index, scenario_id, caller):
+    """An angry caller finishes the sentence; a calm one breaks off where the trainee cut in."""
+    data, reference, trainee, record, result = take(server, index, scenario_id, {1: "overtalk"})
     check_turn_taking(record, trainee)
     overtalk = of(record, "overtalk")
-    assert overtalk and overtalk[0]["turn"] == "t1" and overtalk[0]["caller"] == "finished"
+    assert overtalk and overtalk[0]["turn"] == "t1" and overtalk[0]["caller"] == caller
     first = of(record, "caller_utterance")[0]
-    assert not first.get("cut_short"), "an angry caller finishes the sentence"
-    check_same_grade(data, reference, record, result, trainee)
-
-
-def test_talking_over_a_caller_who_stops(server):
-    data, reference, trainee, record, result = take(server, 3, "l5-praise", {1: "overtalk"})
-    check_turn_taking(record, trainee)
-    overtalk = of(record, "overtalk")
-    assert overtalk and overtalk[0]["turn"] == "t1" and overtalk[0]["caller"] == "stopped"
-    first = of(record, "caller_utterance")[0]
-    assert first.get("cut_short") and first["end"] == pytest.approx(overtalk[0]["t"], abs=0.01)
+    if caller == "stopped":
+        assert first.get("cut_short") and first["end"] == pytest.approx(overtalk[0]["t"], abs=0.01)
+    else:
+        assert not first.get("cut_short")
     check_same_grade(data, reference, record, result, trainee)
 
 

@@ -271,3 +271,31 @@ def test_outbound_call_that_nobody_answers_goes_to_wrap_up(recognizer, tmp_path,
     result = [e for e in live.call.events if e["type"] == "outbound_result"]
     assert result[0]["outcome"] == outcome
     assert not [e for e in live.call.events if e["type"] == "caller_utterance"]
+
+
+def test_a_call_lost_with_its_process_is_completed_from_its_audio(scenario, recognizer, tmp_path):
+    """Audio acknowledged but not yet recognised when the process died is recognised on recovery and
+    attached to the caller line it followed; the call is closed as the system's doing."""
+    from softphone_sim.live.recovery import recover_record
+
+    live, drive = new_call(scenario, recognizer, tmp_path)
+    ring_and_answer(live, drive.clock)
+    drive.feed(speech("您好，工号1035，很高兴为您服务。", tmp_path))
+    drive.silence_until(drive.caller_said(1))
+    step = int(16000 * CHUNK_S) * 2
+    answer = speech("请您稍等，我帮您查询一下。", tmp_path) + bytes(32000)
+    for i in range(0, len(answer), step):           # received (on disk) but never recognised
+        drive.clock.t += CHUNK_S
+        live.receive_audio(answer[i:i + step])
+    live.close()                                    # the process dies here
+    before = json.loads((tmp_path / "call" / "record.json").read_text("utf-8"))
+    assert len([e for e in before["events"] if e["type"] == "agent_utterance"]) == 1
+
+    record = recover_record(tmp_path / "call", recognizer)
+    agent = [e for e in record["events"] if e["type"] == "agent_utterance"]
+    assert len(agent) == 2 and agent[1]["recovered"] and "稍等" in agent[1]["transcript"]["text"]
+    assert agent[1]["reply_to"] == "t1" and (tmp_path / "call" / agent[1]["audio"]).is_file()
+    assert record["status"] == "interrupted" and record["ended_by"] == "system"
+    assert any(e["type"] == "closed" and e["reason"] == "server_restart" for e in record["events"])
+    assert grade(record, scenario).to_dict()["total"] > 0
+    assert recover_record(tmp_path / "call", recognizer) == record, "recovering twice changes nothing"
