@@ -64,6 +64,10 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # Practical calls: one folder per call (record.json, both sides' audio, grade.json).
         "CALLS_DIR": env.get("CALLS_DIR") or str(instance_path / "calls"),
         "TTS_CACHE_DIR": env.get("TTS_CACHE_DIR") or str(instance_path / "tts-cache"),
+        # Practical tasks: slack after a task's time limit before the server refuses drafts and submits,
+        # and the longest spoken answer accepted (refused by its probed duration, before recognition).
+        "PRACTICAL_TASK_GRACE_S": float(env.get("PRACTICAL_TASK_GRACE_S", "30")),
+        "PRACTICAL_MAX_ANSWER_S": float(env.get("PRACTICAL_MAX_ANSWER_S", "180")),
     }
 
 

@@ -56,8 +56,12 @@ def home():
     versions = ScenarioVersion.current()
     history = (db.session.query(PracticalCall).filter_by(user_id=current_user.id)
                .order_by(PracticalCall.started_at.desc()).limit(50).all())
+    for row in history:
+        if row.status == "live" and row.scenario.task != "live_call":
+            service.close_if_time_up(row)          # a task left open past its limit is graded now
+    visible = {row.id for row in history if service.score_visible(row)}
     return render_template("practical/home.html", versions=versions, history=history, form=StartCallForm(),
-                           LEVEL_NAMES=LEVEL_NAMES)
+                           LEVEL_NAMES=LEVEL_NAMES, score_visible=visible)
 
 
 @bp.route("/start/<scenario_id>", methods=["POST"])
@@ -227,20 +231,24 @@ def task_brief(data: dict) -> dict:
             "material": (data.get("case") or {}).get("material", ""),
             "typing_text": (data.get("typing") or {}).get("text", ""),
             "answer_mode": data.get("answer_mode", "text" if data.get("task") in ("typing", "case") else "voice_or_text"),
-            "time_limit_s": data.get("time_limit_s") or (data.get("typing") or {}).get("time_limit_s") or 600}
+            "time_limit_s": service.task_time_limit_s(data)}
 
 
 @bp.route("/tasks/<call_id>")
 @roles_required(*PRACTISING)
 def task_page(call_id: str):
     row = _own_call(call_id)
-    if row.status == "finished":
+    if service.close_if_time_up(row):
         return redirect(url_for(".result", call_id=row.id))
     brief = task_brief(row.scenario.data)
-    from .models import utcnow
-    remaining = max(0, int(brief["time_limit_s"] - (utcnow() - row.started_at).total_seconds()))
     return render_template("practical/task.html", row=row, brief=brief, draft=service.load_draft(row),
-                           remaining=remaining, form=StartCallForm())
+                           remaining=int(service.task_remaining_s(row)), max_answer_s=int(service.max_answer_s()),
+                           form=StartCallForm())
+
+
+def _time_up(row: PracticalCall):
+    return _json_error(service.time_up_message(row), 409, time_up=True,
+                       result_url=url_for(".result", call_id=row.id))
 
 
 @bp.route("/tasks/<call_id>/draft", methods=["POST"])
@@ -252,7 +260,12 @@ def task_draft(call_id: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _json_error("数据格式不正确", 400)
-    service.save_draft(row, body)
+    if service.close_if_time_up(row):
+        return _time_up(row)
+    try:
+        service.save_draft(row, body)
+    except service.TaskClosed:
+        return _time_up(row)
     return jsonify({"saved": True})
 
 
@@ -262,15 +275,21 @@ def task_submit(call_id: str):
     from grading.audio import AudioError
 
     row = _own_call(call_id)
+    if row.status == "finished" and (row.result or {}).get("time_up"):
+        return _time_up(row)
     if row.status != "finished":
+        if service.close_if_time_up(row):
+            return _time_up(row)
         upload = request.files.get("audio")
         audio = upload.read() if upload is not None else None
         text, typed = request.form.get("text", ""), request.form.get("typed", "")
-        service.save_draft(row, {"text": text, "typed": typed})
-        if not (text.strip() or typed.strip() or audio):
-            return _json_error("还没有作答，请输入或录制答案后再提交", 400)
         try:
+            service.save_draft(row, {"text": text, "typed": typed})
+            if not (text.strip() or typed.strip() or audio):
+                return _json_error("还没有作答，请输入或录制答案后再提交", 400)
             service.submit_task(row, text=text, typed=typed, audio=audio or None)
+        except service.TaskClosed:
+            return _time_up(row)
         except AudioError as exc:
             return _json_error(f"{exc.message.rstrip('。')}。已保存的文字答案不会丢失，请重新录音或改用文字作答。", 422)
     return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})
