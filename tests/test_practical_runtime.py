@@ -86,10 +86,10 @@ def recognizer():
     return get_recognizer("auto")
 
 
-def new_call(scenario, recognizer, tmp_path, clock=None):
+def new_call(scenario, recognizer, tmp_path, clock=None, mode="practice"):
     clock = clock or ManualClock()
     live = LiveCall(scenario, call_dir=tmp_path / "call", recognizer=recognizer, conversation=Conversation(scenario),
-                    scenario_version=1, clock=clock, agent={"user_id": 1}, tts_cache=tmp_path / "tts")
+                    scenario_version=1, clock=clock, agent={"user_id": 1}, tts_cache=tmp_path / "tts", mode=mode)
     return live, Driver(live, clock)
 
 
@@ -206,14 +206,17 @@ def test_invalid_actions_are_refused_with_a_message(scenario, recognizer, tmp_pa
         live.feed_audio(b"\x00\x01\x02")
 
 
-def test_the_client_view_never_carries_the_script_or_rubric(scenario, recognizer, tmp_path):
-    live, drive = new_call(scenario, recognizer, tmp_path)
+@pytest.mark.parametrize("mode", ["practice", "certification"])
+def test_the_client_view_never_carries_the_script_or_rubric(scenario, recognizer, tmp_path, mode):
+    live, drive = new_call(scenario, recognizer, tmp_path, mode=mode)
     ring_and_answer(live, drive.clock)
     drive.feed(speech("您好，工号1035。", tmp_path))
     drive.silence_until(drive.caller_said(1))
     dumped = json.dumps([live.view(), live.events_since(0)], ensure_ascii=False)
-    for secret in ("我想查一下我这个月的话费", "请稍等", "规范开头语", "asks_to_wait", "excellent", "不知道"):
+    for secret in ("请稍等", "规范开头语", "asks_to_wait", "excellent", "不知道"):
         assert secret not in dumped
+    # The line the caller has spoken may be shown as text in practice, never in certification.
+    assert ("我想查一下我这个月的话费" in dumped) == (mode == "practice")
 
 
 def test_registry_acknowledges_retries_and_refuses_gaps(scenario, recognizer, tmp_path):

@@ -55,7 +55,13 @@ def test_trainee_takes_a_call_through_the_api(app, client, users, library):
     call_id, token = start(client)
     headers = {"X-CSRFToken": token}
     state = client.get(f"/practical/calls/{call_id}/state").get_json()
-    assert state["view"]["state"] == "queued"
+    assert state["view"]["state"] == "queued" and state["view"]["started"] is False
+    from simulator.practical import service
+    service.registry().get(call_id).call.t0 -= 10.0    # the trainee is still switching the microphone on
+    state = client.get(f"/practical/calls/{call_id}/state").get_json()
+    assert not [e for e in state["events"] if e["type"] == "ring"], "nothing rings before the microphone is live"
+    resp = client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers)
+    assert resp.status_code == 200 and resp.get_json()["view"]["started"] is True
     resp = client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"}, headers=headers)
     assert resp.status_code == 409 and "振铃" in resp.get_json()["error"], "nothing rings yet"
     resp = client.post(f"/practical/calls/{call_id}/action", json={"action": "fly"}, headers=headers)
@@ -70,7 +76,6 @@ def test_trainee_takes_a_call_through_the_api(app, client, users, library):
     assert resp.status_code == 400
     resp = client.post(f"/practical/calls/{call_id}/work-order", json={"type": "查询"}, headers=headers)
     assert resp.status_code == 409, "no work order before the call is answered"
-    from simulator.practical import service
     service.registry().get(call_id).call.t0 -= 5.0     # five seconds later, without waiting for them
     state = client.get(f"/practical/calls/{call_id}/state").get_json()
     assert state["view"]["state"] == "ringing" and [e["n"] for e in state["events"] if e["type"] == "ring"] == [1, 2]

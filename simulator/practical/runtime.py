@@ -52,7 +52,7 @@ class LiveCall:
                  scenario_version: int | str | None = None, clock: Callable[[], float] = time.monotonic,
                  agent: dict | None = None, mode: str = "practice", call_id: str | None = None,
                  timing: Timing | None = None, tts_cache: Path | str | None = None,
-                 renderer: Callable[..., Any] = render_line):
+                 renderer: Callable[..., Any] = render_line, started: bool = True):
         self.scenario = scenario
         self.dir = Path(call_dir)
         (self.dir / "caller").mkdir(parents=True, exist_ok=True)
@@ -91,8 +91,25 @@ class LiveCall:
         self.audio_bytes = 0
         self._audio_file = open(self.dir / "agent" / "stream.pcm", "ab")
         self.states: list[tuple[float, CallState]] = [(0.0, self.call.state)]
-        self._setup_line()
+        self.work_order_skipped = False
+        # The phone rings only once the trainee's microphone is live (``begin``), so a trainee who
+        # first allows the microphone does not lose the three-ring item.
+        self.started = False
+        self.acd = None
+        if started:
+            self._setup_line()
+            self.started = True
         self.save()
+
+    def begin(self) -> None:
+        """The trainee's microphone is live: the inbound call queues and rings, an outbound call may
+        be dialled. Idempotent."""
+        with self._lock:
+            if not self.started:
+                self._setup_line()
+                self.started = True
+                self._emit("started")
+                self.save()
 
     # ---- set-up -------------------------------------------------------------------------------
 
@@ -105,7 +122,7 @@ class LiveCall:
                 self.call._log("ivr", choices=choices)
                 self._emit("ivr", choices=choices)
             self.acd = AcdQueue()
-            self.acd.enqueue(self.call, 0.0, wait_s=float(queue.get("wait_s", 2.0)),
+            self.acd.enqueue(self.call, self.call.now(), wait_s=float(queue.get("wait_s", 2.0)),
                              ring_interval_s=float(queue.get("ring_interval_s", 3.0)),
                              abandon_after_rings=int(queue.get("abandon_after_rings", 8)))
         else:
@@ -132,7 +149,8 @@ class LiveCall:
                     "direction": self.direction, "rings": self.call.rings, "t": self.call.now(),
                     "ended_by": self.call.ended_by, "finished": self.finished, "work_order": wo,
                     "last_event": len(self.client_events),
-                    "listening": self.awaiting and not self._caller_speaking(),
+                    "listening": self.awaiting and not self._caller_speaking(), "started": self.started,
+                    "agent_speaking": bool(self.stream is not None and self.stream.speaking),
                     "audio_received_s": round(self.audio_bytes / BYTES_PER_SECOND, 3)}
 
     # ---- clock-driven behaviour ------------------------------------------------------------------
@@ -160,6 +178,7 @@ class LiveCall:
         if state not in (CallState.TALKING, CallState.MUTED):
             return
         if self.line_end is not None and now >= self.line_end:
+            self._emit("caller_line_end", n=self.caller_lines, cut_short=False)
             self._line_finished()
         if self.call.state not in (CallState.TALKING, CallState.MUTED) or not self.awaiting:
             return
@@ -233,7 +252,10 @@ class LiveCall:
         self.line_end = round(start + rendered.duration_s, 3)
         self.call.caller_utterance(turn=turn.id, text=turn.say, spoken=rendered.spoken_text, audio=name,
                                    start=start, end=self.line_end, condition=rendered.condition)
-        self._emit("caller_line", audio=name, duration_s=rendered.duration_s, n=self.caller_lines)
+        # The caller's words as text only in practice (the trainee may show them); certification
+        # candidates hear the caller, as on a real line.
+        extra = {"text": turn.say} if self.call.mode == "practice" else {}
+        self._emit("caller_line", audio=name, duration_s=rendered.duration_s, n=self.caller_lines, **extra)
         self.awaiting = True
         wait = getattr(turn, "reply_within_s", None) or self.timing.reply_within_s
         self.reply_deadline = self.line_end + float(wait)
@@ -407,6 +429,8 @@ class LiveCall:
     def dial(self) -> None:
         if self.direction != "outbound":
             raise CallError("呼入电话无需拨号")
+        if not self.started:
+            raise CallError("请先打开麦克风")
 
         def go():
             if self.dial_started is not None:
@@ -514,7 +538,7 @@ class LiveCall:
             self.save()
         return errors
 
-    def finish(self, grade: Callable[[dict, dict], Any] | None = None) -> dict:
+    def finish(self, grade: Callable[[dict, dict], Any] | None = None, *, work_order_skipped: bool = False) -> dict:
         """End wrap-up: close the audio stream, write the final record and the stereo recording,
         grade. Idempotent: a second call returns the same result."""
         with self._feed_lock:
@@ -529,6 +553,7 @@ class LiveCall:
                 if self.call.state == CallState.WRAP_UP:
                     self.call.finish_wrap_up()
                 self.finished = True
+                self.work_order_skipped = work_order_skipped
                 self._audio_file.close()
                 self._emit("finished")
                 record = self.record()
@@ -549,6 +574,8 @@ class LiveCall:
         with self._lock:
             record = self.call.to_record()
             record["agent_audio"] = "agent/stream.pcm"
+            if self.work_order_skipped:
+                record["work_order_skipped"] = True
             return record
 
     def save(self) -> None:

@@ -23,7 +23,7 @@ from .runtime import CallError
 bp = Blueprint("practical", __name__, url_prefix="/practical")
 PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
 LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
-ACTIONS = {"answer", "dial", "hold", "unhold", "mute", "unmute", "hangup", "end_turn", "cti_lookup",
+ACTIONS = {"begin", "answer", "dial", "hold", "unhold", "mute", "unmute", "hangup", "end_turn", "cti_lookup",
            "complete_transfer", "cancel_consult"}
 AUDIO_NAME = re.compile(r"^(caller/\d{2}-[\w-]+\.wav|agent/\d{3}\.wav|recording\.wav|review\.wav|answer\.wav)$")
 
