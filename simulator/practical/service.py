@@ -83,8 +83,15 @@ def live_call(row: PracticalCall) -> LiveCall | None:
     return live
 
 
-def finish_call(row: PracticalCall) -> dict:
-    """Grade the finished call and store the result; safe to call twice."""
+def valid_work_order_saved(live: LiveCall) -> bool:
+    """Did the trainee save a work order that passed the form's checks (the last save counts)?"""
+    saves = [e for e in live.events_since(0) if e["type"] == "work_order"]
+    return bool(saves) and bool(saves[-1].get("valid"))
+
+
+def finish_call(row: PracticalCall, *, work_order_skipped: bool = False) -> dict:
+    """Grade the finished call and store the result; safe to call twice. ``work_order_skipped``: the
+    trainee confirmed submitting without the work order the scenario requires (the record says so)."""
     from grading.rubric import grade
 
     reg = registry()
@@ -94,7 +101,8 @@ def finish_call(row: PracticalCall) -> dict:
             return row.result or {}
         raise CallError("通话已中断，无法提交")
     reg.drain(row.id)
-    result = live.finish(lambda record, scenario: grade(record, scenario).to_dict())
+    result = live.finish(lambda record, scenario: grade(record, scenario).to_dict(),
+                         work_order_skipped=work_order_skipped)
     row.status = "finished"
     row.finished_at = utcnow()
     row.result = result

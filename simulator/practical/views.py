@@ -14,7 +14,7 @@ from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
-from . import service
+from . import device, service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
 from .registry import MAX_CHUNK_BYTES, ChunkOutOfOrder
@@ -80,12 +80,53 @@ def start(scenario_id: str):
     return redirect(url_for(".call_page", call_id=row.id))
 
 
+# ---- the microphone check before a call -----------------------------------------------------------
+# Trainees (practice and certification alike: both use the call page) pass it once per login session;
+# trainers and admins trying a scenario are not held up by it and use the call page's own switch.
+
+SAFE_NEXT = re.compile(r"^/(practical|my)/[\w/-]*$")
+
+
+def _needs_device_check() -> bool:
+    return current_user.role == Role.TRAINEE.value and not device.passed(current_user.id)
+
+
+@bp.route("/device")
+@roles_required(*PRACTISING)
+def device_page():
+    target = request.args.get("next", "")
+    target = target if SAFE_NEXT.match(target) else url_for(".home")
+    return render_template("practical/device.html", next_url=target, passed_text=device.passed_text(current_user.id),
+                           test_url=url_for(".device_test"), record_s=3)
+
+
+@bp.route("/device/test", methods=["POST"])
+@roles_required(*PRACTISING)
+def device_test():
+    from grading.audio import AudioError
+
+    upload = request.files.get("audio")
+    data = upload.read() if upload is not None else b""
+    if not data:
+        return _json_error("没有收到录音，请重新测试。", 400)
+    try:
+        result = device.check_recording(data)
+    except device.DeviceCheckFailed as exc:
+        return _json_error(exc.message, 422, passed=False, level_dbfs=exc.level_dbfs)
+    except AudioError as exc:
+        return _json_error(f"{exc.message.rstrip('。')}。请重新测试。", 422, passed=False)
+    device.mark_passed(current_user.id, result)
+    return jsonify({"passed": True, "text": result.text, "level_dbfs": result.level_dbfs})
+
+
 @bp.route("/calls/<call_id>")
 @roles_required(*PRACTISING)
 def call_page(call_id: str):
     row = _own_call(call_id)
     if row.status == "finished":
         return redirect(url_for(".result", call_id=row.id))
+    if row.status == "live" and _needs_device_check():
+        return redirect(url_for(".device_page", next=url_for(".call_page", call_id=row.id)))
     live = service.live_call(row)
     return render_template("practical/call.html", row=row, brief=public_brief(row.scenario.data),
                            live=live is not None, order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES,
@@ -174,9 +215,20 @@ def call_work_order(call_id: str):
 @roles_required(*PRACTISING)
 def call_finish(call_id: str):
     row = _own_call(call_id)
+    body = request.get_json(silent=True) if request.get_data(cache=True) else {}
+    if not isinstance(body, dict):
+        return _json_error("提交数据格式不正确", 400)
+    skip = body.get("skip_work_order") is True
     if row.status != "finished":
+        live = service.registry().get(row.id)
+        missing = (live is not None and live.view()["state"] in ("wrap_up", "ended")
+                   and public_brief(row.scenario.data)["work_order_required"]
+                   and not service.valid_work_order_saved(live))
+        if missing and not skip:
+            return _json_error("本通话要求填写工单，但还没有保存有效的工单。不填写工单提交，工单项将不得分；"
+                               "确认要直接提交吗？", 409, work_order_missing=True)
         try:
-            service.finish_call(row)
+            service.finish_call(row, work_order_skipped=missing)
         except CallError as exc:
             return _json_error(str(exc))
     return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})
