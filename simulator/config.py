@@ -68,6 +68,10 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # how long a call with no audio and no action stays open before it is closed as abandoned.
         "END_OF_TURN_PAUSE_S": float(env.get("END_OF_TURN_PAUSE_S", "1.6")),
         "CALL_IDLE_TIMEOUT_S": float(env.get("CALL_IDLE_TIMEOUT_S", "600")),
+        # Practical tasks: slack after a task's time limit before the server refuses drafts and submits,
+        # and the longest spoken answer accepted (refused by its probed duration, before recognition).
+        "PRACTICAL_TASK_GRACE_S": float(env.get("PRACTICAL_TASK_GRACE_S", "30")),
+        "PRACTICAL_MAX_ANSWER_S": float(env.get("PRACTICAL_MAX_ANSWER_S", "180")),
     }
 
 

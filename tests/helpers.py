@@ -22,3 +22,18 @@ def submit(client, url: str, data: dict, *, form_url: str | None = None, **kwarg
 
 def login(client, username: str, password: str, **kwargs):
     return submit(client, "/login", {"username": username, "password": password}, **kwargs)
+
+
+def pass_device_check(client, cache_dir) -> str:
+    """Pass the microphone check the way the page does: upload a spoken sentence (the product voice)
+    to the check's route, which recognises it with the product ASR. Returns the recognised text."""
+    from softphone_sim import render_line
+
+    page = client.get("/practical/device").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    line = render_line("您好，很高兴为您服务。", persona="calm", cache_dir=cache_dir)
+    with open(line.path, "rb") as fh:
+        resp = client.post("/practical/device/test", headers={"X-CSRFToken": token},
+                           data={"audio": (fh, "device-test.wav")}, content_type="multipart/form-data")
+    assert resp.status_code == 200 and resp.get_json()["passed"], resp.get_data(as_text=True)
+    return resp.get_json()["text"]

@@ -88,7 +88,24 @@ class SimulatedTrainee:
                                                     "csrf_token": CSRF_FORM.search(page).group(1)}, timeout=60)
         r.raise_for_status()
 
+    def check_microphone(self) -> None:
+        """The device page's test, as the browser does it: a short sentence recorded and uploaded."""
+        import io
+        page = self.s.get(self.base + "/practical/device", timeout=60).text
+        clip = io.BytesIO()
+        with wave.open(clip, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(RATE)
+            w.writeframes(silence(0.3) + voice_pcm("您好，很高兴为您服务。", self.voice_cache) + silence(0.3))
+        r = self.s.post(self.base + "/practical/device/test", files={"audio": ("test.wav", clip.getvalue(), "audio/wav")},
+                        headers={"X-CSRFToken": CSRF_META.search(page).group(1)}, timeout=120)
+        r.raise_for_status()
+        if not r.json().get("passed"):
+            raise RuntimeError(f"microphone check failed: {r.text}")
+
     def start(self, scenario_id: str) -> str:
+        self.check_microphone()
         home = self.s.get(self.base + "/practical/", timeout=60).text
         r = self.s.post(f"{self.base}/practical/start/{scenario_id}",
                         data={"csrf_token": CSRF_FORM.search(home).group(1)}, timeout=120)

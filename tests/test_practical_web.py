@@ -9,7 +9,7 @@ import pytest
 from simulator.extensions import db
 from simulator.practical.library import sync_library
 from simulator.practical.models import PracticalCall, ScenarioVersion
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, pass_device_check
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "scenarios"
 SCENARIO_ID = "test-runtime-lookup"
@@ -27,6 +27,9 @@ def start(client) -> tuple[str, str]:
     resp = client.post(f"/practical/start/{SCENARIO_ID}", data={"csrf_token": token})
     assert resp.status_code == 302
     page = client.get(resp.headers["Location"])
+    if page.status_code == 302 and "/practical/device" in page.headers["Location"]:
+        pass_device_check(client, Path(client.application.config["TTS_CACHE_DIR"]))   # once per session
+        page = client.get(resp.headers["Location"])
     assert page.status_code == 200
     call_id = resp.headers["Location"].rstrip("/").split("/")[-1]
     meta = page.get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]

@@ -9,10 +9,18 @@ from pathlib import Path
 from flask import current_app
 
 from softphone_sim.live import CallError, CallRegistry, LiveCall, Timing, TooManyCalls
-from softphone_sim.live.runtime import _write_json
+from softphone_sim.live.runtime import write_json_atomic
 
 from ..extensions import db
 from .models import PracticalCall, ScenarioVersion, utcnow
+
+DEFAULT_TIME_LIMIT_S = 600
+TASK_GRACE_S = 30          # network and clock slack after a task's time limit (PRACTICAL_TASK_GRACE_S)
+MAX_ANSWER_S = 180         # longest spoken task answer accepted (PRACTICAL_MAX_ANSWER_S)
+
+
+class TaskClosed(Exception):
+    """A task whose time is up: nothing new is accepted. The message is for the trainee (Chinese)."""
 
 
 def registry() -> CallRegistry:
@@ -108,7 +116,7 @@ def recover_call(row: PracticalCall) -> None:
         result = grade(record, row.scenario.data).to_dict()
         result["interrupted"] = True
         result["provisional"] = True
-        _write_json(Path(row.call_dir) / "grade.json", result)
+        write_json_atomic(Path(row.call_dir) / "grade.json", result)
     row.status = "interrupted"
     row.finished_at = utcnow()
     row.result = result or None
@@ -127,8 +135,15 @@ def recover_interrupted() -> int:
     return len(rows)
 
 
-def finish_call(row: PracticalCall) -> dict:
-    """Grade the finished call and store the result; safe to call twice."""
+def valid_work_order_saved(live: LiveCall) -> bool:
+    """Did the trainee save a work order that passed the form's checks (the last save counts)?"""
+    saves = [e for e in live.events_since(0) if e["type"] == "work_order"]
+    return bool(saves) and bool(saves[-1].get("valid"))
+
+
+def finish_call(row: PracticalCall, *, work_order_skipped: bool = False) -> dict:
+    """Grade the finished call and store the result; safe to call twice. ``work_order_skipped``: the
+    trainee confirmed submitting without the work order the scenario requires (the record says so)."""
     from grading.rubric import grade
 
     reg = registry()
@@ -138,7 +153,8 @@ def finish_call(row: PracticalCall) -> dict:
             return row.result or {}
         raise CallError("通话已中断，无法提交")
     reg.drain(row.id)
-    result = live.finish(lambda record, scenario: grade(record, scenario).to_dict())
+    result = live.finish(lambda record, scenario: grade(record, scenario).to_dict(),
+                         work_order_skipped=work_order_skipped)
     row.status = "finished"
     row.finished_at = utcnow()
     row.result = result
@@ -156,6 +172,16 @@ def load_record(row: PracticalCall) -> dict | None:
         return None
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def score_visible(row: PracticalCall) -> bool:
+    """May the trainee see this call's or task's score? Practice: always. Certification: only once its
+    sitting is published (the assessor may still review and override until then)."""
+    if row.mode != "certification":
+        return True
+    from ..sittings.models import SittingCandidate
+    candidate = db.session.get(SittingCandidate, row.sitting_candidate_id) if row.sitting_candidate_id else None
+    return candidate is not None and candidate.sitting.published_at is not None
 
 
 def start_task(user, version: ScenarioVersion, *, mode: str = "practice") -> PracticalCall:
@@ -176,8 +202,69 @@ def start_task(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     return row
 
 
+# ---- task time limits ------------------------------------------------------------------------------
+# The limit is the scenario's (``time_limit_s``, or ``typing.time_limit_s``), plus any extra minutes the
+# proctor granted the candidate of a certification sitting. The server accepts drafts and the submit up
+# to ``PRACTICAL_TASK_GRACE_S`` after it (the page submits by itself when its countdown ends, and the
+# request needs a moment). After that nothing new is accepted, and the task is graded on the last draft
+# saved in time: what the trainee had written by the deadline counts, as on a paper collected when time
+# is called. A spoken answer is never part of a draft, so one sent too late is not graded.
+
+def task_time_limit_s(data: dict) -> float:
+    return float(data.get("time_limit_s") or (data.get("typing") or {}).get("time_limit_s") or DEFAULT_TIME_LIMIT_S)
+
+
+def task_allowed_s(row: PracticalCall) -> float:
+    """The task's limit for this trainee: the scenario's, plus a certification candidate's extra time."""
+    allowed = task_time_limit_s(row.scenario.data)
+    if row.mode == "certification" and row.sitting_candidate_id:
+        from ..sittings.models import SittingCandidate
+        candidate = db.session.get(SittingCandidate, row.sitting_candidate_id)
+        if candidate is not None:
+            allowed += 60 * (candidate.extra_minutes or 0)
+    return allowed
+
+
+def task_elapsed_s(row: PracticalCall) -> float:
+    return (utcnow() - row.started_at).total_seconds()
+
+
+def task_remaining_s(row: PracticalCall) -> float:
+    return max(0.0, task_allowed_s(row) - task_elapsed_s(row))
+
+
+def task_time_up(row: PracticalCall) -> bool:
+    grace = float(current_app.config.get("PRACTICAL_TASK_GRACE_S", TASK_GRACE_S))
+    return row.status == "live" and task_elapsed_s(row) > task_allowed_s(row) + grace
+
+
+def time_up_message(row: PracticalCall) -> str:
+    minutes = task_allowed_s(row) / 60
+    return (f"作答时间已到（限时 {minutes:g} 分钟），不能再修改或提交。"
+            "已按时间截止前自动保存的答案评分。")
+
+
+def close_if_time_up(row: PracticalCall) -> bool:
+    """Grade a task whose time is up on the draft saved in time; True when the task is (now) closed."""
+    if row.status == "finished":
+        return True
+    if not task_time_up(row):
+        return False
+    draft = load_draft(row)
+    elapsed = min(float(draft.get("elapsed_s") or task_allowed_s(row)), task_allowed_s(row))
+    _grade_task(row, text=draft.get("text", ""), typed=draft.get("typed", ""), elapsed_s=elapsed,
+                time_up={"allowed_s": task_allowed_s(row), "graded_on": "saved_draft",
+                         "draft_saved_at_s": draft.get("elapsed_s")})
+    return True
+
+
 def save_draft(row: PracticalCall, draft: dict) -> None:
-    _write_json(Path(row.call_dir) / "draft.json", {k: str(draft.get(k) or "")[:20000] for k in ("text", "typed")})
+    """Keep the trainee's text so far (and when it was saved, for grading at the deadline)."""
+    if task_time_up(row):
+        raise TaskClosed(time_up_message(row))
+    write_json_atomic(Path(row.call_dir) / "draft.json",
+                      {**{k: str(draft.get(k) or "")[:20000] for k in ("text", "typed")},
+                       "elapsed_s": round(task_elapsed_s(row), 3)})
 
 
 def load_draft(row: PracticalCall) -> dict:
@@ -188,35 +275,60 @@ def load_draft(row: PracticalCall) -> dict:
         return json.load(fh)
 
 
+def max_answer_s() -> float:
+    return float(current_app.config.get("PRACTICAL_MAX_ANSWER_S", MAX_ANSWER_S))
+
+
 def submit_task(row: PracticalCall, *, text: str = "", typed: str = "", audio: bytes | None = None) -> dict:
     """Grade a task answer (typed text, typing, and/or a spoken answer) and finish the row. A spoken
-    answer that cannot be read raises ``grading.audio.AudioError`` and nothing is finished."""
+    answer that cannot be read, or is longer than ``PRACTICAL_MAX_ANSWER_S``, raises
+    ``grading.audio.AudioError`` before any recognition and nothing is finished. A task whose time is
+    up raises ``TaskClosed`` (after grading the draft saved in time)."""
     from grading.asr import get_recognizer
     from grading.audio import load_audio
-    from grading.rubric import grade
-    from scenarios.tasks import answer_record
 
     if row.status == "finished":
         return row.result or {}
-    transcript = None
+    if close_if_time_up(row):
+        raise TaskClosed(time_up_message(row))
+    transcript = clip = None
     if audio:
-        clip = load_audio(audio)
-        heard = get_recognizer(current_app.config["ASR_ENGINE"]).transcribe(clip)
-        transcript = heard.to_dict()
-        import wave
-        with wave.open(str(Path(row.call_dir) / "answer.wav"), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(16000)
-            w.writeframes(clip.pcm16())
-    elapsed = (utcnow() - row.started_at).total_seconds()
+        # The duration probe refuses an over-long answer before it is decoded or recognised: a
+        # recognition holds a worker for about as long as the answer lasts.
+        clip = load_audio(audio, max_seconds=max_answer_s(),
+                          max_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 50 * 1024 * 1024)
+        transcript = get_recognizer(current_app.config["ASR_ENGINE"]).transcribe(clip).to_dict()
+    return _grade_task(row, text=text, typed=typed, transcript=transcript, clip=clip,
+                       elapsed_s=task_elapsed_s(row))
+
+
+def _grade_task(row: PracticalCall, *, text: str, typed: str, elapsed_s: float, transcript: dict | None = None,
+                clip=None, time_up: dict | None = None) -> dict:
+    from grading.audio import write_wav
+    from grading.rubric import grade
+    from scenarios.tasks import answer_record
+
     data = row.scenario.data
-    record = answer_record(data, text=text, transcript=transcript, typed=typed, duration_s=elapsed, call_id=row.id,
-                           version=row.scenario.version, agent={"user_id": row.user_id})
+    record = answer_record(data, text=text, transcript=transcript, typed=typed, duration_s=elapsed_s, call_id=row.id,
+                           version=row.scenario.version, agent={"user_id": row.user_id}, mode=row.mode)
+    if time_up:
+        record["time_up"] = time_up
     result = grade(record, data).to_dict()
-    _write_json(Path(row.call_dir) / "record.json", record)
-    _write_json(Path(row.call_dir) / "grade.json", result)
-    row.status, row.finished_at, row.result = "finished", utcnow(), result
-    row.score, row.passed, row.provisional = result["total"], result["passed"], bool(result["provisional"])
+    if time_up:
+        result["time_up"] = time_up       # a later submit is told why its answer was not taken
+    # One submit wins: the row is finished only if it is still live, in one UPDATE, so two submits at
+    # once (double click, two tabs) cannot both grade and overwrite each other's files.
+    won = (db.session.query(PracticalCall).filter_by(id=row.id, status="live")
+           .update({"status": "finished", "finished_at": utcnow(), "result": result, "score": result["total"],
+                    "passed": result["passed"], "provisional": bool(result["provisional"])},
+                   synchronize_session=False))
     db.session.commit()
+    db.session.refresh(row)
+    if not won:
+        return row.result or {}
+    folder = Path(row.call_dir)
+    if clip is not None:
+        write_wav(folder / "answer.wav", clip.samples)
+    write_json_atomic(folder / "record.json", record)
+    write_json_atomic(folder / "grade.json", result)
     return result

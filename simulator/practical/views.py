@@ -11,13 +11,14 @@ from flask_login import current_user
 from softphone_sim.workorder import FIELDS as WORK_ORDER_FIELDS
 from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
 
+from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
+
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
-from . import service
+from . import device, service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
-from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
 
 bp = Blueprint("practical", __name__, url_prefix="/practical")
 PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
@@ -55,8 +56,12 @@ def home():
     versions = ScenarioVersion.current()
     history = (db.session.query(PracticalCall).filter_by(user_id=current_user.id)
                .order_by(PracticalCall.started_at.desc()).limit(50).all())
+    for row in history:
+        if row.status == "live" and row.scenario.task != "live_call":
+            service.close_if_time_up(row)          # a task left open past its limit is graded now
+    visible = {row.id for row in history if service.score_visible(row)}
     return render_template("practical/home.html", versions=versions, history=history, form=StartCallForm(),
-                           LEVEL_NAMES=LEVEL_NAMES)
+                           LEVEL_NAMES=LEVEL_NAMES, score_visible=visible)
 
 
 @bp.route("/start/<scenario_id>", methods=["POST"])
@@ -75,10 +80,51 @@ def start(scenario_id: str):
     return redirect(url_for(".call_page", call_id=row.id))
 
 
+# ---- the microphone check before a call -----------------------------------------------------------
+# Trainees (practice and certification alike: both use the call page) pass it once per login session;
+# trainers and admins trying a scenario are not held up by it and use the call page's own switch.
+
+SAFE_NEXT = re.compile(r"^/(practical|my)/[\w/-]*$")
+
+
+def _needs_device_check() -> bool:
+    return current_user.role == Role.TRAINEE.value and not device.passed(current_user.id)
+
+
+@bp.route("/device")
+@roles_required(*PRACTISING)
+def device_page():
+    target = request.args.get("next", "")
+    target = target if SAFE_NEXT.match(target) else url_for(".home")
+    return render_template("practical/device.html", next_url=target, passed_text=device.passed_text(current_user.id),
+                           test_url=url_for(".device_test"), record_s=3)
+
+
+@bp.route("/device/test", methods=["POST"])
+@roles_required(*PRACTISING)
+def device_test():
+    from grading.audio import AudioError
+
+    upload = request.files.get("audio")
+    data = upload.read() if upload is not None else b""
+    if not data:
+        return _json_error("没有收到录音，请重新测试。", 400)
+    try:
+        result = device.check_recording(data)
+    except device.DeviceCheckFailed as exc:
+        return _json_error(exc.message, 422, passed=False, level_dbfs=exc.level_dbfs)
+    except AudioError as exc:
+        return _json_error(f"{exc.message.rstrip('。')}。请重新测试。", 422, passed=False)
+    device.mark_passed(current_user.id, result)
+    return jsonify({"passed": True, "text": result.text, "level_dbfs": result.level_dbfs})
+
+
 @bp.route("/calls/<call_id>")
 @roles_required(*PRACTISING)
 def call_page(call_id: str):
     row = _own_call(call_id)
+    if row.status == "live" and _needs_device_check():
+        return redirect(url_for(".device_page", next=url_for(".call_page", call_id=row.id)))
     live = service.live_call(row)
     if row.status in ("finished", "interrupted") and row.result is not None:
         return redirect(url_for(".result", call_id=row.id))
@@ -174,9 +220,20 @@ def call_work_order(call_id: str):
 @roles_required(*PRACTISING)
 def call_finish(call_id: str):
     row = _own_call(call_id)
+    body = request.get_json(silent=True) if request.get_data(cache=True) else {}
+    if not isinstance(body, dict):
+        return _json_error("提交数据格式不正确", 400)
+    skip = body.get("skip_work_order") is True
     if row.status != "finished":
+        live = service.registry().get(row.id)
+        missing = (live is not None and live.view()["state"] in ("wrap_up", "ended")
+                   and public_brief(row.scenario.data)["work_order_required"]
+                   and not service.valid_work_order_saved(live))
+        if missing and not skip:
+            return _json_error("本通话要求填写工单，但还没有保存有效的工单。不填写工单提交，工单项将不得分；"
+                               "确认要直接提交吗？", 409, work_order_missing=True)
         try:
-            service.finish_call(row)
+            service.finish_call(row, work_order_skipped=missing)
         except CallError as exc:
             return _json_error(str(exc))
     return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})
@@ -231,20 +288,24 @@ def task_brief(data: dict) -> dict:
             "material": (data.get("case") or {}).get("material", ""),
             "typing_text": (data.get("typing") or {}).get("text", ""),
             "answer_mode": data.get("answer_mode", "text" if data.get("task") in ("typing", "case") else "voice_or_text"),
-            "time_limit_s": data.get("time_limit_s") or (data.get("typing") or {}).get("time_limit_s") or 600}
+            "time_limit_s": service.task_time_limit_s(data)}
 
 
 @bp.route("/tasks/<call_id>")
 @roles_required(*PRACTISING)
 def task_page(call_id: str):
     row = _own_call(call_id)
-    if row.status == "finished":
+    if service.close_if_time_up(row):
         return redirect(url_for(".result", call_id=row.id))
     brief = task_brief(row.scenario.data)
-    from .models import utcnow
-    remaining = max(0, int(brief["time_limit_s"] - (utcnow() - row.started_at).total_seconds()))
     return render_template("practical/task.html", row=row, brief=brief, draft=service.load_draft(row),
-                           remaining=remaining, form=StartCallForm())
+                           remaining=int(service.task_remaining_s(row)), max_answer_s=int(service.max_answer_s()),
+                           form=StartCallForm())
+
+
+def _time_up(row: PracticalCall):
+    return _json_error(service.time_up_message(row), 409, time_up=True,
+                       result_url=url_for(".result", call_id=row.id))
 
 
 @bp.route("/tasks/<call_id>/draft", methods=["POST"])
@@ -256,7 +317,12 @@ def task_draft(call_id: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _json_error("数据格式不正确", 400)
-    service.save_draft(row, body)
+    if service.close_if_time_up(row):
+        return _time_up(row)
+    try:
+        service.save_draft(row, body)
+    except service.TaskClosed:
+        return _time_up(row)
     return jsonify({"saved": True})
 
 
@@ -266,15 +332,21 @@ def task_submit(call_id: str):
     from grading.audio import AudioError
 
     row = _own_call(call_id)
+    if row.status == "finished" and (row.result or {}).get("time_up"):
+        return _time_up(row)
     if row.status != "finished":
+        if service.close_if_time_up(row):
+            return _time_up(row)
         upload = request.files.get("audio")
         audio = upload.read() if upload is not None else None
         text, typed = request.form.get("text", ""), request.form.get("typed", "")
-        service.save_draft(row, {"text": text, "typed": typed})
-        if not (text.strip() or typed.strip() or audio):
-            return _json_error("还没有作答，请输入或录制答案后再提交", 400)
         try:
+            service.save_draft(row, {"text": text, "typed": typed})
+            if not (text.strip() or typed.strip() or audio):
+                return _json_error("还没有作答，请输入或录制答案后再提交", 400)
             service.submit_task(row, text=text, typed=typed, audio=audio or None)
+        except service.TaskClosed:
+            return _time_up(row)
         except AudioError as exc:
             return _json_error(f"{exc.message.rstrip('。')}。已保存的文字答案不会丢失，请重新录音或改用文字作答。", 422)
     return jsonify({"finished": True, "result_url": url_for(".result", call_id=row.id)})

@@ -17,7 +17,7 @@ import numpy as np
 from grading.asr.vad import SpeechEnded, VoiceActivity
 
 from .listener import PAD_S, SAMPLE_RATE
-from .runtime import _write_json
+from .runtime import write_json_atomic
 
 LISTENING_STATES = {"talking"}
 
@@ -73,7 +73,7 @@ def recover_record(call_dir: Path | str, recognizer) -> dict | None:
     record["status"] = "interrupted"
     record["recovered"] = True
     record["duration_s"] = round(end_t, 3)
-    _write_json(path, record)
+    write_json_atomic(path, record)
     return record
 
 

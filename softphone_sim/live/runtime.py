@@ -30,7 +30,7 @@ from ..acd import AcdQueue
 from ..call import Call, CallState, InvalidAction
 from ..render import render_line
 from .listener import BYTES_PER_SECOND, AgentAudio, Caption, Recognised
-from .turns import HangUp, NoReply, Overtalk, Phase, Respond, TurnSettings, TurnTaking
+from .turns import HangUp, NoReply, Overtalk, Respond, TurnSettings, TurnTaking
 
 SAMPLE_RATE = 16000
 CLOSINGS = {"caller_hangs_up": "farewell", "waits_for_agent": "waits"}
@@ -593,10 +593,10 @@ class LiveCall:
         except Exception as exc:   # a missing clip must not lose the graded call
             record.setdefault("warnings", []).append(f"录音合成失败：{exc}")
         self._recording_warnings = record.get("warnings") or []
-        _write_json(self.dir / "record.json", record)
+        write_json_atomic(self.dir / "record.json", record)
         if grade is not None:
             self.grade_result = grade(record, self.scenario)
-            _write_json(self.dir / "grade.json", self.grade_result)
+            write_json_atomic(self.dir / "grade.json", self.grade_result)
         return self.grade_result or {}
 
     def abandon(self, reason: str = "idle") -> None:
@@ -627,20 +627,27 @@ class LiveCall:
             return record
 
     def save(self) -> None:
-        _write_json(self.dir / "record.json", self.record())
+        write_json_atomic(self.dir / "record.json", self.record())
 
     def close(self) -> None:
         self.audio.close()
 
 
-def _write_json(path: Path, data: Any) -> None:
-    """Atomic and safe with concurrent writers: a unique temporary file, then a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+def write_json_atomic(path: Path | str, data: Any) -> None:
+    """Write ``data`` as JSON so readers see the old file or the new one, never half of one. The
+    temporary file has a unique name in the same folder: concurrent writers (two tabs, a double
+    submit) each replace the file whole instead of renaming each other's temporary away."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, ensure_ascii=False, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        try:
             os.unlink(tmp)
+        except FileNotFoundError:
+            pass
         raise

@@ -1,6 +1,9 @@
 // The softphone page: call controls, the caller's voice, live captions, the work order, and the
 // microphone streamed to the server as 16 kHz mono 16-bit PCM in numbered chunks. A chunk stays in
 // the outbox until the server acknowledges it, so a lost connection resends instead of losing speech.
+// The call starts (an inbound call queues and rings, an outbound one may be dialled) only once the
+// microphone delivers audio: the page then sends "begin". The caller's voice plays through Web Audio,
+// so an AnalyserNode drives the "customer is speaking" meter.
 (function () {
   "use strict";
   const root = document.getElementById("softphone");
@@ -13,19 +16,28 @@
   const STATE_TEXT = {queued: "排队中", dialing: "拨号中", ringing: "来电振铃", talking: "通话中", on_hold: "保持中",
     muted: "静音中", consulting: "咨询转接中", wrap_up: "话后处理", ended: "已结束"};
 
-  let since = 0, state = "queued", callT = 0, finished = false;
+  let since = 0, state = "queued", callT = 0, finished = false, started = false, begun = false;
+  let workOrderValid = false;
   let nextSeq = parseInt(root.dataset.nextSeq || "0", 10);
   const outbox = [];                            // [{seq, body}]
   let sending = false, micReady = false, audioCtx = null, pending = [], pendingLen = 0;
-  const playQueue = [];
-  let playing = null;
+  const playQueue = [];                        // [{url, n}]
+  let playing = null;                           // {n, stop()}
+  let callerAnalyser = null, callerMeter = null;
 
   const $ = (id) => document.getElementById(id);
-  function logLine(text) {
+  function logLine(text, words) {
     const li = document.createElement("li");
     li.textContent = `[${formatTime(callT)}] ${text}`;
+    if (words) {                                // shown only when the trainee turns 显示客户原话 on
+      const span = document.createElement("span");
+      span.className = "caller-words";
+      span.textContent = "：" + words;
+      li.appendChild(span);
+    }
     $("call-log").appendChild(li);
     li.scrollIntoView({block: "nearest"});
+    return li;
   }
   function formatTime(t) {
     const s = Math.max(0, Math.floor(t));
@@ -52,6 +64,8 @@
     $("call-state").className = "call-state " + state;
     $("call-timer").textContent = formatTime(v.t);
     if (v.finished) finished = true;
+    if (v.started) started = true;
+    $("agent-speaking").hidden = !(v.agent_speaking && LIVE_STATES.includes(state));
     for (const e of payload.events || []) handleEvent(e);
     updateButtons();
   }
@@ -69,7 +83,15 @@
         if (e.outcome === "answered" || e.outcome === "not_customer") startStreaming();
         break;
       case "cti": showCti(e); break;
-      case "caller_line": playQueue.push(url("filesUrl") + e.audio); playNext(); break;
+      case "caller_line":
+        logLine(`客户说话（${Math.max(1, Math.round(e.duration_s || 0))} 秒）`, e.text);
+        playQueue.push({url: url("filesUrl") + e.audio, n: e.n}); playNext();
+        break;
+      case "caller_line_end":
+        // The caller stopped early (the trainee talked over them): stop the voice where it is.
+        if (e.cut_short) { if (playing && playing.n === e.n) playing.stop(); logLine("客户停下来听您说"); }
+        break;
+      case "started": logLine(root.dataset.direction === "outbound" ? "麦克风已就绪，可以拨号" : "麦克风已就绪，等待来电"); break;
       case "caption":
         if (e.final) {
           $("partial").textContent = "";
@@ -86,7 +108,7 @@
       case "hangup": logLine({caller: "客户已挂机", agent: "您已挂机", line: "线路中断"}[e.by] || "通话结束"); stopPlayback(); break;
       case "abandoned": logLine("客户等待过久，已放弃呼叫"); break;
       case "state": break;
-      case "work_order": break;
+      case "work_order": workOrderValid = !!e.valid; break;
       case "finished": finished = true; break;
       default: break;
     }
@@ -115,7 +137,7 @@
   function updateButtons() {
     const live = LIVE_STATES.includes(state);
     const enable = {
-      answer: state === "ringing", dial: state === "dialing" && micReady,
+      answer: state === "ringing", dial: state === "dialing" && micReady && started,
       hold: state === "talking", unhold: state === "on_hold", mute: state === "talking", unmute: state === "muted",
       end_turn: state === "talking", hangup: live, cti_lookup: live || state === "wrap_up",
       complete_transfer: state === "consulting", cancel_consult: state === "consulting",
@@ -143,13 +165,56 @@
   }
 
   // ---- the caller's voice ------------------------------------------------------------------
-  function playNext() {
-    if (playing || !playQueue.length) return;
-    playing = new Audio(playQueue.shift());
-    playing.onended = playing.onerror = () => { playing = null; playNext(); };
-    playing.play().catch(() => { playing = null; logLine("无法自动播放客户语音，请点击页面任意位置后重试"); });
+  function showCaller(on) {
+    $("caller-speaking").hidden = !on;
+    if (!on) $("caller-level").style.width = "0";
   }
-  function stopPlayback() { playQueue.length = 0; if (playing) { playing.pause(); playing = null; } }
+  function callerLevel() {
+    if (!callerAnalyser) return;
+    const buf = new Float32Array(callerAnalyser.fftSize);
+    callerAnalyser.getFloatTimeDomainData(buf);
+    let sum = 0;
+    for (let i = 0; i < buf.length; i++) sum += buf[i] * buf[i];
+    const db = 20 * Math.log10(Math.sqrt(sum / buf.length) || 1e-9);
+    $("caller-level").style.width = Math.max(0, Math.min(100, (db + 60) / 60 * 100)) + "%";
+  }
+  function done() { playing = null; showCaller(false); playNext(); }
+  async function playNext() {
+    if (playing || !playQueue.length) return;
+    const item = playQueue.shift();
+    if (!audioCtx) {                            // no microphone yet (a reload): plain playback, no meter
+      const el = new Audio(item.url);
+      playing = {n: item.n, stop: () => { el.pause(); done(); }};
+      el.onended = el.onerror = done;
+      showCaller(true);
+      el.play().catch(() => { done(); logLine("无法自动播放客户语音，请点击页面任意位置后重试"); });
+      return;
+    }
+    let stopped = false;
+    playing = {n: item.n, stop: () => { stopped = true; }};
+    try {
+      const resp = await fetch(item.url, {credentials: "same-origin"});
+      const buffer = await audioCtx.decodeAudioData(await resp.arrayBuffer());
+      if (stopped) { done(); return; }
+      if (!callerAnalyser) {
+        callerAnalyser = audioCtx.createAnalyser();
+        callerAnalyser.fftSize = 1024;
+        callerAnalyser.connect(audioCtx.destination);
+      }
+      const source = audioCtx.createBufferSource();
+      source.buffer = buffer;
+      source.connect(callerAnalyser);
+      source.onended = () => { if (playing && playing.source === source) done(); };
+      playing = {n: item.n, source, stop: () => { try { source.stop(); } catch (e) { /* not started */ } }};
+      showCaller(true);
+      if (!callerMeter) callerMeter = setInterval(callerLevel, 80);
+      source.start();
+    } catch (err) {
+      done();
+      logLine("客户语音加载失败");
+    }
+  }
+  function stopPlayback() { playQueue.length = 0; if (playing) playing.stop(); showCaller(false); }
   function ringTone() {
     if (!audioCtx) return;
     const osc = audioCtx.createOscillator(), gain = audioCtx.createGain();
@@ -176,11 +241,11 @@
         await Promise.race([audioCtx.audioWorklet.addModule(url("workletUrl")),
           new Promise((_, reject) => setTimeout(() => reject(new Error("worklet timeout")), 3000))]);
         const node = new AudioWorkletNode(audioCtx, "pcm-capture");
-        node.port.onmessage = (msg) => { if (streaming) collect(msg.data); };
+        node.port.onmessage = (msg) => { micLive(); if (streaming) collect(msg.data); };
         source.connect(node);
       } catch (workletError) {
         const node = audioCtx.createScriptProcessor(4096, 1, 1);
-        node.onaudioprocess = (ev) => { if (streaming) collect(ev.inputBuffer.getChannelData(0).slice(0)); };
+        node.onaudioprocess = (ev) => { micLive(); if (streaming) collect(ev.inputBuffer.getChannelData(0).slice(0)); };
         const mute = audioCtx.createGain(); mute.gain.value = 0;     // the node must reach the output to run
         source.connect(node); node.connect(mute); mute.connect(audioCtx.destination);
       }
@@ -197,6 +262,13 @@
   }
 
   function startStreaming() { streaming = true; }
+
+  // The microphone is live once it delivers samples: only then may the phone ring (or be dialled).
+  function micLive() {
+    if (begun || root.dataset.live !== "1") return;
+    begun = true;
+    if (!started) act("begin");
+  }
 
   function collect(samples) {
     if (state === "wrap_up" || state === "ended") { streaming = false; return; }
@@ -275,19 +347,34 @@
     for (const [k, msg] of Object.entries(r.data.errors || {})) {
       const slot = form.querySelector(`[data-error-for="${k}"]`); if (slot) slot.textContent = msg;
     }
+    workOrderValid = !!r.data.valid;
     $("wo-state").textContent = r.data.valid ? "工单已保存" : "已暂存，请补全标红的字段";
     $("wo-state").className = "save-state " + (r.data.valid ? "saved" : "failed");
   });
 
   $("finish").addEventListener("click", async () => {
     $("finish").disabled = true;
+    const required = root.dataset.workOrderRequired === "1";
+    let skip = false;
+    if (required && !workOrderValid) {
+      skip = window.confirm("本通话要求填写工单，您还没有保存有效的工单。\n不填写工单提交，工单项将不得分。\n\n确定不填写工单，直接提交吗？");
+      if (!skip) { $("finish-error").textContent = "请先填写并保存工单，再提交。"; $("finish").disabled = false; return; }
+    }
     $("finish-error").textContent = "正在上传剩余语音并评分…";
     while (outbox.length) await new Promise((r) => setTimeout(r, 200));
-    const r = await postJSON(url("finishUrl"), {});
+    let r = await postJSON(url("finishUrl"), skip ? {skip_work_order: true} : {});
+    if (r.status === 409 && r.data.work_order_missing) {
+      // The server knows best (e.g. the last save did not pass its checks): ask once more.
+      if (window.confirm(r.data.error)) r = await postJSON(url("finishUrl"), {skip_work_order: true});
+      else { $("finish-error").textContent = "请先填写并保存工单，再提交。"; $("finish").disabled = false; return; }
+    }
     if (r.ok && r.data.result_url) { window.location.href = r.data.result_url; return; }
     $("finish-error").textContent = r.data.error || "提交失败，请重试";
     $("finish").disabled = false;
   });
+
+  const showWords = $("show-words");
+  if (showWords) showWords.addEventListener("change", () => $("call-log").classList.toggle("show-words", showWords.checked));
 
   window.addEventListener("beforeunload", (ev) => {
     if (LIVE_STATES.includes(state)) { ev.preventDefault(); ev.returnValue = ""; }

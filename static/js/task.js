@@ -8,6 +8,13 @@
   const text = $("text"), typed = $("typed");
   let remaining = parseInt(root.dataset.remaining, 10), submitted = false, lastSaved = "", audioBlob = null;
 
+  // The server refuses anything after the time limit and grades what it saved in time: say so and go there.
+  function timeUp(data) {
+    submitted = true;
+    $("submit").disabled = true;
+    $("submit-error").textContent = (data && data.error) || "作答时间已到。";
+    if (data && data.result_url) setTimeout(() => { window.location.href = data.result_url; }, 3000);
+  }
   function draft() { return {text: text ? text.value : "", typed: typed ? typed.value : ""}; }
   async function saveDraft() {
     const body = JSON.stringify(draft());
@@ -16,6 +23,7 @@
       const r = await fetch(root.dataset.draftUrl, {method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "X-CSRFToken": csrf}, body});
       if (r.ok) { lastSaved = body; $("save-state").textContent = "已自动保存"; $("save-state").className = "save-state saved"; }
+      else if (r.status === 409) { timeUp(await r.json()); }
       else { $("save-state").textContent = "保存失败"; $("save-state").className = "save-state failed"; }
     } catch (e) { $("save-state").textContent = "网络中断，答案暂存在本页"; $("save-state").className = "save-state failed"; }
   }
@@ -46,6 +54,12 @@
         media.getTracks().forEach((t) => t.stop());
       };
       recorder.start(); start.disabled = true; stop.disabled = false;
+      // The server refuses answers longer than this: stop the recording there rather than lose it.
+      const limit = parseInt(root.dataset.maxAnswerS || "0", 10);
+      if (limit > 0) setTimeout(() => { if (recorder && recorder.state === "recording") {
+        recorder.stop(); stop.disabled = true; start.disabled = false;
+        $("rec-error").textContent = `录音已达到最长 ${Math.round(limit / 60 * 10) / 10} 分钟，已自动停止。`;
+      } }, limit * 1000);
     } catch (err) {
       $("rec-error").textContent = err && err.name === "NotAllowedError"
         ? "麦克风权限被拒绝。请在浏览器地址栏左侧允许本网站使用麦克风，或改用文字作答。"
@@ -66,6 +80,7 @@
       const r = await fetch(root.dataset.submitUrl, {method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrf}, body: form});
       const data = await r.json();
       if (r.ok && data.result_url) { window.location.href = data.result_url; return; }
+      if (r.status === 409 && data.time_up) { timeUp(data); return; }
       $("submit-error").textContent = data.error || "提交失败，请重试";
     } catch (e) { $("submit-error").textContent = "网络中断，答案已暂存，请稍后再提交"; }
     submitted = false; $("submit").disabled = false;

@@ -91,3 +91,29 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("input[type=submit]")
+
+
+def pass_device_check(page, attempts: int = 6) -> str:
+    """On the microphone check page (the call page sends a trainee there first): allow the microphone,
+    see its level move, record the test sentence until the server recognises it, go on to the call.
+    A real trainee repeats the sentence when it was not recognised; so does this helper, because the
+    fake microphone loops its file and a 3 s window may fall on its quiet part."""
+    import re as _re
+
+    page.wait_for_url(_re.compile(r".*/practical/device\?next=.*"))
+    page.click("[data-testid=device-allow]")
+    page.wait_for_function("document.querySelector('[data-testid=device-permission]').textContent.includes('已允许')")
+    for _ in range(attempts):
+        page.wait_for_selector("[data-testid=device-record]:not([disabled])")
+        page.click("[data-testid=device-record]")
+        page.wait_for_function("document.getElementById('device-check').dataset.passed === '1'"
+                               " || document.querySelector('[data-testid=device-error]').textContent.length > 0",
+                               timeout=90000)
+        if page.get_attribute("#device-check", "data-passed") == "1":
+            break
+    page.wait_for_function("document.getElementById('device-check').dataset.levelSeen === '1'")
+    text = page.text_content("[data-testid=device-text]")
+    assert text, page.text_content("[data-testid=device-error]")
+    page.click("[data-testid=device-continue]")
+    page.wait_for_url(_re.compile(r".*/practical/calls/[0-9a-f-]+$"))
+    return text

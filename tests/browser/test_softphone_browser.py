@@ -12,7 +12,7 @@ import pytest
 
 from softphone_sim import render_line
 
-from .conftest import CHROMIUM_ARGS, chromium_path, sign_in, start_server
+from .conftest import CHROMIUM_ARGS, chromium_path, pass_device_check, sign_in, start_server
 
 pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "scenarios"
@@ -92,7 +92,7 @@ def _take_the_call(page, base: str) -> None:
     page.wait_for_url(f"{base}/trainee")
     page.get_by_role("link", name="操作技能练习", exact=True).click()
     page.click("[data-testid=start-test-runtime-lookup]")
-    page.wait_for_url(re.compile(r".*/practical/calls/[0-9a-f-]+$"))
+    pass_device_check(page)
     assert "工号" in page.text_content("[data-testid=brief]")
     page.click("[data-testid=mic-enable]")
     page.wait_for_selector("#mic-gate.ready", state="attached")
@@ -134,14 +134,17 @@ def test_a_refused_microphone_gets_a_clear_message(tmp_path, browser):
         page.wait_for_url(f"{base}/trainee")
         page.goto(base + "/practical/")
         page.click("[data-testid=start-test-runtime-lookup]")
-        page.wait_for_url(re.compile(r".*/practical/calls/[0-9a-f-]+$"))
-        assert "麦克风" in page.text_content("#mic-gate") and "评分" in page.text_content("#mic-gate")
-        page.click("[data-testid=mic-enable]")
-        page.wait_for_function("document.querySelector('[data-testid=mic-error]').textContent.length > 0")
-        message = page.text_content("[data-testid=mic-error]")
-        assert "麦克风" in message and ("允许" in message or "没有检测到" in message)
-        page.wait_for_selector("[data-testid=answer]", state="attached")
-        assert page.is_disabled("[data-testid=answer]"), "no answering without a microphone"
+        page.wait_for_url(re.compile(r".*/practical/device\?next=.*"))
+        assert "麦克风" in page.text_content("main") and "评分" in page.text_content("main")
+        page.click("[data-testid=device-allow]")
+        page.wait_for_function("document.querySelector('[data-testid=device-permission]').textContent.length > 0")
+        message = page.text_content("[data-testid=device-permission]")
+        assert "麦克风" in message and ("允许" in message or "没有检测到" in message) and "已允许" not in message
+        assert page.is_disabled("[data-testid=device-record]"), "no test without a microphone"
+        assert page.is_hidden("[data-testid=device-continue]"), "no way on to the call"
+        call = page.url.split("next=")[1]
+        page.goto(base + call)
+        page.wait_for_url(re.compile(r".*/practical/device\?next=.*"))     # the call page sends it back
         context.close()
     finally:
         proc.terminate()
