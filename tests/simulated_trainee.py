@@ -79,6 +79,7 @@ class SimulatedTrainee:
         self.max_backlog = 0.0
         self.turn_delays: list[dict] = []              # per answer: end of speech -> final, -> next line
         self.audio_sent_s = 0.0
+        self._clock0: float | None = None              # wall time of the microphone's first sample
 
     # ---- HTTP ---------------------------------------------------------------------------------
 
@@ -162,11 +163,13 @@ class SimulatedTrainee:
     def _stream(self, pcm: bytes, until=None) -> None:
         """Send ``pcm`` at real-time pace, then silence while ``until()`` is false."""
         chunks = [pcm[i:i + CHUNK_BYTES] for i in range(0, len(pcm), CHUNK_BYTES)]
-        started = time.perf_counter()
         k = 0
         while k < len(chunks) or (until is not None and not until()):
-            due = started + k * CHUNK_S
-            delay = due - time.perf_counter()
+            # One microphone clock for the whole call: a chunk every 250 ms, never faster; behind it
+            # (a slow request) the chunks recorded meanwhile go at once, as the browser's outbox does.
+            if self._clock0 is None:
+                self._clock0 = time.perf_counter()
+            delay = self._clock0 + self.seq * CHUNK_S - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
             self.send(chunks[k] if k < len(chunks) else bytes(CHUNK_BYTES))

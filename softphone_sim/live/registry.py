@@ -25,7 +25,8 @@ from .runtime import LiveCall
 log = logging.getLogger(__name__)
 MAX_CHUNK_BYTES = BYTES_PER_SECOND * 5          # 5 s of audio per request at most
 RESYNC_GAP_S = 2.0                              # a longer gap in the audio means the trainee was cut off
-AHEAD_ALLOWANCE_S = 6.0                         # audio may run this far ahead of the clock (buffered resends)
+AHEAD_ALLOWANCE_S = 30.0                        # audio may run this far ahead of the clock (a burst of resends
+                                                # after a stall); more is a client flooding the recogniser
 
 
 class ChunkOutOfOrder(Exception):
