@@ -246,10 +246,12 @@ class Call:
     # ---- what was said and done -------------------------------------------------------------
 
     def caller_utterance(self, *, turn: str, text: str, spoken: str, audio: str | None, start: float,
-                         end: float, condition: str = "none") -> dict:
+                         end: float, condition: str = "none", voice: str | None = None) -> dict:
+        """``voice``: the speech engine that rendered the line (neural, pyttsx3, silence)."""
         self._check("caller_utterance")
+        extra = {"voice": voice} if voice else {}
         return self._log("caller_utterance", t=start, turn=turn, text=text, spoken=spoken, audio=audio,
-                         start=start, end=end, condition=condition)
+                         start=start, end=end, condition=condition, **extra)
 
     def agent_utterance(self, *, start: float, end: float, audio: str | None, transcript: dict,
                         reply_to: str | None = None) -> dict:

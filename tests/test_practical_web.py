@@ -185,3 +185,20 @@ def test_audio_faster_than_real_time_is_refused(app, client, users, library):
     codes = [client.post(f"/practical/calls/{call_id}/audio?seq={i}", data=five_seconds, headers=headers).status_code
              for i in range(24)]
     assert codes[:6] == [200] * 6 and 429 in codes, "two minutes of audio pushed at once are not taken"
+
+
+def test_calls_speak_with_the_configured_voice(app, client, users, library):
+    """TTS_ENGINE is the voice calls use, as /healthz reports it (not always the default)."""
+    from simulator.practical import service
+    app.config["TTS_ENGINE"] = "pyttsx3"
+    login(client, "trainee1", "correct-horse-1")
+    call_id, token = start(client)
+    headers = {"X-CSRFToken": token}
+    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers).status_code == 200
+    live = service.registry().get(call_id)
+    live.call.t0 -= 5.0
+    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"}, headers=headers).status_code == 200
+    live.call.t0 -= 7.0                      # no opening: the caller starts after opening_wait_s
+    client.get(f"/practical/calls/{call_id}/state")
+    lines = [e for e in live.record()["events"] if e["type"] == "caller_utterance"]
+    assert lines and lines[0]["voice"] == "pyttsx3"

@@ -77,7 +77,8 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     live = LiveCall(data, call_dir=call_dir, recognizer=get_recognizer(current_app.config["ASR_ENGINE"]),
                     conversation=Conversation(data), scenario_version=version.version, call_id=call_id,
                     agent={"user_id": user.id, "agent_number": str(data.get("agent_number", ""))}, mode=mode,
-                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False, timing=timing())
+                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False, timing=timing(),
+                    tts_engine=current_app.config.get("TTS_ENGINE", "auto"))
     row = PracticalCall(id=call_id, user_id=user.id, scenario_version_id=version.id, mode=mode, status="live",
                         call_dir=str(call_dir))
     db.session.add(row)

@@ -194,6 +194,10 @@ class CallRegistry:
                 self.sweep()
             except Exception:
                 log.exception("sweeping live calls failed")
+            with self._lock:
+                if not self._calls:         # nothing to watch: the next call starts a sweeper again
+                    self._sweeper = None
+                    return
 
     def shutdown(self) -> None:
         self._closed.set()

@@ -51,7 +51,8 @@ class LiveCall:
                  scenario_version: int | str | None = None, clock: Callable[[], float] = time.monotonic,
                  agent: dict | None = None, mode: str = "practice", call_id: str | None = None,
                  timing: Timing | None = None, tts_cache: Path | str | None = None,
-                 renderer: Callable[..., Any] = render_line, started: bool = True, durable: bool = True):
+                 renderer: Callable[..., Any] = render_line, started: bool = True, durable: bool = True,
+                 tts_engine: str = "auto"):
         self.scenario = scenario
         self.dir = Path(call_dir)
         (self.dir / "caller").mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,7 @@ class LiveCall:
         self.timing = timing or Timing()
         self.tts_cache = tts_cache
         self.renderer = renderer
+        self.tts_engine = tts_engine      # the voice /healthz reports is the voice calls use
         self.direction = scenario.get("direction", "inbound")
         agent = dict(agent or {})
         agent.setdefault("agent_number", str(scenario.get("agent_number", "")))
@@ -100,6 +102,7 @@ class LiveCall:
         return {"persona": (self.scenario.get("persona") or {}).get("voice", "calm"),
                 "condition": getattr(turn, "line", None) or self.scenario.get("line") or "none",
                 "cache_dir": self.tts_cache, "silence_s": getattr(turn, "silence_s", None),
+                "engine": self.tts_engine,
                 # one seed per scripted line (noise, dropouts), so lines can be rendered ahead
                 "seed": ids.index(turn.id) + 1 if turn.id in ids else 0}
 
@@ -302,7 +305,8 @@ class LiveCall:
         end = round(start + rendered.duration_s, 3)
         self._line_event = self.call.caller_utterance(turn=turn.id, text=turn.say, spoken=rendered.spoken_text,
                                                       audio=name, start=start, end=end,
-                                                      condition=rendered.condition)
+                                                      condition=rendered.condition,
+                                                      voice=getattr(rendered, "engine", None))
         self._line_turns[n] = turn.id
         self._line_playing = True
         self.turns.caller_line(n, start, end, on_overtalk=self._overtalk_policy(turn),
