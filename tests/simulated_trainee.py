@@ -65,7 +65,7 @@ class Spoken:
 
 class SimulatedTrainee:
     def __init__(self, base: str, username: str, password: str, *, seed: int = 0, voice_cache: Path | None = None,
-                 timeout_s: float = 240.0):
+                 timeout_s: float = 180.0):
         self.base, self.username, self.password = base.rstrip("/"), username, password
         self.s = requests.Session()
         self.rng = random.Random(seed)
@@ -174,9 +174,10 @@ class SimulatedTrainee:
                 time.sleep(delay)
             self.send(chunks[k] if k < len(chunks) else bytes(CHUNK_BYTES))
             k += 1
-            if until is not None and time.perf_counter() - self._t0 > self.timeout_s:
-                raise TimeoutError(f"{self.username}: call did not progress; last events "
-                                   f"{[e['type'] for _t, e in self.events[-8:]]}")
+            last = self.events[-1][0] if self.events else self._t0
+            if until is not None and time.perf_counter() - last > self.timeout_s:
+                raise TimeoutError(f"{self.username}: nothing happened on the call for {self.timeout_s:g} s; "
+                                   f"last events {[e['type'] for _t, e in self.events[-8:]]}")
 
     def _lines(self) -> list[tuple[float, dict]]:
         return [(t, e) for t, e in self.events if e["type"] == "caller_line"]

@@ -173,7 +173,7 @@ def call_audio(call_id: str):
     if len(pcm) > MAX_CHUNK_BYTES or len(pcm) % 2:
         return _json_error("音频数据格式不正确（应为 16 kHz 单声道 16 位 PCM，每段不超过 5 秒）", 400)
     try:
-        service.registry().receive(row.id, seq, pcm)
+        service.registry().receive(row.id, seq, pcm, resync=request.args.get("resync") == "1")
     except ChunkOutOfOrder as exc:
         return _json_error("音频段缺失，请从指定序号重发", 409, expected=exc.expected)
     except AudioTooFast:

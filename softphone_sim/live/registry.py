@@ -101,9 +101,12 @@ class CallRegistry:
         entry = self._calls.get(call_id)
         return entry.next_seq if entry else 0
 
-    def receive(self, call_id: str, seq: int, pcm: bytes) -> int:
+    def receive(self, call_id: str, seq: int, pcm: bytes, *, resync: bool = False) -> int:
         """Take chunk ``seq``: on disk and its voice activity applied when this returns. Returns the
-        next sequence number expected."""
+        next sequence number expected. ``resync``: the first chunk of a new recording on a call that
+        was already streaming (the page was reloaded): the time the browser was away is filled with
+        silence so the agent's audio stays on the call's clock. Without it chunks are contiguous audio,
+        however late they arrive (a slow network's backlog must not be pushed later in time)."""
         entry = self._calls[call_id]
         call = entry.call
         with entry.lock:
@@ -120,9 +123,8 @@ class CallRegistry:
                 covered = entry.first_chunk_at + (entry.received_bytes + len(pcm)) / BYTES_PER_SECOND
                 if covered - now > AHEAD_ALLOWANCE_S:
                     raise AudioTooFast()
-                # The browser was away (network, reload): keep the agent's audio on the call's clock.
                 behind = now - covered
-                if behind > RESYNC_GAP_S:
+                if resync and behind > RESYNC_GAP_S:
                     gap = int(behind * BYTES_PER_SECOND) // 2 * 2
                     parts.append(bytes(gap))
                     entry.received_bytes += gap

@@ -352,10 +352,13 @@ class LiveCall:
         with self._audio_lock:
             if self.finished:
                 return
+            first = self.audio.seconds == 0
             if self.audio.t0 is None:
                 self.audio.t0 = max(0.0, self.call.now() - len(pcm) / BYTES_PER_SECOND)
             self.last_activity = time.monotonic()
             events = self.audio.receive(pcm)
+            if first:
+                self.save()         # the record says where its audio starts before anything else happens
             with self._lock:
                 self._on_activity(events)
                 self._tick()

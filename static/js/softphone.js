@@ -19,6 +19,9 @@
   let since = 0, state = "queued", callT = 0, finished = false, started = false, begun = false;
   let workOrderValid = false;
   let nextSeq = parseInt(root.dataset.nextSeq || "0", 10);
+  // A page that resumes a call (reload, browser reopened) starts a new recording: the server fills the
+  // time it was away with silence. Chunks held back by a slow network are contiguous and need no fill.
+  let resyncSeq = nextSeq > 0 ? nextSeq : -1;
   const outbox = [];                            // [{seq, body}]
   let sending = false, micReady = false, audioCtx = null, pending = [], pendingLen = 0;
   const playQueue = [];                        // [{url, n}]
@@ -303,7 +306,8 @@
         const chunk = outbox[0];
         let resp;
         try {
-          resp = await fetch(`${url("audioUrl")}?seq=${chunk.seq}&since=${since}`, {method: "POST",
+          const resync = chunk.seq === resyncSeq ? "&resync=1" : "";
+          resp = await fetch(`${url("audioUrl")}?seq=${chunk.seq}&since=${since}${resync}`, {method: "POST",
             credentials: "same-origin", headers: {"Content-Type": "application/octet-stream", "X-CSRFToken": csrf},
             body: chunk.body});
         } catch (err) {
