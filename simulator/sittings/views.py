@@ -274,17 +274,18 @@ def publish(sitting_id: int):
 @roles_required(*ASSESSING)
 def export(sitting_id: int):
     from openpyxl import Workbook
+    from exams.spreadsheet import append_row
     sitting = _sitting(sitting_id)
     wb = Workbook()
     ws = wb.active
     ws.title = "鉴定结果"
-    ws.append(["用户名", "姓名", "单位", "理论成绩", "操作成绩", "结论", "证书编号"])
+    append_row(ws, ["用户名", "姓名", "单位", "理论成绩", "操作成绩", "结论", "证书编号"])
     for c in sitting.candidates:
         s = service.scores(c)
         theory_score = c.theory_score if sitting.published_at else s.theory
         practical_score = c.practical_score if sitting.published_at else s.practical
         verdict = ("合格" if c.certified else "不合格") if sitting.published_at else ("待发布" if s.complete else "未完成")
-        ws.append([c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
+        append_row(ws, [c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
                    c.certificate_number or ""])
     buf = io.BytesIO()
     wb.save(buf)
@@ -304,6 +305,22 @@ def _report_pdf(candidate: SittingCandidate):
 @roles_required(*ASSESSING)
 def report_pdf(sitting_id: int, candidate_id: int):
     return _report_pdf(_candidate(_sitting(sitting_id), candidate_id))
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/report/rebuild", methods=["POST"])
+@roles_required(*ASSESSING)
+def rebuild_report(sitting_id: int, candidate_id: int):
+    """Rebuild a published report (and so the certificate) from the stored records."""
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.rebuild_report(candidate, current_user)
+        flash(f"已重新生成 {candidate.user.display_name} 的成绩报告和证书。", "success")
+    except service.SittingError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(".detail", sitting_id=sitting.id))
 
 
 # ---- candidates --------------------------------------------------------------------------------------
