@@ -28,6 +28,12 @@ def create_app(config: dict | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         app.logger.setLevel(logging.INFO)
 
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
@@ -64,23 +70,15 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_login(app: Flask) -> None:
-    from .auth.models import User
-
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(session_id: str):
-        # "<id>:<version>": a password change or disabling bumps the version and ends old sessions.
-        user_id, _, version = session_id.partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or str(user.session_version) != version:
-            return None
-        return user
+    def load_user(cookie_id: str):
+        from .auth import sessions
+        return sessions.load(cookie_id)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -58,6 +58,9 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (ProxyFix).
+        # 0: the headers are ignored (a client cannot fake its address to dodge login throttling).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SEED_DEMO_ACCOUNTS": _flag(env.get("SEED_DEMO_ACCOUNTS"), True),
         "ASR_ENGINE": env.get("ASR_ENGINE", "auto"),
         "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),

@@ -86,8 +86,23 @@ def page(browser, request):
     context.close()
 
 
+# Seeded demo accounts must change their published password at first login; the new one is kept here
+# per server, so later sign-ins on the same server use it.
+CHANGED_PASSWORDS: dict[tuple[str, str], str] = {}
+
+
 def sign_in(page, base: str, username: str, password: str) -> None:
+    password = CHANGED_PASSWORDS.get((base, username), password)
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("input[type=submit]")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    if page.url.startswith(base + "/account/password"):
+        new = "Changed-Pw-2026!"
+        page.fill("input[name=current]", password)
+        page.fill("input[name=new]", new)
+        page.fill("input[name=confirm]", new)
+        with page.expect_navigation():
+            page.click("input[type=submit]")
+        CHANGED_PASSWORDS[(base, username)] = new
