@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_cli
     from .errors import register_error_handlers
 
+    app.before_request(_limit_json_body)
     app.before_request(enforce_access)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main.bp)
@@ -59,14 +61,57 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     _register_template_helpers(app)
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = _csp_nonce
 
     return app
+
+
+def _limit_json_body():
+    """JSON bodies have their own, small limit (MAX_JSON_BYTES); uploads keep MAX_CONTENT_LENGTH."""
+    if request.mimetype == "application/json" or request.is_json:
+        limit = current_app.config["MAX_JSON_BYTES"]
+        if request.content_length is not None and request.content_length > limit:
+            from .errors import _respond
+            return _respond(413, f"提交的数据过大（JSON 不超过 {limit // 1024} KB）。")
+        request.max_content_length = limit  # a chunked body without a length is cut off at the limit
+    return None
+
+
+def _csp_nonce() -> str:
+    """The nonce of this response's Content-Security-Policy, for an inline <script nonce="...">."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    # Scripts only from our own static files or with this response's nonce: no inline handlers, no
+    # injected <script>. Inline style attributes stay allowed (charts size their bars with them).
+    headers.setdefault("Content-Security-Policy", "; ".join((
+        "default-src 'self'", f"script-src 'self' 'nonce-{_csp_nonce()}'", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "media-src 'self' blob: data:", "connect-src 'self'", "worker-src 'self' blob:",
+        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'")))
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # Exam papers, results, reviews and every other signed-in page: never kept by the browser or a proxy
+    # (the back button on a shared exam-room PC must not show the previous candidate's pages).
+    if request.endpoint != "static" and (_signed_in() or request.path.startswith(("/theory/", "/practical/", "/sittings/", "/my/"))):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # no user could be loaded (e.g. the request never got routed)
+        return False
 
 
 def _init_login(app: Flask) -> None:

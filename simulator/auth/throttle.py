@@ -158,3 +158,19 @@ def released(attempt: Attempt) -> None:
                                                      ThrottleCounter.failures > 0)
                        .values(failures=ThrottleCounter.failures - 1))
     db.session.commit()
+
+
+def hit(key: str, limit: int, window: timedelta) -> bool:
+    """A fixed-window rate limit (e.g. certificate checks per address): count one request for ``key``;
+    False once ``limit`` requests fell in the current window. Atomic like the login counters."""
+    now = utcnow()
+    db.session.commit()
+    _ensure(key, now)
+    db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == key,
+                                                     ThrottleCounter.window_started <= now - window)
+                       .values(failures=0, window_started=now, locked_until=None))
+    counted = db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == key,
+                                                               ThrottleCounter.failures < limit)
+                                 .values(failures=ThrottleCounter.failures + 1)).rowcount
+    db.session.commit()
+    return bool(counted)

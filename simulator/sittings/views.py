@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, session,
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, session,
                    url_for)
 from flask_login import current_user
 
@@ -418,9 +418,34 @@ def my_certificate(sitting_id: int):
 
 # ---- anyone -------------------------------------------------------------------------------------------
 
+def _verify_allowed() -> bool:
+    from datetime import timedelta
+
+    from ..auth import throttle
+    return throttle.hit(f"verify:{(request.remote_addr or 'unknown')[:64]}",
+                        current_app.config["VERIFY_PER_MINUTE"], timedelta(minutes=1))
+
+
+@bp.route("/verify")
+@public
+def verify_form():
+    """A public form to type a certificate number."""
+    number = (request.args.get("number") or "").strip()
+    if number:
+        if len(number) > 32 or not number.isalnum():
+            return render_template("sittings/verify.html", candidate=None, number=number, searched=True,
+                                   LEVEL_NAMES=LEVEL_NAMES), 404
+        return redirect(url_for(".verify", number=number.upper()))
+    return render_template("sittings/verify.html", candidate=None, number="", searched=False, LEVEL_NAMES=LEVEL_NAMES)
+
+
 @bp.route("/verify/<number>")
 @public
 def verify(number: str):
+    """Only what verifies a certificate: holder's name, level, date, status — no scores."""
+    if not _verify_allowed():
+        return render_template("sittings/verify.html", candidate=None, number=number, searched=False,
+                               limited=True, LEVEL_NAMES=LEVEL_NAMES), 429
     candidate = service.verify(number)
-    return render_template("sittings/verify.html", candidate=candidate, number=number, LEVEL_NAMES=LEVEL_NAMES), \
-        (200 if candidate else 404)
+    return render_template("sittings/verify.html", candidate=candidate, number=number, searched=True,
+                           LEVEL_NAMES=LEVEL_NAMES), (200 if candidate else 404)
