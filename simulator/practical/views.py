@@ -14,6 +14,7 @@ from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
+from ..jsonio import int_field, json_object, query_int, str_field
 from . import service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
@@ -110,7 +111,7 @@ def call_state(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
     live.tick()
-    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+    return jsonify(_state_payload(row, live, query_int("since", 0)))
 
 
 @bp.route("/calls/<call_id>/audio", methods=["POST"])
@@ -118,7 +119,7 @@ def call_state(call_id: str):
 def call_audio(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    seq = request.args.get("seq", type=int)
+    seq = query_int("seq")
     pcm = request.get_data(cache=False)
     if seq is None or seq < 0:
         return _json_error("缺少音频序号", 400)
@@ -129,7 +130,7 @@ def call_audio(call_id: str):
     except ChunkOutOfOrder as exc:
         return _json_error("音频段缺失，请从指定序号重发", 409, expected=exc.expected)
     live.tick()
-    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+    return jsonify(_state_payload(row, live, query_int("since", 0)))
 
 
 @bp.route("/calls/<call_id>/action", methods=["POST"])
@@ -137,18 +138,19 @@ def call_audio(call_id: str):
 def call_action(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     action = body.get("action")
+    since = int_field(body, "since", default=0)
     try:
         if action in ("transfer", "consult"):
-            live.transfer(str(body.get("target", "")), kind="consult" if action == "consult" else "blind")
+            live.transfer(str_field(body, "target", max_length=64), kind="consult" if action == "consult" else "blind")
         elif action in ACTIONS:
             getattr(live, action)()
         else:
             return _json_error("未知操作", 400)
     except CallError as exc:
         return _json_error(str(exc))
-    return jsonify(_state_payload(row, live, body.get("since", 0)))
+    return jsonify(_state_payload(row, live, since))
 
 
 @bp.route("/calls/<call_id>/work-order", methods=["POST"])
@@ -156,11 +158,9 @@ def call_action(call_id: str):
 def call_work_order(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error("工单数据格式不正确", 400)
+    body = json_object()
     try:
-        errors = live.save_work_order({k: body.get(k, "") for k in WORK_ORDER_FIELDS})
+        errors = live.save_work_order({k: str_field(body, k, max_length=2000) for k in WORK_ORDER_FIELDS})
     except CallError as exc:
         return _json_error(str(exc))
     return jsonify({"saved": True, "valid": not errors, "errors": errors})
@@ -249,10 +249,8 @@ def task_draft(call_id: str):
     row = _own_call(call_id)
     if row.status == "finished":
         return _json_error("已提交，不能再修改")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error("数据格式不正确", 400)
-    service.save_draft(row, body)
+    body = json_object()
+    service.save_draft(row, {k: str_field(body, k, max_length=20_000) for k in ("text", "typed")})
     return jsonify({"saved": True})
 
 
