@@ -1,4 +1,6 @@
 """Real-browser tests: the real server (run.py under waitress) and Debian's Chromium via Playwright."""
+# The app sends a Content-Security-Policy without unsafe-eval: page predicates are written as functions
+# ("() => ..."), which Playwright calls directly, rather than expressions it would have to eval.
 from __future__ import annotations
 
 import os
