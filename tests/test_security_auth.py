@@ -17,7 +17,7 @@ from simulator.auth.models import Role, User, utcnow
 from simulator.extensions import db
 from simulator.seeding import DEMO_ACCOUNTS, seed_all
 from tests.conftest import PASSWORD, IsolatedClient
-from tests.helpers import csrf_token, login, submit
+from tests.helpers import CSRF_RE, csrf_token, login, submit
 
 A, B = "10.1.0.1", "10.2.0.2"
 
@@ -85,6 +85,22 @@ def test_spraying_from_one_address_does_not_lock_unattacked_accounts(app, users,
     assert _login_from(sprayer, A, "trainee1", "Password2").status_code == 429
     assert len(verifications) == checked, "a locked attempt is refused before any password is checked"
     assert _login_from(app.test_client(), B, "trainee1", PASSWORD).status_code == 302
+
+
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_a_neighbour(app, users):
+    owner = app.test_client()
+    assert _login_from(owner, A, "trainee1", PASSWORD).status_code == 302
+    page = owner.get("/trainee", environ_base={"REMOTE_ADDR": A}).get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)
+    assert owner.post("/logout", data={"csrf_token": token}, environ_base={"REMOTE_ADDR": A}).status_code == 302
+    attacker = app.test_client()  # same exam-room NAT address
+    for i in range(app.config["LOGIN_MAX_FAILURES"]):
+        assert _login_from(attacker, A, "trainee1", f"guess-{i}").status_code == 401
+    assert _login_from(attacker, A, "trainee1", PASSWORD).status_code == 429
+    forged = app.test_client()
+    forged.set_cookie("device", "W1sidHJhaW5lZTEiLCJ4eXoiXV0.forged", path="/login")
+    assert _login_from(forged, A, "trainee1", PASSWORD).status_code == 429, "a forged device cookie is ignored"
+    assert _login_from(owner, A, "trainee1", PASSWORD).status_code == 302, "the owner's own browser still signs in"
 
 
 def test_lock_expires_after_the_lock_time(app, users, monkeypatch):

@@ -10,13 +10,21 @@ from __future__ import annotations
 
 import secrets
 
+from flask import current_app
 from flask_login import login_user, logout_user
+from sqlalchemy import or_
 
 from ..extensions import db
 from .models import User, UserSession, utcnow
 
 
 def start(user: User, *, remember: bool = False) -> None:
+    # The user's ended sessions, and ones older than any cookie lives, are no longer needed.
+    config = current_app.config
+    horizon = utcnow() - max(config["REMEMBER_COOKIE_DURATION"], config["PERMANENT_SESSION_LIFETIME"])
+    (db.session.query(UserSession).filter(UserSession.user_id == user.id)
+     .filter(or_(UserSession.revoked_at.is_not(None), UserSession.created_at < horizon))
+     .delete(synchronize_session=False))
     row = UserSession(id=secrets.token_urlsafe(32), user_id=user.id)
     db.session.add(row)
     db.session.commit()

@@ -18,6 +18,10 @@ Rules (also in the README's configuration table):
 * The client address is ``request.remote_addr``; behind reverse proxies set ``TRUSTED_PROXIES`` to the
   number of proxies in front of the app, so that werkzeug's ``ProxyFix`` takes the address from
   ``X-Forwarded-For`` (with the default 0 the header is ignored and cannot be spoofed).
+* **Trusted devices** (OWASP "device cookies"): a successful login leaves a signed cookie naming the
+  user; a browser that presents it for that user is counted on its own (its own pair, same limits),
+  and address locks and hot addresses do not apply to it. The owner's usual browser is never locked
+  out by someone else's guessing, even from the same address.
 * Unknown usernames go through the same path (and a dummy hash check), so a lock or its absence tells
   nothing about which names exist.
 """
@@ -40,6 +44,7 @@ class Attempt:
     """A reserved, not yet decided login attempt."""
     username: str
     ip: str
+    source: str      # what the pair is keyed on: the address, or "device:<id>" for a trusted device
     pair_key: str
     at: datetime
 
@@ -88,22 +93,28 @@ def _address_is_hot(ip: str, now: datetime) -> bool:
             and row.failures >= current_app.config["LOGIN_MAX_FAILURES_PER_IP"])
 
 
-def begin(username: str, ip: str) -> Attempt:
-    """Reserve an attempt for (username, ip) or raise ``Locked`` with the seconds to wait."""
+def begin(username: str, ip: str, device: str | None = None) -> Attempt:
+    """Reserve an attempt for (username, ip) or raise ``Locked`` with the seconds to wait.
+
+    ``device``: the id of a device cookie this browser got at an earlier successful login *as this
+    user*. Such a browser is counted on its own (OWASP "device cookies"): locks on the address and a hot
+    address do not apply to it, so an attacker behind the same NAT cannot lock the owner out."""
     now = utcnow()
     username = username.lower()
-    key = _pair_key(username, ip)
+    source = f"device:{device}" if device else ip
+    key = _pair_key(username, source)
     db.session.commit()  # start from a clean transaction: the first statement below writes
     _ensure(key, now)
     _expire(key, now)
-    limit = 1 if _address_is_hot(ip, now) else current_app.config["LOGIN_MAX_FAILURES"]
+    hot = not device and _address_is_hot(ip, now)
+    limit = 1 if hot else current_app.config["LOGIN_MAX_FAILURES"]
     reserved = db.session.execute(
         update(ThrottleCounter).where(ThrottleCounter.key == key, ThrottleCounter.locked_until.is_(None),
                                       ThrottleCounter.failures < limit)
         .values(failures=ThrottleCounter.failures + 1)).rowcount
     db.session.commit()
     if reserved:
-        return Attempt(username, ip, key, now)
+        return Attempt(username, ip, source, key, now)
     row = db.session.get(ThrottleCounter, key)
     db.session.refresh(row)
     until = row.locked_until or (row.window_started + _lock_time())
@@ -122,14 +133,14 @@ def failed(attempt: Attempt, password: str) -> None:
     now = utcnow()
     fingerprint = _fingerprint(attempt.username, password)
     repeat = (db.session.query(LoginFailure.id)
-              .filter(LoginFailure.username == attempt.username[:64], LoginFailure.ip == attempt.ip[:64],
+              .filter(LoginFailure.username == attempt.username[:64], LoginFailure.ip == attempt.source[:64],
                       LoginFailure.fingerprint == fingerprint, LoginFailure.at > now - _lock_time()).first())
     if repeat:
         db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == attempt.pair_key,
                                                          ThrottleCounter.failures > 0)
                            .values(failures=ThrottleCounter.failures - 1))
     else:
-        db.session.add(LoginFailure(username=attempt.username[:64], ip=attempt.ip[:64], at=now,
+        db.session.add(LoginFailure(username=attempt.username[:64], ip=attempt.source[:64], at=now,
                                     fingerprint=fingerprint))
         address = _address_key(attempt.ip)
         _ensure(address, now)
@@ -141,14 +152,25 @@ def failed(attempt: Attempt, password: str) -> None:
                                           ThrottleCounter.locked_until.is_(None),
                                           ThrottleCounter.failures >= current_app.config["LOGIN_MAX_FAILURES"])
             .values(locked_until=now + _lock_time()))
+    _forget_old(now)
     db.session.commit()
+
+
+def _forget_old(now: datetime) -> None:
+    """Failures and counters from long-expired windows tell nothing any more (a spraying attacker
+    would otherwise grow the tables without bound)."""
+    horizon = now - max(_lock_time() * 4, timedelta(days=1))
+    db.session.query(LoginFailure).filter(LoginFailure.at < horizon).delete(synchronize_session=False)
+    db.session.query(ThrottleCounter).filter(
+        ThrottleCounter.window_started < horizon,
+        or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until < now)).delete(synchronize_session=False)
 
 
 def succeeded(attempt: Attempt) -> None:
     """The right password: the pair starts afresh."""
     db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key == attempt.pair_key)
                        .values(failures=0, window_started=utcnow(), locked_until=None))
-    LoginFailure.query.filter_by(username=attempt.username[:64], ip=attempt.ip[:64]).delete()
+    LoginFailure.query.filter_by(username=attempt.username[:64], ip=attempt.source[:64]).delete()
     db.session.commit()
 
 

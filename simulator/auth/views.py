@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..forms import ChangePasswordForm, LoginForm
-from . import sessions, throttle
+from . import devices, sessions, throttle
 from .access import login_required_any, public
 from .models import User, check_dummy_password, password_problem, utcnow
 
@@ -39,7 +39,7 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip().lower()
         try:
-            attempt = throttle.begin(username, _client_ip())
+            attempt = throttle.begin(username, _client_ip(), devices.trusted(username))
         except throttle.Locked as locked:
             minutes = max(1, (locked.seconds + 59) // 60)
             flash(f"登录失败次数过多，请 {minutes} 分钟后再试。", "error")
@@ -62,8 +62,8 @@ def login():
         current_app.logger.info("login: %s", user.username)
         if user.must_change_password:
             flash("首次登录或密码已重置，请先修改密码。", "info")
-            return redirect(url_for("auth.change_password"))
-        return redirect(_safe_next(request.args.get("next")) or url_for("main.index"))
+            return devices.remember(redirect(url_for("auth.change_password")), username)
+        return devices.remember(redirect(_safe_next(request.args.get("next")) or url_for("main.index")), username)
     return render_template("auth/login.html", form=form)
 
 
