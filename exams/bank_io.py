@@ -13,6 +13,8 @@ import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
+from .spreadsheet import append_row
+
 from simulator.extensions import db
 
 from .blueprint import LEVEL_NAMES, load_blueprints
@@ -212,7 +214,7 @@ def write_xlsx(questions: list[Question]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "题库"
-    sheet.append(XLSX_COLUMNS)
+    append_row(sheet, XLSX_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for q in questions:
@@ -220,7 +222,7 @@ def write_xlsx(questions: list[Question]) -> bytes:
             answer = "正确" if q.answer == ("T",) else "错误"
         else:
             answer = "".join(q.answer)
-        sheet.append([q.id, blueprints.areas[q.area], LEVEL_NAMES[q.level], blueprints.types[q.type], q.difficulty,
+        append_row(sheet, [q.id, blueprints.areas[q.area], LEVEL_NAMES[q.level], blueprints.types[q.type], q.difficulty,
                       q.stem] + [q.options.get(letter, "") for letter in "ABCDE"] + [answer, q.explanation, q.source])
     for letter, width in zip("ABCDEFGHIJKLMN", (18, 16, 6, 10, 6, 60, 24, 24, 24, 24, 24, 8, 50, 26)):
         sheet.column_dimensions[letter].width = width

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, current_app, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -28,6 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         app.logger.setLevel(logging.INFO)
 
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
@@ -39,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_cli
     from .errors import register_error_handlers
 
+    app.before_request(_limit_json_body)
     app.before_request(enforce_access)
     app.register_blueprint(auth_bp)
     app.register_blueprint(main.bp)
@@ -53,34 +61,69 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     _register_template_helpers(app)
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = _csp_nonce
 
     return app
 
 
-def _init_login(app: Flask) -> None:
-    from .auth.models import User
+def _limit_json_body():
+    """JSON bodies have their own, small limit (MAX_JSON_BYTES); uploads keep MAX_CONTENT_LENGTH."""
+    if request.mimetype == "application/json" or request.is_json:
+        limit = current_app.config["MAX_JSON_BYTES"]
+        if request.content_length is not None and request.content_length > limit:
+            from .errors import _respond
+            return _respond(413, f"提交的数据过大（JSON 不超过 {limit // 1024} KB）。")
+        request.max_content_length = limit  # a chunked body without a length is cut off at the limit
+    return None
 
+
+def _csp_nonce() -> str:
+    """The nonce of this response's Content-Security-Policy, for an inline <script nonce="...">."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    # Scripts only from our own static files or with this response's nonce: no inline handlers, no
+    # injected <script>. Inline style attributes stay allowed (charts size their bars with them).
+    headers.setdefault("Content-Security-Policy", "; ".join((
+        "default-src 'self'", f"script-src 'self' 'nonce-{_csp_nonce()}'", "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:", "media-src 'self' blob: data:", "connect-src 'self'", "worker-src 'self' blob:",
+        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'self'")))
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    # Exam papers, results, reviews and every other signed-in page: never kept by the browser or a proxy
+    # (the back button on a shared exam-room PC must not show the previous candidate's pages).
+    if request.endpoint != "static" and (_signed_in() or request.path.startswith(("/theory/", "/practical/", "/sittings/", "/my/"))):
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    return response
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+    try:
+        return bool(current_user.is_authenticated)
+    except Exception:  # no user could be loaded (e.g. the request never got routed)
+        return False
+
+
+def _init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录。"
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(session_id: str):
-        # "<id>:<version>": a password change or disabling bumps the version and ends old sessions.
-        user_id, _, version = session_id.partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or str(user.session_version) != version:
-            return None
-        return user
+    def load_user(cookie_id: str):
+        from .auth import sessions
+        return sessions.load(cookie_id)
 
 
 def _register_template_helpers(app: Flask) -> None:

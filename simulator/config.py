@@ -45,6 +45,10 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Upload limit for imports and answer audio; larger bodies get a friendly 413.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        # JSON API bodies (answers, drafts, call actions) are small; a larger one is refused with 413.
+        "MAX_JSON_BYTES": int(env.get("MAX_JSON_KB", "1024")) * 1024,
+        # Public certificate checks per client address per minute (then 429).
+        "VERIFY_PER_MINUTE": int(env.get("VERIFY_PER_MINUTE", "20")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), False),
@@ -58,6 +62,9 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
         "LOGIN_MAX_FAILURES_PER_IP": int(env.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (ProxyFix).
+        # 0: the headers are ignored (a client cannot fake its address to dodge login throttling).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SEED_DEMO_ACCOUNTS": _flag(env.get("SEED_DEMO_ACCOUNTS"), True),
         "ASR_ENGINE": env.get("ASR_ENGINE", "auto"),
         "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),

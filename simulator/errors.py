@@ -1,9 +1,12 @@
 """Friendly error pages (Chinese), and JSON errors for API calls."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .jsonio import InvalidInput
 
 MESSAGES = {
     400: ("请求无效", "提交的内容无法处理，请返回上一页检查后重试。"),
@@ -26,6 +29,10 @@ def _wants_json() -> bool:
 def _respond(code: int, detail: str | None = None):
     title, message = MESSAGES.get(code, (str(code), ""))
     message = detail or message
+    if request_ctx.url_adapter is None:
+        # The request could not even be routed (e.g. a Host header that is not a valid host name):
+        # no url_for, so no page template — a plain answer.
+        return Response(f"{title}：{message}", status=code, mimetype="text/plain")
     if _wants_json():
         return jsonify({"error": title, "message": message, "status": code}), code
     return render_template("error.html", code=code, title=title, message=message), code
@@ -36,11 +43,17 @@ def register_error_handlers(app) -> None:
     def csrf_error(exc):
         return _respond(400, CSRF_MESSAGE)
 
+    @app.errorhandler(InvalidInput)
+    def invalid_input(exc: InvalidInput):
+        return jsonify({"ok": False, "error": exc.message, "message": exc.message, "status": 400}), 400
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code is None or exc.code < 400:
             return exc
-        return _respond(exc.code)
+        if isinstance(exc, InvalidInput):
+            return invalid_input(exc)
+        return _respond(exc.code, getattr(exc, "user_message", None))
 
     @app.errorhandler(Exception)
     def unexpected_error(exc):

@@ -15,7 +15,8 @@ class DemoAccount:
     role: Role
 
 
-# Documented in the README; disable with SEED_DEMO_ACCOUNTS=0 for a real deployment.
+# Documented in the README; disable with SEED_DEMO_ACCOUNTS=0 for a real deployment. Their passwords are
+# published, so each must be changed at its first login (must_change_password).
 DEMO_ACCOUNTS = (
     DemoAccount("trainee", "trainee123", "演示学员", Role.TRAINEE),
     DemoAccount("assessor", "assessor123", "演示考评员", Role.ASSESSOR),
@@ -32,7 +33,7 @@ def seed_demo_accounts() -> list[str]:
             continue
         user = User(username=demo.username, display_name=demo.display_name, role=demo.role.value,
                     organisation="演示单位")
-        user.set_password(demo.password)
+        user.set_password(demo.password, temporary=True)
         db.session.add(user)
         created.append(demo.username)
     db.session.commit()

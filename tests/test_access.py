@@ -12,7 +12,7 @@ from .conftest import PASSWORD
 from .helpers import login
 
 # Endpoints anyone may open. Every other endpoint must require a sign-in.
-EXPECTED_PUBLIC = {"auth.login", "main.index", "main.healthz", "sittings.verify"}
+EXPECTED_PUBLIC = {"auth.login", "main.index", "main.healthz", "sittings.verify", "sittings.verify_form"}
 
 
 def test_every_endpoint_declares_who_may_open_it(app):

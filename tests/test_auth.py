@@ -48,8 +48,8 @@ def test_username_is_case_insensitive(client, users):
 def test_repeated_failures_lock_the_account_then_expire(app, client, users, monkeypatch):
     now = utcnow()
     monkeypatch.setattr(throttle, "utcnow", lambda: now)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        assert login(client, "trainee1", "wrong-password").status_code == 401
+    for i in range(app.config["LOGIN_MAX_FAILURES"]):  # distinct guesses: a retyped one counts once
+        assert login(client, "trainee1", f"wrong-password-{i}").status_code == 401
     locked = login(client, "trainee1", PASSWORD)  # even the right password waits
     assert locked.status_code == 429
     assert "分钟后再试" in locked.get_data(as_text=True)

@@ -53,8 +53,9 @@ def access_rule(view):
     return None
 
 
-# Paths a user who must change the password may still open.
-_PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static"}
+# Paths a user who must change the password may still open (every other one, public pages included,
+# redirects to the change-password page until it is done).
+_PASSWORD_CHANGE_ENDPOINTS = {"auth.change_password", "auth.logout", "static", "main.healthz"}
 
 
 def enforce_access():
@@ -69,6 +70,9 @@ def enforce_access():
         current_app.logger.error("view %s declares no access rule: refused", request.endpoint)
         abort(403)
     if rule == PUBLIC:
+        if current_user.is_authenticated and current_user.must_change_password \
+                and request.endpoint not in _PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("auth.change_password"))
         return None
     if not current_user.is_authenticated:
         if request.accept_mimetypes.best == "application/json" or request.is_json:

@@ -181,12 +181,13 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
 
 def template_xlsx() -> bytes:
     from openpyxl import Workbook
+    from exams.spreadsheet import append_row
 
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "学员名单"
-    sheet.append([spellings[0] for spellings in COLUMNS.values()])
-    sheet.append(TEMPLATE_EXAMPLE)
+    append_row(sheet, [spellings[0] for spellings in COLUMNS.values()])
+    append_row(sheet, TEMPLATE_EXAMPLE)
     for column, width in zip("ABCDE", (16, 12, 14, 20, 10)):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()

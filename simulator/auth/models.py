@@ -43,6 +43,33 @@ ROLE_LABELS = {
 
 MIN_PASSWORD_LENGTH = 8
 
+def password_problem(user, password: str) -> str | None:
+    """What is wrong with a new password the user chose, in Chinese; None if it may be used."""
+    from ..seeding import DEMO_ACCOUNTS
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少 {MIN_PASSWORD_LENGTH} 位"
+    if len(set(password)) < 4:
+        return "密码过于简单：请至少使用 4 个不同的字符"
+    if user.username and user.username.lower() in password.lower():
+        return "密码不能包含用户名"
+    if password in {d.password for d in DEMO_ACCOUNTS}:
+        return "这是公开的演示密码，请换一个只有您知道的密码"
+    return None
+
+
+# Checked instead of a real hash when the username is unknown, so that an unknown name costs the same
+# hash work as a known one and login timing does not tell which usernames exist.
+_DUMMY_HASH: str | None = None
+
+
+def check_dummy_password(password: str) -> bool:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("no-such-user: this never matches")
+    check_password_hash(_DUMMY_HASH, password)
+    return False
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
@@ -72,8 +99,13 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # used by Flask-Login
         return bool(self.active)
 
+    # The server-side session (UserSession.id) this login belongs to; set by auth.sessions.start.
+    session_id = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        # "<id>:<version>:<session>" goes into the session cookie and the remember cookie: a password
+        # change ends every session (version), a logout ends this one (the session row is revoked).
+        return f"{self.id}:{self.session_version}:{self.session_id or ''}"
 
     def set_password(self, password: str, *, temporary: bool = False) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
@@ -100,3 +132,28 @@ class LoginFailure(db.Model):
     username = db.Column(db.String(64), nullable=False, index=True)
     ip = db.Column(db.String(64), nullable=False, index=True)
     at = db.Column(db.DateTime, nullable=False, default=utcnow, index=True)
+    # 16 bits of a keyed hash of (username, password): enough to recognise the same wrong password typed
+    # again (counted once), far too little to be of any use for guessing the password.
+    fingerprint = db.Column(db.String(8))
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Logging out revokes its row, so a copy of its cookies no longer works;
+    other browsers of the same user keep their own rows."""
+    __tablename__ = "user_sessions"
+
+    id = db.Column(db.String(64), primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    revoked_at = db.Column(db.DateTime)
+
+
+class ThrottleCounter(db.Model):
+    """A login-throttling counter: per (account, address) pair or per address. Rows are updated with
+    single conditional UPDATE statements, so parallel requests cannot exceed a limit."""
+    __tablename__ = "login_throttle"
+
+    key = db.Column(db.String(200), primary_key=True)
+    failures = db.Column(db.Integer, nullable=False, default=0)
+    window_started = db.Column(db.DateTime, nullable=False)
+    locked_until = db.Column(db.DateTime)

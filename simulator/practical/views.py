@@ -16,6 +16,7 @@ from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOu
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
+from ..jsonio import int_field, json_object, query_int, str_field
 from . import device, service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
@@ -158,7 +159,7 @@ def call_state(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
     live.tick()
-    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+    return jsonify(_state_payload(row, live, query_int("since", 0)))
 
 
 @bp.route("/calls/<call_id>/audio", methods=["POST"])
@@ -166,7 +167,7 @@ def call_state(call_id: str):
 def call_audio(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    seq = request.args.get("seq", type=int)
+    seq = query_int("seq")
     pcm = request.get_data(cache=False)
     if seq is None or seq < 0:
         return _json_error("缺少音频序号", 400)
@@ -179,7 +180,7 @@ def call_audio(call_id: str):
     except AudioTooFast:
         return _json_error("音频发送过快（超过实时速度），请稍后再发", 429)
     live.tick()
-    return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
+    return jsonify(_state_payload(row, live, query_int("since", 0)))
 
 
 @bp.route("/calls/<call_id>/action", methods=["POST"])
@@ -187,18 +188,19 @@ def call_audio(call_id: str):
 def call_action(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     action = body.get("action")
+    since = int_field(body, "since", default=0)
     try:
         if action in ("transfer", "consult"):
-            live.transfer(str(body.get("target", "")), kind="consult" if action == "consult" else "blind")
+            live.transfer(str_field(body, "target", max_length=64), kind="consult" if action == "consult" else "blind")
         elif action in ACTIONS:
             getattr(live, action)()
         else:
             return _json_error("未知操作", 400)
     except CallError as exc:
         return _json_error(str(exc))
-    return jsonify(_state_payload(row, live, body.get("since", 0)))
+    return jsonify(_state_payload(row, live, since))
 
 
 @bp.route("/calls/<call_id>/work-order", methods=["POST"])
@@ -206,11 +208,9 @@ def call_action(call_id: str):
 def call_work_order(call_id: str):
     row = _own_call(call_id)
     live = _live_or_gone(row)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error("工单数据格式不正确", 400)
+    body = json_object()
     try:
-        errors = live.save_work_order({k: body.get(k, "") for k in WORK_ORDER_FIELDS})
+        errors = live.save_work_order({k: str_field(body, k, max_length=2000) for k in WORK_ORDER_FIELDS})
     except CallError as exc:
         return _json_error(str(exc))
     return jsonify({"saved": True, "valid": not errors, "errors": errors})
@@ -314,13 +314,11 @@ def task_draft(call_id: str):
     row = _own_call(call_id)
     if row.status == "finished":
         return _json_error("已提交，不能再修改")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _json_error("数据格式不正确", 400)
+    body = json_object()
     if service.close_if_time_up(row):
         return _time_up(row)
     try:
-        service.save_draft(row, body)
+        service.save_draft(row, {k: str_field(body, k, max_length=20_000) for k in ("text", "typed")})
     except service.TaskClosed:
         return _time_up(row)
     return jsonify({"saved": True})

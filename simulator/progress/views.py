@@ -34,21 +34,22 @@ def analytics():
 @roles_required(*STAFF)
 def analytics_export():
     from openpyxl import Workbook
+    from exams.spreadsheet import append_row
     wb = Workbook()
     ws = wb.active
     ws.title = "通过率"
-    ws.append(["批次", "等级", "考生", "合格", "合格率"])
+    append_row(ws, ["批次", "等级", "考生", "合格", "合格率"])
     for s in stats.pass_rates()["sittings"]:
-        ws.append([s["name"], s["level"], s["total"], s["certified"], round(s["certified"] / s["total"], 3) if s["total"] else None])
+        append_row(ws, [s["name"], s["level"], s["total"], s["certified"], round(s["certified"] / s["total"], 3) if s["total"] else None])
     ws2 = wb.create_sheet("成绩分布")
     dist = stats.score_distributions()
-    ws2.append(["分数段", "理论", "操作（鉴定）", "操作（全部通话与作答）"])
+    append_row(ws2, ["分数段", "理论", "操作（鉴定）", "操作（全部通话与作答）"])
     for i in range(10):
-        ws2.append([f"{i * 10}–{i * 10 + 9 if i < 9 else 100}", dist["theory"][i], dist["practical"][i], dist["calls"][i]])
+        append_row(ws2, [f"{i * 10}–{i * 10 + 9 if i < 9 else 100}", dist["theory"][i], dist["practical"][i], dist["calls"][i]])
     ws3 = wb.create_sheet("失分最多的评分项")
-    ws3.append(["场景", "评分项", "未得满分次数", "评分次数", "失分率"])
+    append_row(ws3, ["场景", "评分项", "未得满分次数", "评分次数", "失分率"])
     for r in stats.most_failed_items(100):
-        ws3.append([r["scenario"], r["label"], r["failed"], r["total"], r["rate"]])
+        append_row(ws3, [r["scenario"], r["label"], r["failed"], r["total"], r["rate"]])
     buf = io.BytesIO()
     wb.save(buf)
     return send_file(io.BytesIO(buf.getvalue()), as_attachment=True, download_name="统计分析.xlsx",

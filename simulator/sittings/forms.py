@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateTimeLocalField, DecimalField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, StopValidation, InputRequired, Length, NumberRange, Optional
 
 LEVELS = [("5", "五级"), ("4", "四级"), ("3", "三级")]
 
@@ -29,9 +29,15 @@ class RosterForm(FlaskForm):
     submit = SubmitField("导入报名")
 
 
+def _finite(form, field):
+    # Decimal accepts NaN, sNaN and Infinity; NumberRange does not catch them all (sNaN raises on compare).
+    if field.data is None or not field.data.is_finite():
+        raise StopValidation("请填写 0–100 之间的分数")
+
+
 class OverrideForm(FlaskForm):
     item_id = StringField(validators=[DataRequired()])
-    points = DecimalField("改为", places=2, validators=[InputRequired("请填写分数"), NumberRange(0, 100)])
+    points = DecimalField("改为", places=2, validators=[InputRequired("请填写分数"), _finite, NumberRange(0, 100)])
     reason = TextAreaField("理由", validators=[DataRequired("请写明理由"), Length(min=4, message="理由至少 4 个字")])
     submit = SubmitField("修改得分")
 

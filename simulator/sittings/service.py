@@ -131,11 +131,12 @@ def enrol_roster(sitting: Sitting, filename: str, content: bytes, actor: User) -
 
 def roster_template() -> bytes:
     from openpyxl import Workbook
+    from exams.spreadsheet import append_row
     wb = Workbook()
     ws = wb.active
     ws.title = "报名名单"
-    ws.append(["用户名"])
-    ws.append(["trainee"])
+    append_row(ws, ["用户名"])
+    append_row(ws, ["trainee"])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -373,6 +374,25 @@ def publish(sitting: Sitting, actor: User) -> dict:
                               reason="发布成绩"))
     db.session.commit()
     return counts
+
+
+def rebuild_report(candidate: SittingCandidate, actor: User) -> dict:
+    """Write a published candidate's report again from the stored records (names, titles, items), keeping
+    the published scores and verdict: published results are final, only their presentation is rebuilt."""
+    if candidate.sitting.published_at is None:
+        raise SittingError("成绩尚未发布，没有可重新生成的成绩报告")
+    before = dict(candidate.report or {})
+    fresh = report(candidate)
+    fresh.update(theory=candidate.theory_score, practical=candidate.practical_score,
+                 certified=bool(candidate.certified))
+    candidate.report = fresh
+    changed = sorted(k for k in fresh if before.get(k) != fresh[k])
+    db.session.add(AuditEntry(actor_id=actor.id, sitting_id=candidate.sitting_id, candidate_user_id=candidate.user_id,
+                              action="rebuild_report", target="report",
+                              before={k: before.get(k) for k in changed}, after={k: fresh[k] for k in changed},
+                              reason="重新生成成绩报告和证书"))
+    db.session.commit()
+    return fresh
 
 
 def verify(number: str) -> SittingCandidate | None:

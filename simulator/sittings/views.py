@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import (Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, session,
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, session,
                    url_for)
 from flask_login import current_user
 
@@ -281,17 +281,18 @@ def publish(sitting_id: int):
 @roles_required(*ASSESSING)
 def export(sitting_id: int):
     from openpyxl import Workbook
+    from exams.spreadsheet import append_row
     sitting = _sitting(sitting_id)
     wb = Workbook()
     ws = wb.active
     ws.title = "鉴定结果"
-    ws.append(["用户名", "姓名", "单位", "理论成绩", "操作成绩", "结论", "证书编号"])
+    append_row(ws, ["用户名", "姓名", "单位", "理论成绩", "操作成绩", "结论", "证书编号"])
     for c in sitting.candidates:
         s = service.scores(c)
         theory_score = c.theory_score if sitting.published_at else s.theory
         practical_score = c.practical_score if sitting.published_at else s.practical
         verdict = ("合格" if c.certified else "不合格") if sitting.published_at else ("待发布" if s.complete else "未完成")
-        ws.append([c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
+        append_row(ws, [c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
                    c.certificate_number or ""])
     buf = io.BytesIO()
     wb.save(buf)
@@ -311,6 +312,22 @@ def _report_pdf(candidate: SittingCandidate):
 @roles_required(*ASSESSING)
 def report_pdf(sitting_id: int, candidate_id: int):
     return _report_pdf(_candidate(_sitting(sitting_id), candidate_id))
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/report/rebuild", methods=["POST"])
+@roles_required(*ASSESSING)
+def rebuild_report(sitting_id: int, candidate_id: int):
+    """Rebuild a published report (and so the certificate) from the stored records."""
+    sitting = _sitting(sitting_id)
+    candidate = _candidate(sitting, candidate_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        service.rebuild_report(candidate, current_user)
+        flash(f"已重新生成 {candidate.user.display_name} 的成绩报告和证书。", "success")
+    except service.SittingError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for(".detail", sitting_id=sitting.id))
 
 
 # ---- candidates --------------------------------------------------------------------------------------
@@ -408,9 +425,34 @@ def my_certificate(sitting_id: int):
 
 # ---- anyone -------------------------------------------------------------------------------------------
 
+def _verify_allowed() -> bool:
+    from datetime import timedelta
+
+    from ..auth import throttle
+    return throttle.hit(f"verify:{(request.remote_addr or 'unknown')[:64]}",
+                        current_app.config["VERIFY_PER_MINUTE"], timedelta(minutes=1))
+
+
+@bp.route("/verify")
+@public
+def verify_form():
+    """A public form to type a certificate number."""
+    number = (request.args.get("number") or "").strip()
+    if number:
+        if len(number) > 32 or not number.isalnum():
+            return render_template("sittings/verify.html", candidate=None, number=number, searched=True,
+                                   LEVEL_NAMES=LEVEL_NAMES), 404
+        return redirect(url_for(".verify", number=number.upper()))
+    return render_template("sittings/verify.html", candidate=None, number="", searched=False, LEVEL_NAMES=LEVEL_NAMES)
+
+
 @bp.route("/verify/<number>")
 @public
 def verify(number: str):
+    """Only what verifies a certificate: holder's name, level, date, status — no scores."""
+    if not _verify_allowed():
+        return render_template("sittings/verify.html", candidate=None, number=number, searched=False,
+                               limited=True, LEVEL_NAMES=LEVEL_NAMES), 429
     candidate = service.verify(number)
-    return render_template("sittings/verify.html", candidate=candidate, number=number, LEVEL_NAMES=LEVEL_NAMES), \
-        (200 if candidate else 404)
+    return render_template("sittings/verify.html", candidate=candidate, number=number, searched=True,
+                           LEVEL_NAMES=LEVEL_NAMES), (200 if candidate else 404)

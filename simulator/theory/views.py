@@ -10,6 +10,7 @@ from exams.models import Attempt
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
+from ..jsonio import InvalidInput, int_field, json_object
 from .forms import MockStartForm, PracticeStartForm, SubmitPaperForm
 
 bp = Blueprint("theory", __name__, url_prefix="/theory")
@@ -90,12 +91,15 @@ def _json_error(exc: exam.ExamError, status: int):
 @roles_required(Role.TRAINEE)
 def answer(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("position"), int):
-        return jsonify({"ok": False, "error": "请求格式不正确。"}), 400
+    data = json_object()
+    position = int_field(data, "position", required=True, maximum=max(0, len(attempt.paper) - 1))
+    response = data.get("response")
+    if response is not None and not (isinstance(response, list) and len(response) <= 10
+                                     and all(isinstance(x, str) and len(x) <= 8 for x in response)):
+        raise InvalidInput("答案格式不正确。")
     try:
-        exam.save_answer(attempt, data["position"], data.get("response"), flagged=data.get("flagged"),
-                         seq=int(data.get("seq") or 0))
+        exam.save_answer(attempt, position, response, flagged=data.get("flagged"),
+                         seq=int_field(data, "seq", default=0))
     except exam.AttemptClosed as exc:
         return _json_error(exc, 409)
     except exam.ExamError as exc:
@@ -107,11 +111,9 @@ def answer(attempt_id: int):
 @roles_required(Role.TRAINEE)
 def check(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data.get("position"), int):
-        return jsonify({"ok": False, "error": "请求格式不正确。"}), 400
+    position = int_field(json_object(), "position", required=True, maximum=max(0, len(attempt.paper) - 1))
     try:
-        feedback = exam.check_item(attempt, data["position"])
+        feedback = exam.check_item(attempt, position)
     except exam.AttemptClosed as exc:
         return _json_error(exc, 409)
     except exam.ExamError as exc:

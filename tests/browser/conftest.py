@@ -1,4 +1,6 @@
 """Real-browser tests: the real server (run.py under waitress) and Debian's Chromium via Playwright."""
+# The app sends a Content-Security-Policy without unsafe-eval: page predicates are written as functions
+# ("() => ..."), which Playwright calls directly, rather than expressions it would have to eval.
 from __future__ import annotations
 
 import os
@@ -86,11 +88,26 @@ def page(browser, request):
     context.close()
 
 
+# Seeded demo accounts must change their published password at first login; the new one is kept here
+# per server, so later sign-ins on the same server use it.
+CHANGED_PASSWORDS: dict[tuple[str, str], str] = {}
+
+
 def sign_in(page, base: str, username: str, password: str) -> None:
+    password = CHANGED_PASSWORDS.get((base, username), password)
     page.goto(base + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("input[type=submit]")
+    with page.expect_navigation():
+        page.click("input[type=submit]")
+    if page.url.startswith(base + "/account/password"):
+        new = "Changed-Pw-2026!"
+        page.fill("input[name=current]", password)
+        page.fill("input[name=new]", new)
+        page.fill("input[name=confirm]", new)
+        with page.expect_navigation():
+            page.click("input[type=submit]")
+        CHANGED_PASSWORDS[(base, username)] = new
 
 
 def pass_device_check(page, attempts: int = 6) -> str:
@@ -102,16 +119,16 @@ def pass_device_check(page, attempts: int = 6) -> str:
 
     page.wait_for_url(_re.compile(r".*/practical/device\?next=.*"))
     page.click("[data-testid=device-allow]")
-    page.wait_for_function("document.querySelector('[data-testid=device-permission]').textContent.includes('已允许')")
+    page.wait_for_function("() => document.querySelector('[data-testid=device-permission]').textContent.includes('已允许')")
     for _ in range(attempts):
         page.wait_for_selector("[data-testid=device-record]:not([disabled])")
         page.click("[data-testid=device-record]")
-        page.wait_for_function("document.getElementById('device-check').dataset.passed === '1'"
+        page.wait_for_function("() => document.getElementById('device-check').dataset.passed === '1'"
                                " || document.querySelector('[data-testid=device-error]').textContent.length > 0",
                                timeout=90000)
         if page.get_attribute("#device-check", "data-passed") == "1":
             break
-    page.wait_for_function("document.getElementById('device-check').dataset.levelSeen === '1'")
+    page.wait_for_function("() => document.getElementById('device-check').dataset.levelSeen === '1'")
     text = page.text_content("[data-testid=device-text]")
     assert text, page.text_content("[data-testid=device-error]")
     page.click("[data-testid=device-continue]")

@@ -104,7 +104,7 @@ def _assessor_creates_and_enrols(page, base: str) -> str:
     labels = [options.nth(i).text_content() for i in range(options.count())]
     page.select_option("[data-testid=enrol-form] select", label=next(l for l in labels if "trainee" in l))
     page.click("[data-testid=enrol-form] [type=submit]")
-    page.wait_for_function("document.querySelector('[data-testid=candidates]').textContent.includes('trainee')")
+    page.wait_for_function("() => document.querySelector('[data-testid=candidates]').textContent.includes('trainee')")
     return url
 
 
@@ -128,7 +128,7 @@ def _trainee_sits_the_theory_paper(page, base: str, sitting_id: int, db_file: Pa
             # options are shown shuffled: the displayed letter of an original option is its place in `order`
             shown = chr(ord("A") + entry["order"].index(letter)) if entry.get("order") else letter
             question.locator(f".options input[value='{shown}']").check()
-    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    page.wait_for_function("() => document.getElementById('save-state').textContent === '已保存'")
     assert page.text_content("[data-testid=answered-count]") == str(len(paper))
     page.click("[data-testid=open-submit]")
     page.click("[data-testid=confirm-submit]")
@@ -175,14 +175,14 @@ def _answer_a_call(page) -> None:
     page.wait_for_selector("#mic-gate.ready", state="attached")
     page.wait_for_selector("[data-testid=answer]:not([disabled])", timeout=30000)
     page.click("[data-testid=answer]")
-    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '通话中'")
+    page.wait_for_function("() => document.querySelector('[data-testid=call-state]').textContent === '通话中'")
     # Talk until the farewell has been said (or the caller has hung up), then end the call.
     page.wait_for_function(
-        "[...document.querySelectorAll('[data-testid=captions] li')].some(li => li.textContent.includes('再见'))"
+        "() => [...document.querySelectorAll('[data-testid=captions] li')].some(li => li.textContent.includes('再见'))"
         " || document.querySelector('[data-testid=call-state]').textContent === '话后处理'", timeout=120000)
     if page.text_content("[data-testid=call-state]") != "话后处理":
         page.click("[data-testid=hangup]")
-    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '话后处理'")
+    page.wait_for_function("() => document.querySelector('[data-testid=call-state]').textContent === '话后处理'")
     page.click("[data-testid=finish]")
     page.wait_for_url(re.compile(r".*/result$"), timeout=120000)
 
@@ -222,7 +222,7 @@ def _assessor_reviews_overrides_and_publishes(page, sitting_url: str) -> str:
     assert "已修改" in page.text_content(f"[data-testid=practical-item-{call}]")
     page.goto(sitting_url)
     page.click("[data-testid=publish]")
-    page.wait_for_function("document.querySelector('[data-testid=candidates]').textContent.includes('合格')")
+    page.wait_for_function("() => document.querySelector('[data-testid=candidates]').textContent.includes('合格')")
     return reason
 
 

@@ -100,13 +100,13 @@ def _flow(page, base: str, dialogs: list[str]) -> None:
     assert view["started"] is True and "started" in kinds and "ring" in kinds
     assert kinds.index("started") < kinds.index("ring"), "the first ring follows begin"
     page.click("[data-testid=answer]")
-    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '通话中'")
+    page.wait_for_function("() => document.querySelector('[data-testid=call-state]').textContent === '通话中'")
 
     # 3. the caller speaks: indicator, level meter, the log line; the words only on request
     page.wait_for_selector("[data-testid=caller-speaking]:not([hidden])", timeout=60000)
-    page.wait_for_function("parseFloat(document.querySelector('[data-testid=caller-level]').style.width) > 0",
+    page.wait_for_function("() => parseFloat(document.querySelector('[data-testid=caller-level]').style.width) > 0",
                            timeout=15000)
-    page.wait_for_function("[...document.querySelectorAll('[data-testid=call-log] li')]"
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=call-log] li')]"
                            ".some(li => /客户说话（\\d+ 秒）/.test(li.textContent))")
     words = page.locator("[data-testid=call-log] .caller-words").first
     assert not words.is_visible(), "the caller's words are off by default"
@@ -118,7 +118,7 @@ def _flow(page, base: str, dialogs: list[str]) -> None:
 
     # 4. no work order saved: submitting asks first, and the record says it was skipped
     page.click("[data-testid=hangup]")
-    page.wait_for_function("document.querySelector('[data-testid=call-state]').textContent === '话后处理'")
+    page.wait_for_function("() => document.querySelector('[data-testid=call-state]').textContent === '话后处理'")
     page.click("[data-testid=finish]")
     page.wait_for_url(re.compile(r".*/result$"), timeout=120000)
     assert dialogs and "工单" in dialogs[0] and "确定" in dialogs[0]

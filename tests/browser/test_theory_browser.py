@@ -29,9 +29,9 @@ def test_mock_paper_survives_closing_the_page_and_shows_the_breakdown(browser, l
         option = question.locator(".options input").nth(number % 2)
         option.check()
         chosen[number] = option.get_attribute("value")
-        page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+        page.wait_for_function("() => document.getElementById('save-state').textContent === '已保存'")
     page.locator("[data-testid=question-3] .flag").check()
-    page.wait_for_function("document.getElementById('save-state').textContent === '已保存'")
+    page.wait_for_function("() => document.getElementById('save-state').textContent === '已保存'")
     assert page.text_content("[data-testid=answered-count]") == "7"
     page.close()                                   # the candidate closes the tab mid-exam
 
