@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from exams import LEVEL_NAMES, PaperError, load_blueprints
@@ -16,11 +16,30 @@ bp = Blueprint("theory", __name__, url_prefix="/theory")
 MODE_LABELS = {"practice": "练习", "mock": "模拟考试", "certification": "正式鉴定"}
 
 
+def _locked_out() -> str | None:
+    """Closed book: while the trainee has an open certification, the message refusing practice."""
+    from ..sittings import service as sittings
+    sitting = sittings.open_certification_for(current_user)
+    return sittings.lockdown_message(sitting) if sitting is not None else None
+
+
+def _refuse(message: str):
+    if request.method != "GET" or request.is_json or request.accept_mimetypes.best == "application/json":
+        abort(make_response(jsonify({"ok": False, "error": message, "lockdown": True}), 403))
+    abort(make_response(render_template("error.html", code=403, title="正式鉴定进行中", message=message), 403))
+
+
 def _own_attempt(attempt_id: int) -> Attempt:
-    """The signed-in trainee's attempt; anyone else's is 'not found' rather than 'forbidden'."""
+    """The signed-in trainee's attempt; anyone else's is 'not found' rather than 'forbidden'.
+    Practice and mock papers (their pages, answers, feedback and results) are closed while the trainee
+    sits a certification: the same bank would give the live paper's keys away."""
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
+    if attempt.mode != "certification":
+        message = _locked_out()
+        if message:
+            _refuse(message)
     return attempt
 
 
@@ -37,7 +56,7 @@ def home():
     for attempt in history:
         exam.finalize_if_due(attempt)
     return render_template("theory/home.html", mock_form=MockStartForm(), practice_form=PracticeStartForm(area=request.args.get("area", "")),
-                           history=history, areas=load_blueprints().areas)
+                           history=history, areas=load_blueprints().areas, lockdown=_locked_out())
 
 
 @bp.route("/start/mock", methods=["POST"])
@@ -62,6 +81,9 @@ def start_practice():
 
 
 def _start(**choice):
+    message = _locked_out()
+    if message:
+        _refuse(message)
     try:
         attempt = exam.start_attempt(current_user.id, **choice)
     except PaperError as exc:
@@ -86,21 +108,35 @@ def _json_error(exc: exam.ExamError, status: int):
     return jsonify({"ok": False, "error": exc.message, "closed": isinstance(exc, exam.AttemptClosed)}), status
 
 
+def _optional(data: dict, key: str, kind, message: str):
+    value = data.get(key)
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise exam.InvalidAnswer(message)
+    return value
+
+
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles_required(Role.TRAINEE)
 def answer(attempt_id: int):
+    """Autosave one answer. The page sends ``base``, the revision of this answer it last saw; an answer
+    changed elsewhere since is refused with 409 and the stored answer, for the page to show."""
     attempt = _own_attempt(attempt_id)
     data = request.get_json(silent=True)
-    if not isinstance(data, dict) or not isinstance(data.get("position"), int):
+    if not isinstance(data, dict) or not isinstance(data.get("position"), int) or isinstance(data["position"], bool):
         return jsonify({"ok": False, "error": "请求格式不正确。"}), 400
     try:
-        exam.save_answer(attempt, data["position"], data.get("response"), flagged=data.get("flagged"),
-                         seq=int(data.get("seq") or 0))
+        response = _optional(data, "response", list, "答案格式不正确。")
+        flagged = _optional(data, "flagged", bool, "标记格式不正确。")
+        base = _optional(data, "base", int, "答案版本号不正确。")
+        saved = exam.save_answer(attempt, data["position"], response, flagged=flagged, base=base)
+    except exam.StaleAnswer as exc:
+        return jsonify({"ok": False, "stale": True, "closed": False, "error": exc.message,
+                        "current": exc.current}), 409
     except exam.AttemptClosed as exc:
         return _json_error(exc, 409)
     except exam.ExamError as exc:
         return _json_error(exc, 400)
-    return jsonify({"ok": True, **exam.progress(attempt)})
+    return jsonify({"ok": True, "answer": saved, **exam.progress(attempt)})
 
 
 @bp.route("/attempts/<int:attempt_id>/check", methods=["POST"])
