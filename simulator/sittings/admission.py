@@ -14,6 +14,9 @@ from flask_login import current_user
 from ..extensions import db
 from .models import Sitting, SittingCandidate
 
+# Pages a browser navigates to (an HTML answer); every other endpoint is the pages' JSON API.
+PAGES = {"theory.take", "theory.result", "theory.submit", "practical.call_page", "practical.task_page",
+         "practical.result"}
 MESSAGE = "请先在鉴定批次页面输入考场口令，再进入正式鉴定。"
 
 
@@ -58,6 +61,6 @@ def enforce_access_code():
     if sitting is None or sitting.published_at is not None or admitted(sitting):
         return None
     link = url_for("sittings.take", sitting_id=sitting.id)
-    if request.is_json or request.method != "GET" or request.accept_mimetypes.best == "application/json":
+    if request.endpoint not in PAGES or request.is_json or request.accept_mimetypes.best == "application/json":
         return jsonify({"ok": False, "error": MESSAGE, "access_code": True, "sitting_url": link}), 403
     return render_template("error.html", code=403, title="需要考场口令", message=MESSAGE), 403

@@ -23,8 +23,11 @@ def _locked_out() -> str | None:
     return sittings.lockdown_message(sitting) if sitting is not None else None
 
 
+_API = {"theory.answer", "theory.check", "theory.state"}
+
+
 def _refuse(message: str):
-    if request.method != "GET" or request.is_json or request.accept_mimetypes.best == "application/json":
+    if request.is_json or request.accept_mimetypes.best == "application/json" or request.endpoint in _API:
         abort(make_response(jsonify({"ok": False, "error": message, "lockdown": True}), 403))
     abort(make_response(render_template("error.html", code=403, title="正式鉴定进行中", message=message), 403))
 
