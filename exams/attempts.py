@@ -155,6 +155,7 @@ def finalize_overdue(now=None) -> int:
     for attempt in db.session.query(Attempt).filter(Attempt.status == "in_progress",
                                                     Attempt.time_limit_minutes.isnot(None)).all():
         done += finalize_if_due(attempt, now)
+        db.session.commit()         # one paper at a time: never hold one paper's lock while closing the next
     return done
 
 
@@ -219,6 +220,14 @@ def save_answer(attempt: Attempt, position: int, displayed: list[str] | None = N
     if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 0):
         raise InvalidAnswer("答案版本号不正确。")
     lock(attempt)
+    try:
+        return _save_locked(attempt, position, displayed, flagged, base, now)
+    except ExamError:
+        db.session.rollback()       # release the lock now, not at the end of the request
+        raise
+
+
+def _save_locked(attempt: Attempt, position: int, displayed, flagged, base, now) -> dict:
     _ensure_open(attempt, now)
     item = PaperItem.from_json(attempt.paper[position])
     row = _answer_row(attempt, position)
@@ -228,7 +237,6 @@ def save_answer(attempt: Attempt, position: int, displayed: list[str] | None = N
             raise InvalidAnswer("这道题已经查看过解析，答案不能再改。")
         if base is not None and base < row.revision and wanted != row.response:
             current = answer_state(item, row)
-            db.session.rollback()
             raise StaleAnswer(_stale_message(item, current), current)
         if wanted != row.response:
             row.response = wanted

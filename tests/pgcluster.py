@@ -21,17 +21,16 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-# Durability is not under test here: skip fsync so creating and cloning databases stays quick.
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
     "max_connections": "300",
     "shared_buffers": "32MB",
     "log_min_messages": "warning",
     "log_min_error_statement": "panic",    # expected errors (e.g. unique violations) are tested behaviour
 }
+# Tests do not test durability: without fsync, creating and cloning databases stays quick. A benchmark
+# passes durable=True to measure what production would see.
+FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
 class ClusterError(RuntimeError):
@@ -57,7 +56,8 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="pgtest-"))   # short: unix socket paths are limited
         self.data = self.root / "data"
@@ -88,10 +88,10 @@ class Cluster:
                                    "test cluster: install Debian's postgresql package") from None
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", self.superuser, "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
+                  "--no-locale", *([] if self.durable else ["--no-sync"]))
         with open(self.data / "postgresql.auto.conf", "a") as conf:
             conf.write(f"port = {self.port}\nunix_socket_directories = '{self.socket_dir}'\n")
-            for key, value in SERVER_SETTINGS.items():
+            for key, value in {**SERVER_SETTINGS, **({} if self.durable else FAST_SETTINGS)}.items():
                 conf.write(f"{key} = {value}\n")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "start")
         self.running = True

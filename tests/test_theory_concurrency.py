@@ -251,3 +251,30 @@ def test_fifty_autosaves_racing_two_submits_every_acknowledged_answer_is_scored(
         assert rows[p].response == [], f"answer {p} was refused but stored"
     assert sum(1 for r in rows.values() if r.response) == len(acknowledged)
     assert attempt.score == pytest.approx(sum(points[p] for p in acknowledged))
+
+
+def test_the_migration_upgrades_an_existing_database(app, bank, users, database):
+    """A database at the previous head, with answers given: after the upgrade each given answer is at
+    revision 1, so a page loaded before the upgrade (base 0) cannot overwrite it unseen."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    attempt = exam.start_attempt(users[Role.TRAINEE].id, mode="mock", level=5)
+    attempt_id = attempt.id
+    exam.save_answer(attempt, 0, ["T"] if attempt.paper[0]["type"] == "judge" else ["A"])
+    db.session.remove()
+    downgrade(revision="e7387fc4d30c")
+    assert "client_seq" in {c["name"] for c in inspect(db.engine).get_columns("exam_answers")}
+    with db.engine.begin() as connection:      # what the old page stored
+        connection.execute(text("UPDATE exam_answers SET client_seq = :seq WHERE position = 0"),
+                           {"seq": DATE_NOW_MS})
+    upgrade()
+    columns = {c["name"] for c in inspect(db.engine).get_columns("exam_answers")}
+    assert "revision" in columns and "client_seq" not in columns
+    revisions = dict(db.session.execute(text("SELECT position, revision FROM exam_answers WHERE attempt_id = :a"),
+                                        {"a": attempt_id}).all())
+    assert revisions[0] == 1 and set(revisions[p] for p in range(1, 100)) == {0}
+    attempt = db.session.get(Attempt, attempt_id)
+    with pytest.raises(exam.StaleAnswer):
+        exam.save_answer(attempt, 0, ["F"] if attempt.paper[0]["type"] == "judge" else ["B"], base=0)
+    assert exam.save_answer(attempt, 0, ["F"] if attempt.paper[0]["type"] == "judge" else ["B"], base=1)["revision"] == 2

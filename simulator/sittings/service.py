@@ -389,8 +389,21 @@ def report(candidate: SittingCandidate) -> dict:
             "certified": s.certified, "complete": s.complete}
 
 
+def _lock_sitting(sitting: Sitting) -> None:
+    """Two assessors pressing "publish" at once: the second waits, then finds it published."""
+    from sqlalchemy import update
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Sitting.__table__).where(Sitting.__table__.c.id == sitting.id)
+                           .values(id=Sitting.__table__.c.id))
+        db.session.query(Sitting).filter_by(id=sitting.id).populate_existing().one()
+    else:
+        db.session.query(Sitting).filter_by(id=sitting.id).with_for_update().populate_existing().one()
+
+
 def publish(sitting: Sitting, actor: User) -> dict:
+    _lock_sitting(sitting)
     if sitting.published_at is not None:
+        db.session.rollback()
         raise SittingError("成绩已经发布")
     counts = {"certified": 0, "not_certified": 0}
     for candidate in sitting.candidates:
