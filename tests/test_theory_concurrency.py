@@ -20,6 +20,7 @@ from simulator.extensions import db
 from tests.bank_factory import write_bank
 from tests.conftest import PASSWORD
 from tests.helpers import login, submit
+from tests.test_sittings import content, sitting  # noqa: F401  (fixtures)
 
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 FORM_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -189,68 +190,118 @@ def _key(attempt: Attempt, position: int) -> list[str]:
     return list(key) if item.qtype == "judge" else sorted(chr(ord("A") + item.order.index(k)) for k in key)
 
 
-def test_fifty_autosaves_racing_two_submits_every_acknowledged_answer_is_scored(app, bank, users, database):
-    with Server(app) as server:
-        session = _http_login(server.base, users[Role.TRAINEE].username)
-        home = session.get(server.base + "/theory/", timeout=60).text
-        started = session.post(server.base + "/theory/start/mock",
-                               data={"level": "5", "csrf_token": FORM_CSRF.search(home).group(1)}, timeout=60)
-        token = META_CSRF.search(started.text).group(1)
-        url = started.url
-        attempt = db.session.query(Attempt).one()
-        keys = {p: _key(attempt, p) for p in range(50)}
-        points = {p: exam.items(attempt)[p].points for p in range(50)}
-        db.session.rollback()
+def _race(session, url, token, closers) -> dict[int, requests.Response]:
+    """50 autosaves (the keys of questions 1-50, each from its own connection) and the ``closers``
+    (callables given a fresh requests.Session), all released at once. Returns each answer's reply."""
+    attempt = db.session.query(Attempt).filter_by(id=int(url.rstrip("/").rsplit("/", 1)[1])).one()
+    keys = {p: _key(attempt, p) for p in range(50)}
+    db.session.rollback()
+    go = threading.Barrier(50 + len(closers))
+    answers: dict[int, requests.Response] = {}
+    errors: list[BaseException] = []
 
-        go = threading.Barrier(52)
-        answers: dict[int, requests.Response] = {}
-        submits: list[requests.Response] = []
-        errors: list[BaseException] = []
+    def worker(job):
+        s = requests.Session()
+        s.cookies.update(session.cookies)
+        try:
+            go.wait(timeout=60)
+            job(s)
+        except BaseException as exc:          # reported below: a thread must not fail silently
+            errors.append(exc)
 
-        def worker(job):
-            s = requests.Session()
-            s.cookies.update(session.cookies)
-            try:
-                go.wait(timeout=60)
-                job(s)
-            except BaseException as exc:          # reported below: a thread must not fail silently
-                errors.append(exc)
+    def answer(position):
+        def job(s):
+            answers[position] = s.post(url + "/answer", json={"position": position, "response": keys[position],
+                                                                "base": 0},
+                                       headers={"X-CSRFToken": token, "Accept": "application/json"}, timeout=120)
+        return job
 
-        def answer(position):
-            def job(s):
-                answers[position] = s.post(url + "/answer", json={"position": position, "response": keys[position],
-                                                                    "base": 0},
-                                           headers={"X-CSRFToken": token, "Accept": "application/json"}, timeout=120)
-            return job
-
-        def submit_paper(s):
-            time.sleep(0)                       # yield once: some answers go before, some after
-            submits.append(s.post(url + "/submit", data={"csrf_token": token}, allow_redirects=False, timeout=120))
-
-        threads = [threading.Thread(target=worker, args=(answer(p),)) for p in range(50)]
-        threads += [threading.Thread(target=worker, args=(submit_paper,)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=180)
+    threads = [threading.Thread(target=worker, args=(answer(p),)) for p in range(50)]
+    threads += [threading.Thread(target=worker, args=(closer,)) for closer in closers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=180)
     assert not errors, errors
-    assert len(answers) == 50 and len(submits) == 2
-    assert all(r.status_code == 302 and r.headers["Location"].endswith("/result") for r in submits)
+    assert len(answers) == 50
+    return answers
+
+
+def _every_acknowledged_answer_is_scored(attempt_id: int, answers: dict[int, requests.Response]) -> Attempt:
     acknowledged = {p for p, r in answers.items() if r.status_code == 200}
     refused = {p for p, r in answers.items() if r.status_code != 200}
     for p in refused:
         assert answers[p].status_code == 409 and answers[p].json()["closed"], answers[p].text
         assert "交卷" in answers[p].json()["error"]
     db.session.expire_all()
-    attempt = db.session.query(Attempt).one()
-    assert attempt.status == "submitted" and attempt.submit_reason == "candidate"
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.status == "submitted"
     rows = {r.position: r for r in db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id)}
     for p in acknowledged:
         assert rows[p].response and rows[p].correct, f"answer {p} was acknowledged but not scored"
     for p in refused:
         assert rows[p].response == [], f"answer {p} was refused but stored"
     assert sum(1 for r in rows.values() if r.response) == len(acknowledged)
+    points = {p: item.points for p, item in enumerate(exam.items(attempt))}
     assert attempt.score == pytest.approx(sum(points[p] for p in acknowledged))
+    return attempt
+
+
+def test_fifty_autosaves_racing_two_submits_every_acknowledged_answer_is_scored(app, bank, users, database):
+    with Server(app) as server:
+        session = _http_login(server.base, users[Role.TRAINEE].username)
+        home = session.get(server.base + "/theory/", timeout=60).text
+        started = session.post(server.base + "/theory/start/mock",
+                               data={"level": "5", "csrf_token": FORM_CSRF.search(home).group(1)}, timeout=60)
+        token, url = META_CSRF.search(started.text).group(1), started.url
+        submits: list[requests.Response] = []
+
+        def submit_paper(s):
+            submits.append(s.post(url + "/submit", data={"csrf_token": token}, allow_redirects=False, timeout=120))
+
+        answers = _race(session, url, token, [submit_paper, submit_paper])
+    assert len(submits) == 2
+    assert all(r.status_code == 302 and r.headers["Location"].endswith("/result") for r in submits)
+    attempt = _every_acknowledged_answer_is_scored(db.session.query(Attempt).one().id, answers)
+    assert attempt.submit_reason == "candidate"
+
+
+def test_fifty_autosaves_racing_publishing_every_acknowledged_answer_is_in_the_result(app, users, sitting,
+                                                                                     database):
+    """The assessor publishes while the candidate's answers are still arriving: publishing closes the
+    paper under the same lock, and the published theory score holds every acknowledged answer."""
+    from simulator.sittings import service
+    from simulator.sittings.models import SittingCandidate
+
+    service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])
+    with Server(app) as server:
+        trainee = _http_login(server.base, users[Role.TRAINEE].username)
+        page = trainee.get(f"{server.base}/my/sittings/{sitting.id}", timeout=60).text
+        trainee.post(f"{server.base}/my/sittings/{sitting.id}",
+                     data={"csrf_token": FORM_CSRF.search(page).group(1), "code": "8848"}, timeout=60)
+        page = trainee.get(f"{server.base}/my/sittings/{sitting.id}", timeout=60).text
+        started = trainee.post(f"{server.base}/my/sittings/{sitting.id}/theory",
+                               data={"csrf_token": FORM_CSRF.search(page).group(1)}, timeout=60)
+        assert "/theory/attempts/" in started.url, started.url
+        token, url = META_CSRF.search(started.text).group(1), started.url
+        assessor = _http_login(server.base, users[Role.ASSESSOR].username)
+        detail = assessor.get(f"{server.base}/sittings/{sitting.id}", timeout=60).text
+        publish_token = FORM_CSRF.search(detail).group(1)
+        publish_url = f"{server.base}/sittings/{sitting.id}/publish"      # read here: threads have no app context
+        published: list[requests.Response] = []
+
+        def publish(s):
+            s.cookies.clear()
+            s.cookies.update(assessor.cookies)
+            published.append(s.post(publish_url, data={"csrf_token": publish_token}, allow_redirects=False,
+                                    timeout=120))
+
+        answers = _race(trainee, url, token, [publish])
+    assert [r.status_code for r in published] == [302]
+    attempt = _every_acknowledged_answer_is_scored(db.session.query(Attempt).one().id, answers)
+    assert attempt.submit_reason == "assessor" and attempt.released
+    candidate = db.session.query(SittingCandidate).one()
+    assert candidate.theory_score == attempt.score and candidate.report["theory"] == attempt.score
 
 
 def test_the_migration_upgrades_an_existing_database(app, bank, users, database):
