@@ -1,10 +1,14 @@
-"""Load benchmark: N candidates sit theory papers at once against a real server on SQLite.
+"""Load benchmark: N candidates sit theory papers at once against a real server on SQLite or PostgreSQL.
 
-Starts ``run.py`` (waitress) on a throw-away SQLite database, creates N trainee accounts, then each
+Starts ``run.py`` (waitress) on a throw-away database — a SQLite file, or with ``--database postgresql``
+a throw-away PostgreSQL server (tests/pgcluster.py: Debian's postgresql, a cluster in a temporary
+folder, stopped at the end), or any ``--database-url`` — creates N trainee accounts, then each
 simulated candidate logs in, starts a mock paper, loads it and answers questions one by one — every
-answer an autosave request, as the browser sends them. Prints autosave latency percentiles and errors.
+answer an autosave request with the answer's revision, as the browser sends them. Prints autosave
+latency percentiles and errors.
 
     .venv/bin/python benchmarks/theory_load.py [--candidates 300] [--answers 20] [--think 0.5]
+                                               [--database sqlite|postgresql | --database-url URL]
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 CSRF_FORM = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-QUESTION = re.compile(r'data-position="(\d+)" data-type="(\w+)"')
+QUESTION = re.compile(r'data-position="(\d+)" data-type="(\w+)"\s+data-revision="(\d+)"')
 PASSWORD = "bench-password-1"
 
 
@@ -99,13 +103,13 @@ class Candidate(threading.Thread):
             self.barrier.wait()
             return
         self.barrier.wait()       # then everyone answers at the same time
-        for seq, (position, qtype) in enumerate(questions[: self.answers], start=1):
+        for position, qtype, revision in questions[: self.answers]:
             time.sleep(rng.uniform(0, self.think))
             response = [rng.choice("TF")] if qtype == "judge" else (
                 sorted(rng.sample("ABCD", 2)) if qtype == "multiple" else [rng.choice("ABCD")])
             started = time.perf_counter()
             try:
-                r = s.post(url, json={"position": int(position), "response": response, "seq": seq},
+                r = s.post(url, json={"position": int(position), "response": response, "base": int(revision)},
                            headers={"X-CSRFToken": token}, timeout=60)
                 elapsed = time.perf_counter() - started
                 if r.status_code == 200 and r.json().get("ok"):
@@ -129,11 +133,28 @@ def main() -> int:
     parser.add_argument("--server-threads", type=int, default=16)
     parser.add_argument("--ramp", type=float, default=120.0,
                         help="seconds over which candidates log in and open their papers")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="a throw-away SQLite file, or a throw-away PostgreSQL server started for the run")
+    parser.add_argument("--database-url", help="an existing, empty database instead (SQLAlchemy URL)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="theory-load-"))
-    db_url = f"sqlite:///{tmp / 'load.sqlite3'}"
-    proc, base = start_server(db_url, args.server_threads, tmp / "server.log")
+    cluster = None
+    if args.database_url:
+        db_url = args.database_url
+    elif args.database == "postgresql":
+        from tests.pgcluster import Cluster
+        cluster = Cluster(durable=True).start()   # fsync on, as in production
+        db_url = cluster.create_database("theory_load")
+    else:
+        db_url = f"sqlite:///{tmp / 'load.sqlite3'}"
+    dialect = db_url.split(":", 1)[0].split("+", 1)[0]
+    try:
+        proc, base = start_server(db_url, args.server_threads, tmp / "server.log")
+    except BaseException:
+        if cluster is not None:
+            cluster.stop()
+        raise
     try:
         names = create_candidates(db_url, args.candidates)
         results = {"latencies": [], "errors": [], "start_errors": []}
@@ -149,11 +170,13 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        if cluster is not None:
+            cluster.stop()
     lat = results["latencies"]
     total = len(lat) + len(results["errors"])
     print(f"theory autosave load: {args.candidates} candidates (arriving over {args.ramp:g} s) x {args.answers} "
           f"answers, think <= {args.think}s, "
-          f"SQLite, waitress {args.server_threads} threads, {os.cpu_count()} CPU cores")
+          f"{dialect}, waitress {args.server_threads} threads, {os.cpu_count()} CPU cores")
     print(f"  paper starts failed: {len(results['start_errors'])}")
     if lat:
         print(f"  autosaves ok: {len(lat)}/{total}  errors: {len(results['errors'])}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from simulator.extensions import db
@@ -38,6 +39,15 @@ class AttemptClosed(ExamError):
 
 class InvalidAnswer(ExamError):
     pass
+
+
+class StaleAnswer(ExamError):
+    """The answer was changed elsewhere (another tab or device) since this page last saw it.
+    ``current`` is the answer as stored, for the page to show."""
+
+    def __init__(self, message: str, current: dict):
+        super().__init__(message)
+        self.current = current
 
 
 _blueprints: BlueprintSet | None = None
@@ -109,12 +119,31 @@ def items(attempt: Attempt) -> list[PaperItem]:
     return [PaperItem.from_json(d) for d in attempt.paper]
 
 
+def lock(attempt: Attempt) -> Attempt:
+    """Take the attempt's row lock for the rest of the transaction and reload it, so autosave, submit,
+    the deadline sweeper and publishing run one after another on the same paper, never interleaved.
+
+    PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks: a no-op UPDATE makes this transaction
+    the database's single writer before anything is read (pysqlite only opens a transaction at the
+    first write, so reads before it would see a state another writer could change under us)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
+                           .values(id=Attempt.__table__.c.id))
+        db.session.query(Attempt).filter_by(id=attempt.id).populate_existing().one()
+    else:
+        db.session.query(Attempt).filter_by(id=attempt.id).with_for_update().populate_existing().one()
+    return attempt
+
+
 def finalize_if_due(attempt: Attempt, now=None) -> bool:
     """Submit an attempt whose time is up (the browser may be long gone). True if it was submitted."""
     if not attempt.is_open or attempt.deadline is None:
         return False
     now = now or models.utcnow()
     if now <= attempt.deadline + GRACE:
+        return False
+    lock(attempt)        # then look again: a submit or an extension of time may have come first
+    if not attempt.is_open or now <= attempt.deadline + GRACE:
         return False
     submit(attempt, reason="deadline", at=attempt.deadline)
     return True
@@ -126,6 +155,7 @@ def finalize_overdue(now=None) -> int:
     for attempt in db.session.query(Attempt).filter(Attempt.status == "in_progress",
                                                     Attempt.time_limit_minutes.isnot(None)).all():
         done += finalize_if_due(attempt, now)
+        db.session.commit()         # one paper at a time: never hold one paper's lock while closing the next
     return done
 
 
@@ -159,42 +189,77 @@ def _to_displayed(item: PaperItem, bank_letters) -> list[str]:
 
 
 def _answer_row(attempt: Attempt, position: int) -> AttemptAnswer:
-    row = db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position).first()
+    # populate_existing: after the lock, the stored row, not what this session loaded earlier.
+    row = (db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position)
+           .populate_existing().first())
     if row is None:
         raise InvalidAnswer("题号不存在。")
     return row
 
 
+def answer_state(item: PaperItem, row: AttemptAnswer) -> dict:
+    """One answer as the page shows it: displayed letters, flag, and the revision to send back."""
+    return {"position": row.position, "response": _to_displayed(item, row.response), "flagged": row.flagged,
+            "revision": row.revision}
+
+
 def save_answer(attempt: Attempt, position: int, displayed: list[str] | None = None, *,
-                flagged: bool | None = None, seq: int = 0, now=None) -> AttemptAnswer:
-    """Store one answer as it is given. ``seq`` grows with each change in the page, so a slow, older
-    request arriving after a newer one cannot overwrite it."""
-    _ensure_open(attempt, now)
-    if not isinstance(position, int) or not 0 <= position < len(attempt.paper):
+                flagged: bool | None = None, base: int | None = None, now=None) -> dict:
+    """Store one answer as it is given, and return its stored state.
+
+    ``base`` is the revision of this answer the page last saw. The server bumps the revision on every
+    change of the response, so an answer written from an older view (a second tab, a page with a stale
+    copy) is refused with ``StaleAnswer`` instead of overwriting an answer its author never saw; a
+    resend of exactly what is stored (a retry whose first reply was lost) is simply acknowledged.
+    ``base=None`` (trusted callers: scripts, tests of scoring) writes unconditionally. The flag is the
+    candidate's own marker and follows the latest request."""
+    if not isinstance(position, int) or isinstance(position, bool) or not 0 <= position < len(attempt.paper):
         raise InvalidAnswer("题号不存在。")
+    if displayed is not None and not isinstance(displayed, list):
+        raise InvalidAnswer("答案格式不正确。")
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool) or base < 0):
+        raise InvalidAnswer("答案版本号不正确。")
+    lock(attempt)
+    try:
+        return _save_locked(attempt, position, displayed, flagged, base, now)
+    except ExamError:
+        db.session.rollback()       # release the lock now, not at the end of the request
+        raise
+
+
+def _save_locked(attempt: Attempt, position: int, displayed, flagged, base, now) -> dict:
+    _ensure_open(attempt, now)
     item = PaperItem.from_json(attempt.paper[position])
     row = _answer_row(attempt, position)
-    if seq and seq <= row.client_seq:
-        return row
     if displayed is not None:
-        if row.checked:
+        wanted = _to_bank_letters(item, displayed) if displayed else []
+        if row.checked and wanted != row.response:
             raise InvalidAnswer("这道题已经查看过解析，答案不能再改。")
-        if not isinstance(displayed, list):
-            raise InvalidAnswer("答案格式不正确。")
-        row.response = _to_bank_letters(item, displayed) if displayed else []
-        row.answered_at = now or models.utcnow()
+        if base is not None and base < row.revision and wanted != row.response:
+            current = answer_state(item, row)
+            raise StaleAnswer(_stale_message(item, current), current)
+        if wanted != row.response:
+            row.response = wanted
+            row.revision += 1
+            row.answered_at = now or models.utcnow()
     if flagged is not None:
         row.flagged = bool(flagged)
-    if seq:
-        row.client_seq = seq
+    state = answer_state(item, row)
     db.session.commit()
-    return row
+    return state
+
+
+def _stale_message(item: PaperItem, current: dict) -> str:
+    letters = current["response"]
+    shown = ("、".join(JUDGE_LETTERS[x] for x in letters) if item.qtype == "judge" else "".join(letters)) or "未作答"
+    return f"此题已在另一窗口修改为“{shown}”，已按最新答案显示。如需更改，请重新作答。"
 
 
 def check_item(attempt: Attempt, position: int) -> dict:
     """Practice with immediate feedback: lock the answer and reveal this question's key and why."""
     if attempt.mode != "practice" or attempt.feedback != "immediate":
         raise ExamError("本次练习不提供逐题解析。")
+    lock(attempt)
     _ensure_open(attempt)
     row = _answer_row(attempt, position)
     if not row.response:
@@ -220,13 +285,19 @@ def _display_answer(item: PaperItem, bank_letters) -> str:
     return "".join(_to_displayed(item, bank_letters))
 
 
-def submit(attempt: Attempt, *, reason: str = "candidate", at=None) -> Attempt:
-    """Score and close the attempt. Submitting twice is harmless: the first submission stands."""
+def submit(attempt: Attempt, *, reason: str = "candidate", at=None, commit: bool = True) -> Attempt:
+    """Score and close the attempt. Submitting twice is harmless: the first submission stands.
+
+    Under the attempt's lock: every answer acknowledged before is scored, and no answer is
+    acknowledged after (autosave takes the same lock and then finds the paper closed). ``commit=False``
+    lets publishing close many papers in its own single transaction."""
+    lock(attempt)
     if not attempt.is_open:
         return attempt
     questions = {q.id: q for q in db.session.query(BankQuestion).filter(
         BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
-    rows = {r.position: r for r in attempt.answers}
+    rows = {r.position: r for r in db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id)
+            .populate_existing()}
     scored = []
     for position, item in enumerate(items(attempt)):
         row = rows[position]
@@ -239,13 +310,15 @@ def submit(attempt: Attempt, *, reason: str = "candidate", at=None) -> Attempt:
     attempt.status, attempt.submit_reason = "submitted", reason
     attempt.submitted_at = at or models.utcnow()
     attempt.active_key = None
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return attempt
 
 
 def reopen(attempt: Attempt, *, extra_minutes: int) -> Attempt:
     """An assessor lets a candidate continue a submitted certification paper (answers kept), giving
     ``extra_minutes`` from now on top of the original limit."""
+    lock(attempt)
     if attempt.is_open:
         return attempt
     elapsed = (models.utcnow() - attempt.started_at).total_seconds() / 60
@@ -271,7 +344,8 @@ def paper_for_candidate(attempt: Attempt) -> list[dict]:
                    [(chr(ord("A") + i), question.options[letter]) for i, letter in enumerate(item.order)])
         entry = {"position": position, "number": position + 1, "type": item.qtype, "area": item.area,
                  "points": item.points, "stem": question.stem, "options": options,
-                 "response": _to_displayed(item, row.response), "flagged": row.flagged, "checked": row.checked}
+                 "response": _to_displayed(item, row.response), "flagged": row.flagged, "checked": row.checked,
+                 "revision": row.revision}
         if row.checked:
             entry["feedback"] = _feedback(item, question, row)
         view.append(entry)

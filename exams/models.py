@@ -98,7 +98,10 @@ class AttemptAnswer(db.Model):
     response = db.Column(db.JSON, nullable=False, default=list)  # original option letters / ["T"] / ["F"]
     flagged = db.Column(db.Boolean, nullable=False, default=False)
     checked = db.Column(db.Boolean, nullable=False, default=False)  # practice: feedback shown, answer locked
-    client_seq = db.Column(db.Integer, nullable=False, default=0)    # ignores stale, reordered autosaves
+    # Bumped by the server on every change of the response: a page sends the revision it last saw, so
+    # an answer from a stale tab (or a PC with a wrong clock) is refused instead of silently winning or
+    # losing. The server orders answers; client clocks and counters are never stored.
+    revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     answered_at = db.Column(db.DateTime)
     correct = db.Column(db.Boolean)
     points = db.Column(db.Float)

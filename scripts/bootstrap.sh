@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the product needs, idempotently; the second run only checks.
 #   scripts/bootstrap.sh app   - Debian packages for speech, .venv with pinned packages, speech models
-#   scripts/bootstrap.sh test  - the same plus what the browser tests need (Debian chromium)
+#   scripts/bootstrap.sh test  - the same plus what the tests need: Debian chromium (browser tests) and
+#                                postgresql (the database tests also run on a throw-away PostgreSQL server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
@@ -14,7 +15,8 @@ pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "
 # fonts-wqy-microhei: Chinese text in the PDF score reports and certificates (and in browser screenshots)
 apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox fonts-wqy-microhei)
 if [ "$mode" = test ]; then
-  apt_pkgs+=(chromium)
+  # postgresql: the tests start their own throw-away cluster (tests/pgcluster.py); no service is used.
+  apt_pkgs+=(chromium postgresql)
 fi
 missing=()
 for pkg in "${apt_pkgs[@]}"; do

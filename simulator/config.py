@@ -83,11 +83,12 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
 
 
 def for_tests(tmp_dir: Path, **overrides) -> dict:
-    """A test configuration: a throwaway SQLite file, fixed secret, CSRF still enforced."""
+    """A test configuration: a throwaway SQLite file (or the database in TEST_DATABASE_URL, which the
+    test fixtures set to a fresh PostgreSQL database), fixed secret, CSRF still enforced."""
     config = from_env(tmp_dir, env={"SECRET_KEY": "test-secret-key"})
     config.update(
         TESTING=True,
-        SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_dir / 'test.sqlite3'}",
+        SQLALCHEMY_DATABASE_URI=os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.sqlite3'}",
         SEED_DEMO_ACCOUNTS=False,
         CALLS_DIR=str(tmp_dir / "calls"),
         # Rendered caller lines are content-addressed, so tests share the project's cache.

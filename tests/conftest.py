@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -24,14 +26,71 @@ class IsolatedClient(FlaskClient):
             return super().open(*args, **kwargs)
 
 
+# Test modules that write the database run once on SQLite and once on a real PostgreSQL server
+# (tests/pgcluster.py). Speech-model-heavy modules stay on SQLite only: what they test is not SQL.
+BOTH_DATABASES = {
+    "test_theory_web", "test_theory_engine", "test_theory_concurrency", "test_sittings", "test_lockdown",
+    "test_auth", "test_admin_users", "test_progress", "test_practical_web", "test_cli_and_setup",
+    "test_authoring_web",
+}
+TEMPLATE_DB = "migrated_template"
+_numbers = itertools.count(1)
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if "database" in metafunc.fixturenames and module in BOTH_DATABASES:
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One PostgreSQL server for the whole run, started on first use. The migrations run once into a
+    template database that every test clones. If PostgreSQL cannot start, the tests fail (never skip)."""
+    from tests.pgcluster import Cluster
+
+    cluster = Cluster()
+    try:
+        cluster.start()
+        url = cluster.create_database(TEMPLATE_DB)
+        template_app = create_app(config_module.for_tests(cluster.root, SQLALCHEMY_DATABASE_URI=url))
+        with template_app.app_context():
+            upgrade()
+            db.session.remove()
+            db.engine.dispose()     # a template must have no open connections to be cloned
+    except Exception as exc:
+        cluster.stop()
+        pytest.fail(f"PostgreSQL test server could not be started: {exc}", pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def app(tmp_path):
+def database(request, monkeypatch):
+    """The database backend of this test: "sqlite" (default) or "postgresql" (a fresh database cloned
+    from the migrated template). ``config.for_tests`` follows TEST_DATABASE_URL, so apps a test builds
+    itself (e.g. a "restarted" server) use the same database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        monkeypatch.delenv("TEST_DATABASE_URL", raising=False)
+        yield backend
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    name = f"t{next(_numbers)}"
+    monkeypatch.setenv("TEST_DATABASE_URL", cluster.create_database(name, template=TEMPLATE_DB))
+    yield backend
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def app(tmp_path, database):
     app = create_app(config_module.for_tests(tmp_path))
     app.test_client_class = IsolatedClient
     with app.app_context():
-        upgrade()  # the real migrations, as production runs them
+        upgrade()  # the real migrations, as production runs them (on PostgreSQL: already in the template)
         yield app
         db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture

@@ -147,18 +147,23 @@ def test_answers_map_displayed_letters_to_the_bank_and_stale_saves_lose(bank, tr
     attempt = exam.start_attempt(trainee.id, mode="mock", level=4)
     position = next(i for i, item in enumerate(exam.items(attempt)) if item.qtype == "single")
     item = exam.items(attempt)[position]
-    exam.save_answer(attempt, position, ["B"], seq=5)
+    saved = exam.save_answer(attempt, position, ["B"], base=0)
+    assert saved["revision"] == 1 and saved["response"] == ["B"]
     row = db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position).one()
     assert row.response == [item.order[1]]
-    exam.save_answer(attempt, position, ["C"], seq=4)     # older request arriving late
+    with pytest.raises(exam.StaleAnswer) as stale:     # written from a view that never saw "B"
+        exam.save_answer(attempt, position, ["C"], base=0)
+    assert stale.value.current == {"position": position, "response": ["B"], "flagged": False, "revision": 1}
     db.session.refresh(row)
-    assert row.response == [item.order[1]]
+    assert row.response == [item.order[1]] and row.revision == 1
+    assert exam.save_answer(attempt, position, ["B"], base=0)["revision"] == 1   # a resend is acknowledged
+    assert exam.save_answer(attempt, position, ["C"], base=1)["revision"] == 2
     with pytest.raises(exam.InvalidAnswer):
-        exam.save_answer(attempt, position, ["A", "B"], seq=6)
+        exam.save_answer(attempt, position, ["A", "B"], base=2)
     with pytest.raises(exam.InvalidAnswer):
-        exam.save_answer(attempt, position, ["Z"], seq=7)
+        exam.save_answer(attempt, position, ["Z"], base=2)
     with pytest.raises(exam.InvalidAnswer):
-        exam.save_answer(attempt, 100, ["A"], seq=8)
+        exam.save_answer(attempt, 100, ["A"], base=2)
 
 
 def test_full_marks_and_breakdown(bank, trainee):

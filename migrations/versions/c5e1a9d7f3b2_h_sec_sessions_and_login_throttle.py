@@ -1,7 +1,7 @@
 """h-sec: server-side sessions (logout ends a session), login throttle counters, failure fingerprints
 
 Revision ID: c5e1a9d7f3b2
-Revises: e7387fc4d30c
+Revises: 3f1c2a9d7b42
 Create Date: 2026-12-01 20:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'c5e1a9d7f3b2'
-down_revision = 'e7387fc4d30c'
+down_revision = '3f1c2a9d7b42'
 branch_labels = None
 depends_on = None
 

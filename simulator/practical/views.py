@@ -71,6 +71,11 @@ def start(scenario_id: str):
     form = StartCallForm()
     if not form.validate_on_submit():
         abort(400)
+    from ..sittings import service as sittings
+    sitting = sittings.open_certification_for(current_user)
+    if sitting is not None:          # closed book: practice would show the live scenario's references
+        return render_template("error.html", code=403, title="正式鉴定进行中",
+                               message=sittings.lockdown_message(sitting)), 403
     version = ScenarioVersion.latest(scenario_id)
     if version is None or version.retired:
         abort(404)
@@ -251,6 +256,12 @@ def result(call_id: str):
         if candidate is None or candidate.sitting.published_at is None:
             return render_template("practical/submitted.html", row=row,
                                    sitting_id=candidate.sitting_id if candidate else None)
+    else:
+        from ..sittings import service as sittings
+        sitting = sittings.open_certification_for(current_user)
+        if sitting is not None:      # a practice result shows reference answers and rubric labels
+            return render_template("error.html", code=403, title="正式鉴定进行中",
+                                   message=sittings.lockdown_message(sitting)), 403
     record = service.load_record(row) or {"events": []}
     data = row.scenario.data
     references = {a.get("band"): a for a in data.get("reference_answers") or []}

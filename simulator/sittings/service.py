@@ -205,6 +205,45 @@ def start_practical(candidate: SittingCandidate, index: int, user: User) -> Prac
     return row
 
 
+# ---- closed book: the lockdown while a certification is open -------------------------------------------
+
+LOCKDOWN_MESSAGE = ("您正在参加正式鉴定（{name}），鉴定结束并发布成绩前，练习、模拟考试和解析、参考答案页面"
+                    "暂停使用，以保证闭卷考试的公正。")
+
+
+def open_certification_for(user: User, now: datetime | None = None) -> Sitting | None:
+    """The unpublished certification sitting that closes the book for ``user``, or None.
+
+    A sitting is open for one of its candidates from its start time until results are published,
+    except once its window has closed and the candidate has nothing left in progress (then nothing
+    they still answer can gain from practice; an assessor reopening a paper or task closes the book
+    again). Before the window opens, practice is free. Practice papers draw from the same bank and
+    practice calls from the same scenarios as the sitting, so no finer rule (e.g. "other items only")
+    keeps the keys and reference answers of the live paper away from the candidate."""
+    if user is None or not getattr(user, "id", None):
+        return None
+    now = now or utcnow()
+    rows = (db.session.query(SittingCandidate).join(Sitting)
+            .filter(SittingCandidate.user_id == user.id, Sitting.published_at.is_(None), Sitting.opens_at <= now)
+            .order_by(Sitting.opens_at).all())
+    for candidate in rows:
+        if now <= candidate.sitting.closes_at or _work_in_progress(candidate):
+            return candidate.sitting
+    return None
+
+
+def _work_in_progress(candidate: SittingCandidate) -> bool:
+    attempt = theory_attempt(candidate)
+    if attempt is not None and attempt.is_open:
+        return True
+    return any(call is not None and call.status != "finished"
+               for call in (practical_call(candidate, i) for i in range(len(candidate.practical_plan or []))))
+
+
+def lockdown_message(sitting: Sitting) -> str:
+    return LOCKDOWN_MESSAGE.format(name=sitting.name)
+
+
 # ---- scores --------------------------------------------------------------------------------------------
 
 @dataclass
@@ -352,16 +391,34 @@ def report(candidate: SittingCandidate) -> dict:
             "certified": s.certified, "complete": s.complete}
 
 
+def _lock_sitting(sitting: Sitting) -> None:
+    """Two assessors pressing "publish" at once: the second waits, then finds it published."""
+    from sqlalchemy import update
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Sitting.__table__).where(Sitting.__table__.c.id == sitting.id)
+                           .values(id=Sitting.__table__.c.id))
+        db.session.query(Sitting).filter_by(id=sitting.id).populate_existing().one()
+    else:
+        db.session.query(Sitting).filter_by(id=sitting.id).with_for_update().populate_existing().one()
+
+
 def publish(sitting: Sitting, actor: User) -> dict:
+    _lock_sitting(sitting)
     if sitting.published_at is not None:
+        db.session.rollback()
         raise SittingError("成绩已经发布")
     counts = {"certified": 0, "not_certified": 0}
     for candidate in sitting.candidates:
-        s = scores(candidate)
         attempt = theory_attempt(candidate)
-        if attempt is not None and attempt.is_open:
-            theory.submit(attempt, reason="assessor")
-            s = scores(candidate)
+        if attempt is not None:
+            # Under the paper's lock, as autosave and the sweeper: answers acknowledged before this
+            # point are scored, later ones are refused. One transaction for the whole publication.
+            theory.lock(attempt)
+            if attempt.is_open:
+                due = attempt.deadline is not None and theory.models.utcnow() > attempt.deadline + theory.GRACE
+                theory.submit(attempt, reason="deadline" if due else "assessor",
+                              at=attempt.deadline if due else None, commit=False)
+        s = scores(candidate)
         candidate.theory_score, candidate.practical_score, candidate.certified = s.theory, s.practical, s.certified
         if s.certified:
             candidate.certificate_number = certificate_number(sitting, candidate)

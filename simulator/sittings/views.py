@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..auth.access import public, roles_required
@@ -14,11 +13,12 @@ from ..auth.models import Role, User
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..practical.models import PracticalCall
-from . import pdf, service
+from . import admission, pdf, service
 from .forms import AccessForm, EnrolForm, OverrideForm, ReasonForm, RosterForm, SittingForm, TimeForm
 from .models import AuditEntry, Sitting, SittingCandidate
 
 bp = Blueprint("sittings", __name__)
+bp.before_app_request(admission.enforce_access_code)
 ASSESSING = (Role.ASSESSOR, Role.ADMIN)
 LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
 TASK_NAMES = {"live_call": "模拟通话", "recording_review": "录音评析", "typing": "工单录入", "case": "案例处理"}
@@ -349,7 +349,7 @@ def mine():
 
 
 def _admitted(candidate: SittingCandidate) -> bool:
-    return candidate.sitting.access_code_hash is None or session.get(f"sitting-{candidate.sitting_id}") is True
+    return admission.admitted(candidate.sitting)
 
 
 @bp.route("/my/sittings/<int:sitting_id>", methods=["GET", "POST"])
@@ -360,7 +360,7 @@ def take(sitting_id: int):
     access = AccessForm()
     if access.validate_on_submit():
         if service.check_access(sitting, access.code.data):
-            session[f"sitting-{sitting.id}"] = True
+            admission.admit(sitting)
         else:
             flash("考场口令不正确。", "error")
         return redirect(url_for(".take", sitting_id=sitting.id))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from exams import LEVEL_NAMES, PaperError, load_blueprints
@@ -17,11 +17,33 @@ bp = Blueprint("theory", __name__, url_prefix="/theory")
 MODE_LABELS = {"practice": "练习", "mock": "模拟考试", "certification": "正式鉴定"}
 
 
+def _locked_out() -> str | None:
+    """Closed book: while the trainee has an open certification, the message refusing practice."""
+    from ..sittings import service as sittings
+    sitting = sittings.open_certification_for(current_user)
+    return sittings.lockdown_message(sitting) if sitting is not None else None
+
+
+_API = {"theory.answer", "theory.check", "theory.state"}
+
+
+def _refuse(message: str):
+    if request.is_json or request.accept_mimetypes.best == "application/json" or request.endpoint in _API:
+        abort(make_response(jsonify({"ok": False, "error": message, "lockdown": True}), 403))
+    abort(make_response(render_template("error.html", code=403, title="正式鉴定进行中", message=message), 403))
+
+
 def _own_attempt(attempt_id: int) -> Attempt:
-    """The signed-in trainee's attempt; anyone else's is 'not found' rather than 'forbidden'."""
+    """The signed-in trainee's attempt; anyone else's is 'not found' rather than 'forbidden'.
+    Practice and mock papers (their pages, answers, feedback and results) are closed while the trainee
+    sits a certification: the same bank would give the live paper's keys away."""
     attempt = db.session.get(Attempt, attempt_id)
     if attempt is None or attempt.user_id != current_user.id:
         abort(404)
+    if attempt.mode != "certification":
+        message = _locked_out()
+        if message:
+            _refuse(message)
     return attempt
 
 
@@ -38,7 +60,7 @@ def home():
     for attempt in history:
         exam.finalize_if_due(attempt)
     return render_template("theory/home.html", mock_form=MockStartForm(), practice_form=PracticeStartForm(area=request.args.get("area", "")),
-                           history=history, areas=load_blueprints().areas)
+                           history=history, areas=load_blueprints().areas, lockdown=_locked_out())
 
 
 @bp.route("/start/mock", methods=["POST"])
@@ -63,6 +85,9 @@ def start_practice():
 
 
 def _start(**choice):
+    message = _locked_out()
+    if message:
+        _refuse(message)
     try:
         attempt = exam.start_attempt(current_user.id, **choice)
     except PaperError as exc:
@@ -87,9 +112,18 @@ def _json_error(exc: exam.ExamError, status: int):
     return jsonify({"ok": False, "error": exc.message, "closed": isinstance(exc, exam.AttemptClosed)}), status
 
 
+def _optional(data: dict, key: str, kind, message: str):
+    value = data.get(key)
+    if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+        raise exam.InvalidAnswer(message)
+    return value
+
+
 @bp.route("/attempts/<int:attempt_id>/answer", methods=["POST"])
 @roles_required(Role.TRAINEE)
 def answer(attempt_id: int):
+    """Autosave one answer. The page sends ``base``, the revision of this answer it last saw; an answer
+    changed elsewhere since is refused with 409 and the stored answer, for the page to show."""
     attempt = _own_attempt(attempt_id)
     data = json_object()
     position = int_field(data, "position", required=True, maximum=max(0, len(attempt.paper) - 1))
@@ -98,13 +132,17 @@ def answer(attempt_id: int):
                                      and all(isinstance(x, str) and len(x) <= 8 for x in response)):
         raise InvalidInput("答案格式不正确。")
     try:
-        exam.save_answer(attempt, position, response, flagged=data.get("flagged"),
-                         seq=int_field(data, "seq", default=0))
+        flagged = _optional(data, "flagged", bool, "标记格式不正确。")
+        base = int_field(data, "base")
+        saved = exam.save_answer(attempt, position, response, flagged=flagged, base=base)
+    except exam.StaleAnswer as exc:
+        return jsonify({"ok": False, "stale": True, "closed": False, "error": exc.message,
+                        "current": exc.current}), 409
     except exam.AttemptClosed as exc:
         return _json_error(exc, 409)
     except exam.ExamError as exc:
         return _json_error(exc, 400)
-    return jsonify({"ok": True, **exam.progress(attempt)})
+    return jsonify({"ok": True, "answer": saved, **exam.progress(attempt)})
 
 
 @bp.route("/attempts/<int:attempt_id>/check", methods=["POST"])

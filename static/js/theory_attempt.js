@@ -6,8 +6,13 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const saveState = document.getElementById("save-state");
   const answeredEl = document.getElementById("answered");
-  let seq = Date.now();            // grows across reloads too, so older requests never win
+  // The server orders answers: each answer carries the revision the server gave it, and a change is
+  // sent with the revision this page last saw ("base"). If another tab changed the answer since, the
+  // server refuses with the current answer, which this page then shows.
+  const revisions = new Map();     // position -> last revision seen from the server
+  document.querySelectorAll(".question").forEach((s) => revisions.set(Number(s.dataset.position), Number(s.dataset.revision || 0)));
   const pending = new Map();       // position -> payload not yet confirmed by the server
+  const inflight = new Set();      // positions with a request on its way: one at a time, in order
   let closed = false;
 
   function toResult() { closed = true; window.location.href = exam.dataset.resultUrl; }
@@ -21,8 +26,13 @@
       let data = {};
       try { data = await resp.json(); } catch (e) { /* non-JSON error page */ }
       if (resp.status === 409 && data.closed) { toResult(); throw new Error("closed"); }
+      if (resp.status === 409 && data.stale) { const err = new Error(data.error); err.stale = data.current; throw err; }
       if (resp.status === 401 || resp.redirected) { throw new Error("登录已失效，请重新登录后继续作答（已作答的内容不会丢失）"); }
-      if (!resp.ok || !data.ok) { const err = new Error(data.error || "保存失败"); err.final = resp.status === 400; throw err; }
+      if (!resp.ok || !data.ok) {
+        const err = new Error(data.error || data.message || "保存失败");
+        err.final = resp.status === 400 || resp.status === 403;
+        throw err;
+      }
       return data;
     });
   }
@@ -31,17 +41,54 @@
     return Array.from(section.querySelectorAll(".options input:checked")).map((i) => i.value);
   }
 
+  function paint(section) {
+    const pal = document.getElementById("pal-" + section.dataset.position);
+    pal.classList.toggle("answered", responseOf(section).length > 0);
+    pal.classList.toggle("flagged", section.querySelector(".flag").checked);
+  }
+
+  // Another window changed this answer: show the stored answer and say so; the candidate may answer again.
+  function showCurrent(position, current, message) {
+    const section = document.getElementById("q-" + position);
+    revisions.set(position, current.revision);
+    section.querySelectorAll(".options input").forEach((i) => { i.checked = current.response.includes(i.value); });
+    section.querySelector(".flag").checked = current.flagged;
+    section.dataset.revision = current.revision;
+    let note = section.querySelector(".conflict");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "conflict";
+      note.setAttribute("role", "alert");
+      note.dataset.testid = "conflict-" + (position + 1);
+      section.querySelector(".options").after(note);
+    }
+    note.textContent = message;
+    paint(section);
+  }
+
   function send(position, attempt) {
     const payload = pending.get(position);
-    if (!payload || closed) return;
+    if (!payload || closed || inflight.has(position)) return;
+    inflight.add(position);
     saveState.textContent = "正在保存…";
     saveState.className = "save-state saving";
-    post(exam.dataset.answerUrl, payload).then((data) => {
+    post(exam.dataset.answerUrl, Object.assign({base: revisions.get(position) || 0}, payload)).then((data) => {
+      inflight.delete(position);
+      revisions.set(position, data.answer.revision);
       if (pending.get(position) === payload) pending.delete(position);
       answeredEl.textContent = data.answered;
+      if (pending.has(position)) { send(position, 0); return; }   // a newer change waited for this one
       if (pending.size === 0) { saveState.textContent = "已保存"; saveState.className = "save-state saved"; }
     }).catch((err) => {
+      inflight.delete(position);
       if (closed) return;
+      if (err.stale) {
+        pending.delete(position);
+        showCurrent(position, err.stale, err.message);
+        saveState.textContent = "第 " + (position + 1) + " 题已按另一窗口的最新答案显示";
+        saveState.className = "save-state failed";
+        return;
+      }
       saveState.textContent = err.message + (err.final ? "" : "，正在重试…");
       saveState.className = "save-state failed";
       if (!err.final) setTimeout(() => send(position, (attempt || 0) + 1), Math.min(30000, 1000 * 2 ** (attempt || 0)));
@@ -51,12 +98,13 @@
 
   function changed(section, withResponse) {
     const position = Number(section.dataset.position);
-    const payload = {position: position, seq: ++seq, flagged: section.querySelector(".flag").checked};
-    if (withResponse) payload.response = responseOf(section);
+    const previous = pending.get(position);
+    const payload = {position: position, flagged: section.querySelector(".flag").checked};
+    if (withResponse || (previous && previous.response)) payload.response = responseOf(section);
     pending.set(position, payload);
-    const pal = document.getElementById("pal-" + position);
-    pal.classList.toggle("answered", responseOf(section).length > 0);
-    pal.classList.toggle("flagged", payload.flagged);
+    const note = section.querySelector(".conflict");
+    if (note && withResponse) note.remove();
+    paint(section);
     send(position, 0);
   }
 

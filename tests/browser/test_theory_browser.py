@@ -61,3 +61,46 @@ def test_mock_paper_survives_closing_the_page_and_shows_the_breakdown(browser, l
     assert "服务礼仪与规范用语" in page.text_content("[data-testid=area-breakdown]")
     page.screenshot(path="test-artifacts/theory_result.png", full_page=True)
     context.close()
+
+
+def test_two_tabs_the_stale_tab_shows_the_current_answer_and_can_answer_again(browser, live_server):
+    """The server orders answers: a tab that did not see the other tab's answer is told, shown the
+    stored answer, and its next answer (from that revision) is saved."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    tab_a = context.new_page()
+    tab_a.set_default_timeout(15000)
+    sign_in(tab_a, live_server, "trainee", "trainee123")
+    tab_a.goto(live_server + "/theory/")
+    tab_a.select_option("[data-testid=practice-form] select[name=level]", "5")
+    tab_a.fill("[data-testid=practice-form] input[name=count]", "10")
+    tab_a.click("[data-testid=practice-form] button[type=submit]")
+    tab_a.wait_for_url(re.compile(r".*/theory/attempts/\d+$"))
+    tab_b = context.new_page()
+    tab_b.set_default_timeout(15000)
+    tab_b.goto(tab_a.url)                          # both tabs show question 1 unanswered
+    saved = "document.getElementById('save-state').textContent === '已保存'"
+
+    q1_a = tab_a.locator("[data-testid=question-1] .options input")
+    first = q1_a.nth(0).get_attribute("value")
+    q1_a.nth(0).check()
+    tab_a.wait_for_function(saved)
+
+    q1_b = tab_b.locator("[data-testid=question-1] .options input")
+    q1_b.nth(1).check()                            # from the stale view
+    conflict = tab_b.locator("[data-testid=question-1] .conflict")
+    conflict.wait_for()
+    assert "另一窗口" in conflict.text_content() and "已按最新答案显示" in conflict.text_content()
+    checked = tab_b.locator("[data-testid=question-1] .options input:checked")
+    assert checked.count() == 1 and checked.get_attribute("value") == first
+
+    q1_b.nth(1).check()                            # the candidate answers again, now from the current answer
+    tab_b.wait_for_function(saved)
+    assert tab_b.locator("[data-testid=question-1] .conflict").count() == 0
+    tab_a.reload()
+    checked = tab_a.locator("[data-testid=question-1] .options input:checked")
+    assert checked.count() == 1 and checked.get_attribute("value") == q1_b.nth(1).get_attribute("value")
+
+    tab_a.click("[data-testid=open-submit]")       # leave no paper open for other tests
+    tab_a.click("[data-testid=confirm-submit]")
+    tab_a.wait_for_url(re.compile(r".*/result$"))
+    context.close()
