@@ -393,9 +393,10 @@ def take_practical(sitting_id: int, index: int):
     candidate = _own(sitting_id)
     if not ConfirmForm().validate_on_submit() or not _admitted(candidate):
         abort(400)
+    from ..practical.service import CallError
     try:
         call = service.start_practical(candidate, index, current_user)
-    except service.SittingError as exc:
+    except (service.SittingError, CallError) as exc:    # e.g. another call of the candidate is still live
         flash(str(exc), "error")
         return redirect(url_for(".take", sitting_id=sitting_id))
     if call.status == "finished":
