@@ -212,6 +212,10 @@ class AgentAudio:
     def _caption(self, job: Job) -> list:
         busy = getattr(self.recognizer, "busy", None)
         decode = getattr(self.recognizer, "decode", None)
+        with self._jobs_ready:
+            final_waiting = any(j.kind == "final" for j in self._jobs)
+        if final_waiting or self._open_start is None:
+            return []                  # the utterance is over: its final matters, not a caption
         if decode is None or busy is None or not busy.acquire(blocking=False):
             return []                  # captions only when the model is idle: never delay a final
         busy.release()
