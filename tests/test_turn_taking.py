@@ -157,3 +157,35 @@ def test_done_button_ends_the_turn_without_the_pause():
     say(m, 0, 3.0, 4.0, "好的")
     m.done_pressed(4.1)
     assert run(m, 4.25, start=4.25) == [Respond(1, "好的", 0.9, (0,))]
+
+
+def test_the_caller_goes_on_without_waiting_for_words_it_does_not_need():
+    """The opening, and a line whose script goes on whatever is said: the caller answers when the
+    agent's turn is over, even while the recogniser is still busy (a slow server)."""
+    m = machine(end_of_turn_pause_s=1.6)
+    m.speech_started(0, 1.0)
+    m.speech_ended(0, 3.0)                        # no transcript yet
+    [decision] = run(m, 5.0, start=3.0)
+    assert isinstance(decision, Respond) and decision.line == 0 and decision.utterances == (0,)
+    m.caller_line(1, 5.0, 7.0, needs_words=False)
+    m.speech_started(1, 8.0)
+    m.speech_ended(1, 10.0)
+    assert [type(d) for d in run(m, 12.0, start=7.25)] == [Respond]
+
+
+def test_a_line_the_script_branches_on_waits_for_the_words():
+    m = machine(end_of_turn_pause_s=1.6)
+    m.caller_line(1, 0.0, 2.0, needs_words=True)
+    m.speech_started(0, 3.0)
+    m.speech_ended(0, 5.0)
+    assert run(m, 20.0, start=2.25) == []
+    m.transcript(0, "好的", 0.9)
+    assert run(m, 20.25, start=20.25) == [Respond(1, "好的", 0.9, (0,))]
+
+
+def test_a_cough_is_not_taken_for_an_answer_before_its_words_are_known():
+    m = machine(end_of_turn_pause_s=1.6)
+    m.caller_line(1, 0.0, 2.0, needs_words=False)
+    m.speech_started(0, 3.0)
+    m.speech_ended(0, 3.3)
+    assert run(m, 8.0, start=2.25) == [], "0.3 s of voice: wait for the recogniser to say what it was"

@@ -311,7 +311,8 @@ class LiveCall:
         self._line_playing = True
         self.turns.caller_line(n, start, end, on_overtalk=self._overtalk_policy(turn),
                                reply_within_s=getattr(turn, "reply_within_s", None),
-                               closing=CLOSINGS.get(getattr(turn, "end", None) or ""))
+                               closing=CLOSINGS.get(getattr(turn, "end", None) or ""),
+                               needs_words=any(b.get("if") for b in getattr(turn, "branches", ()) or ()))
         # The caller's words as text only in practice (the trainee may show them); certification
         # candidates hear the caller, as on a real line.
         extra = {"text": turn.say} if self.mode == "practice" else {}

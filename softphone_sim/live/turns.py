@@ -28,6 +28,9 @@ import enum
 from dataclasses import dataclass, field
 
 
+MIN_ANSWER_S = 0.6      # voiced time that is surely an answer, not a cough, before any word is known
+
+
 class Phase(str, enum.Enum):
     IDLE = "idle"            # not connected yet
     OPENING = "opening"      # connected: the agent's opening comes first
@@ -103,6 +106,7 @@ class _Line:
     on_overtalk: str = "finish"          # "stop": the caller breaks off; "finish": finishes the sentence
     reply_within_s: float | None = None
     closing: str | None = None           # "farewell" (caller said goodbye) | "waits" (for the agent to close)
+    needs_words: bool = True             # what the caller says next depends on what the agent said
     overtalked: bool = False
 
 
@@ -147,9 +151,13 @@ class TurnTaking:
         self.deadline = now + self.settings.opening_wait_s
 
     def caller_line(self, n: int, start: float, end: float, *, on_overtalk: str = "finish",
-                    reply_within_s: float | None = None, closing: str | None = None) -> None:
+                    reply_within_s: float | None = None, closing: str | None = None,
+                    needs_words: bool = True) -> None:
+        """``needs_words``: the caller's next line depends on what the agent says (the script branches
+        on it); otherwise the caller goes on when the agent's turn is over, without waiting for the
+        recogniser."""
         self.line = _Line(n, start, end, on_overtalk if on_overtalk in ("stop", "finish") else "finish",
-                          reply_within_s, closing)
+                          reply_within_s, closing, needs_words and closing is None)
         self.phase = Phase.CALLER
         self.deadline = None
         self.pause_from = None
@@ -275,10 +283,15 @@ class TurnTaking:
         return [NoReply(self.line_number)]
 
     def _hear(self, now: float) -> list:
-        mine = self._pending(self.line_number)
+        mine = sorted(self._pending(self.line_number), key=lambda u: u.start)
         if any(u.text is None for u in mine):
-            return []                     # a transcript is still on its way
-        said = sorted(mine, key=lambda u: u.start)
+            needs_words = self.line.needs_words if self.line is not None else False
+            voiced = sum((u.end or now) - u.start for u in mine)
+            # Words still being recognised: wait for them when the next line depends on them, or when
+            # so little was voiced that it may have been a cough rather than an answer.
+            if needs_words or voiced < MIN_ANSWER_S:
+                return []
+        said = mine
         if not said:
             # Speech that recognised as nothing (a cough, a breath): still waiting for a reply.
             self.phase = Phase.OPENING if self.line is None else Phase.AWAITING
