@@ -24,6 +24,8 @@ from scenarios.simulate import perfect_transcript, simulate_call
 from tests.simulated_trainee import (SimulatedTrainee, answers_from_reference, record_events, turn_taking_errors,
                                      utterances_of)
 
+# Each call runs in real time (a minute or two); a loaded machine only makes the caller slower.
+pytestmark = pytest.mark.timeout(900)
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "scenarios" / "library"
 TIMING_KINDS = {"speech_rate"}       # depend on the voice's pace, which the text walk sets by itself
