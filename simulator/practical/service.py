@@ -6,7 +6,6 @@ import json
 import os
 import tempfile
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
