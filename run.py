@@ -20,6 +20,10 @@ def main() -> None:
     with app.app_context():
         upgrade()
         report = seed_all(app)
+        from simulator.practical.service import recover_interrupted
+        recovered = recover_interrupted()   # calls a previous server process left live
+        if recovered:
+            print(f"closed {recovered} call(s) left live by the previous server process, graded on what was recorded")
     start_sweeper(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))

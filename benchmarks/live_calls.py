@@ -1,186 +1,129 @@
 """Live-call benchmark: N simulated trainees take practical calls at once against a real server.
 
-Starts ``run.py`` (waitress) on a throw-away SQLite database with the runtime test scenario, then each
-simulated trainee logs in, starts a call, answers when it rings and speaks two turns (synthesised with
-the product's voice), streaming 250 ms chunks of 16 kHz PCM in real time exactly as the browser does.
-For every turn it measures, from the end of the trainee's speech, the delay until the final transcript
-arrives and until the caller's next line starts; and it reports whether the server kept up (audio
-backlog per call).
+Starts ``run.py`` (waitress) on a throw-away SQLite database (library scenarios seeded). Each trainee
+is the responsive simulated trainee of the tests (tests/simulated_trainee.py): it logs in, starts a
+call, answers at the second ring and gives the scenario's excellent answer turn by turn, waiting for
+each caller line to finish and pausing like a person, one answer spoken with pauses inside, streaming
+250 ms chunks of 16 kHz PCM in real time exactly as the browser does. Reported per load: from the end
+of the trainee's speech, the delay until the final transcript arrives and until the caller's next
+line starts (p50/p95), the largest audio backlog a call had (speech not yet recognised), and the
+turn-taking errors found in the records (no-reply while the trainee spoke, a line started over the
+trainee, a line repeated after a reply, a reply attached to the wrong line).
 
-    .venv/bin/python benchmarks/live_calls.py [--calls 30] [--ramp 10]
+    .venv/bin/python benchmarks/live_calls.py [--calls 1,5,10] [--ramp 10] [--scenario l5-consult-billing]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import re
 import statistics
 import sys
 import tempfile
 import threading
 import time
-import wave
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.theory_load import CSRF_FORM, CSRF_META, PASSWORD, create_candidates, percentile, start_server  # noqa: E402
-
-SCENARIO_DIR = ROOT / "tests" / "data" / "scenarios"
-SCENARIO_ID = "test-runtime-lookup"
-TURNS = ["您好，工号1035，很高兴为您服务。", "请您稍等，我帮您查询一下。"]
-CHUNK_S = 0.25
-CHUNK_BYTES = int(16000 * CHUNK_S) * 2
+from benchmarks.theory_load import PASSWORD, create_candidates, percentile, start_server  # noqa: E402
+from tests.simulated_trainee import SimulatedTrainee, answers_from_reference, turn_taking_errors  # noqa: E402
 
 
-def load_scenario(db_url: str) -> None:
-    from simulator import config, create_app
-    from simulator.practical.library import sync_library
-
-    app = create_app({**config.from_env(Path(tempfile.gettempdir()), env={"SECRET_KEY": "bench"}),
-                      "SQLALCHEMY_DATABASE_URI": db_url})
-    with app.app_context():
-        report = sync_library(SCENARIO_DIR)
-        if report["rejected"]:
-            raise SystemExit(f"benchmark scenario rejected: {report['problems']}")
+def reference_of(scenario_id: str) -> tuple[dict, dict]:
+    from scenarios import load_scenario
+    data = load_scenario(ROOT / "scenarios" / "library" / f"level{scenario_id[1]}" / f"{scenario_id}.yaml").data
+    return data, next(a for a in data["reference_answers"] if a["band"] == "excellent")
 
 
-def speech_pcm() -> list[bytes]:
-    from softphone_sim import render_line
-    out = []
-    for text in TURNS:
-        line = render_line(text, persona="calm")
-        with wave.open(str(line.path)) as w:
-            out.append(w.readframes(w.getnframes()))
-    return out
+def one_call(base, calls_dir, username, scenario_id, reference, seed, delay, results, lock):
+    time.sleep(delay)
+    trainee = SimulatedTrainee(base, username, PASSWORD, seed=seed, timeout_s=600)
+    try:
+        trainee.login()
+        call_id = trainee.start(scenario_id)
+        long_turn = max(range(len(reference["turns"])), key=lambda i: len(str(reference["turns"][i])))
+        trainee.take_call(answers_from_reference(reference, {long_turn: "pauses"}),
+                          rings=int(reference.get("rings", 2)), after_call_work_order=reference.get("work_order"))
+        record = json.loads((calls_dir / call_id / "record.json").read_text("utf-8"))
+        errors = turn_taking_errors(record, trainee)
+        delays = trainee.delays()
+        with lock:
+            results["final"].extend(delays["final"])
+            results["reply"].extend(delays["reply"])
+            results["backlog"].append(trainee.max_backlog)
+            results["turn_errors"].extend(f"{username}: {e}" for e in errors)
+    except Exception as exc:
+        with lock:
+            results["failed"].append(f"{username}: {exc!r}")
 
 
-class Trainee(threading.Thread):
-    def __init__(self, base, username, speech, results, delay):
-        super().__init__(daemon=True)
-        self.base, self.username, self.speech, self.results, self.delay = base, username, speech, results, delay
-        self.s = requests.Session()
-        self.seq = 0
-        self.since = 0
-        self.max_backlog = 0.0
+def run_load(base, calls_dir, names, n, ramp, scenario_id, reference) -> dict:
+    results: dict = {"final": [], "reply": [], "backlog": [], "turn_errors": [], "failed": []}
+    lock = threading.Lock()
+    threads = [threading.Thread(target=one_call, daemon=True,
+                                args=(base, calls_dir, names[i], scenario_id, reference, i, i * ramp / max(1, n),
+                                      results, lock)) for i in range(n)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results["wall"] = time.perf_counter() - t0
+    return results
 
-    def _apply(self, payload, seen):
-        self.max_backlog = max(self.max_backlog, payload["view"].get("backlog_s", 0.0))
-        for e in payload["events"]:
-            self.since = max(self.since, e["id"])
-            seen.append((time.perf_counter(), e))
 
-    def _send(self, chunk: bytes, seen) -> None:
-        r = self.s.post(f"{self.url}/audio?seq={self.seq}&since={self.since}", data=chunk, timeout=60,
-                        headers={"X-CSRFToken": self.token, "Content-Type": "application/octet-stream"})
-        r.raise_for_status()
-        self.seq += 1
-        self._apply(r.json(), seen)
-
-    def run(self):
-        time.sleep(self.delay)
-        try:
-            page = self.s.get(self.base + "/login", timeout=60).text
-            self.s.post(self.base + "/login", data={"username": self.username, "password": PASSWORD,
-                                                    "csrf_token": CSRF_FORM.search(page).group(1)}, timeout=60)
-            home = self.s.get(self.base + "/practical/", timeout=60).text
-            resp = self.s.post(f"{self.base}/practical/start/{SCENARIO_ID}",
-                               data={"csrf_token": CSRF_FORM.search(home).group(1)}, timeout=120)
-            self.token = CSRF_META.search(resp.text).group(1)
-            self.url = resp.url
-            seen: list = []
-            while not any(e["type"] == "ring" for _t, e in seen):
-                time.sleep(0.4)
-                self._apply(self.s.get(f"{self.url}/state?since={self.since}", timeout=60).json(), seen)
-            r = self.s.post(self.url + "/action", json={"action": "answer", "since": self.since},
-                            headers={"X-CSRFToken": self.token}, timeout=60)
-            r.raise_for_status()
-            self._apply(r.json(), seen)
-            for n, pcm in enumerate(self.speech, start=1):
-                self._turn(pcm, n, seen)
-            self.s.post(self.url + "/action", json={"action": "hangup"}, headers={"X-CSRFToken": self.token},
-                        timeout=60)
-            r = self.s.post(self.url + "/finish", json={}, headers={"X-CSRFToken": self.token}, timeout=300)
-            r.raise_for_status()
-            self.results["backlog"].append(self.max_backlog)
-        except Exception as exc:
-            self.results["errors"].append(f"{self.username}: {exc!r}")
-
-    def _turn(self, pcm: bytes, n: int, seen: list) -> None:
-        """Speak in real time, then stay on the line (silence) until the caller answers."""
-        start = time.perf_counter()
-        chunks = [pcm[i:i + CHUNK_BYTES] for i in range(0, len(pcm), CHUNK_BYTES)]
-        finals_before = sum(1 for _t, e in seen if e["type"] == "caption" and e.get("final"))
-        lines_before = sum(1 for _t, e in seen if e["type"] == "caller_line")
-        k = 0
-        speech_end = None
-        while True:
-            due = start + k * CHUNK_S
-            now = time.perf_counter()
-            if due > now:
-                time.sleep(due - now)
-            chunk = chunks[k] if k < len(chunks) else bytes(CHUNK_BYTES)
-            self._send(chunk, seen)
-            k += 1
-            if k == len(chunks):
-                speech_end = start + len(pcm) / 32000
-            finals = [t for t, e in seen if e["type"] == "caption" and e.get("final")]
-            lines = [(t, e) for t, e in seen if e["type"] == "caller_line"]
-            if speech_end and len(finals) > finals_before and len(lines) > lines_before:
-                self.results["final"].append(finals[finals_before] - speech_end)
-                self.results["reply"].append(lines[lines_before][0] - speech_end)
-                # let the caller finish the line before the next turn
-                time.sleep(lines[lines_before][1]["duration_s"])
-                return
-            if k * CHUNK_S > 90:
-                raise TimeoutError(f"turn {n}: no caller reply within 90 s")
+def report(n: int, r: dict) -> None:
+    line = [f"{n:>3} concurrent calls:"]
+    for name, label in (("final", "speech end -> final"), ("reply", "speech end -> caller's next line")):
+        v = r[name]
+        if v:
+            line.append(f"{label} p50 {percentile(v, 50):.2f} s / p95 {percentile(v, 95):.2f} s (n={len(v)})")
+    worst = max(r["backlog"]) if r["backlog"] else 0.0
+    kept_up = worst <= 2.0 and not r["failed"]
+    line.append(f"max backlog {worst:.2f} s ({'kept up' if kept_up else 'DID NOT keep up'})")
+    line.append(f"turn-taking errors {len(r['turn_errors'])}")
+    line.append(f"failed {len(r['failed'])}")
+    line.append(f"wall {r['wall']:.0f} s")
+    print("  " + "; ".join(line), flush=True)
+    for err in (r["turn_errors"] + r["failed"])[:5]:
+        print("      ", err)
+    if r["reply"]:
+        print(f"      mean reply {statistics.mean(r['reply']):.2f} s", flush=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=30)
-    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the calls start")
+    parser.add_argument("--calls", default="1,5,10", help="comma-separated loads, run one after the other")
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which a load's calls start")
+    parser.add_argument("--scenario", default="l5-consult-billing")
     parser.add_argument("--server-threads", type=int, default=16)
     args = parser.parse_args()
+    loads = [int(x) for x in args.calls.split(",") if x.strip()]
 
     tmp = Path(tempfile.mkdtemp(prefix="live-calls-"))
     db_url = f"sqlite:///{tmp / 'calls.sqlite3'}"
-    speech = speech_pcm()
-    os.environ["CALLS_DIR"] = str(tmp / "calls")
+    calls_dir = tmp / "calls"
+    os.environ["CALLS_DIR"] = str(calls_dir)
     proc, base = start_server(db_url, args.server_threads, tmp / "server.log")
+    failed = False
     try:
-        load_scenario(db_url)
-        names = create_candidates(db_url, args.calls)
-        results = {"final": [], "reply": [], "errors": [], "backlog": []}
-        threads = [Trainee(base, u, speech, results, i * args.ramp / max(1, len(names)))
-                   for i, u in enumerate(names)]
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        names = create_candidates(db_url, sum(loads))
+        _data, reference = reference_of(args.scenario)
+        print(f"live calls on {args.scenario}: excellent answer, one answer with pauses inside, real-time "
+              f"250 ms chunks; {os.cpu_count()} CPU cores; end-of-turn pause "
+              f"{os.environ.get('END_OF_TURN_PAUSE_S', '1.6')} s (inside the reply delay); server log {tmp / 'server.log'}",
+              flush=True)
+        offset = 0
+        for n in loads:
+            r = run_load(base, calls_dir, names[offset:offset + n], n, args.ramp, args.scenario, reference)
+            offset += n
+            report(n, r)
+            failed = failed or bool(r["failed"] or r["turn_errors"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    print(f"live calls: {args.calls} concurrent calls (starting over {args.ramp:g} s), {len(TURNS)} trainee turns each, "
-          f"audio streamed in real time in {int(CHUNK_S * 1000)} ms chunks; {os.cpu_count()} CPU cores; "
-          f"server log {tmp / 'server.log'}")
-    for name, label in (("final", "end of speech -> final transcript"), ("reply", "end of speech -> caller's next line")):
-        v = results[name]
-        if v:
-            print(f"  {label}: n={len(v)}  p50 {percentile(v, 50):.2f} s  p95 {percentile(v, 95):.2f} s  "
-                  f"max {max(v):.2f} s  mean {statistics.mean(v):.2f} s")
-    if results["backlog"]:
-        worst = max(results["backlog"])
-        print(f"  audio backlog per call (queued, not yet recognised): max {worst:.2f} s -> "
-              f"{'kept up' if worst <= 2.0 and percentile(results['reply'], 95) <= 5.0 else 'DID NOT keep up'}")
-    print(f"  calls failed: {len(results['errors'])}  wall {wall:.1f} s")
-    for err in results["errors"][:5]:
-        print("  example error:", err)
-    return 1 if results["errors"] else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

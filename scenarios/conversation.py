@@ -19,6 +19,7 @@ class Turn:
     end: str | None
     branches: tuple
     on_no_reply: str | None
+    on_overtalk: str | None = None     # "stop" | "finish": what the caller does when talked over
 
     @property
     def spoken(self) -> str:
@@ -29,7 +30,7 @@ class Turn:
     def from_dict(cls, d: dict) -> "Turn":
         return cls(id=d["id"], say=d["say"], line=d.get("line"), silence_s=d.get("silence_s"),
                    reply_within_s=d.get("reply_within_s"), end=d.get("end"),
-                   branches=tuple(d.get("branches") or ()), on_no_reply=d.get("on_no_reply"))
+                   branches=tuple(d.get("branches") or ()), on_no_reply=d.get("on_no_reply"), on_overtalk=d.get("on_overtalk"))
 
 
 class Conversation:

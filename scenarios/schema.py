@@ -26,7 +26,8 @@ REQUIRED = ("id", "title", "level", "situation", "brief", "sources", "rubric", "
 TASK_REQUIRED = {"live_call": ("persona", "script"), "recording_review": ("persona", "recording", "question"),
                  "typing": ("typing",), "case": ("case",)}
 ANSWER_MODES = ("voice", "text", "voice_or_text")
-TURN_KEYS = {"id", "say", "line", "silence_s", "reply_within_s", "branches", "on_no_reply", "end"}
+TURN_KEYS = {"id", "say", "line", "silence_s", "reply_within_s", "branches", "on_no_reply", "end", "on_overtalk"}
+OVERTALK = ("stop", "finish")   # when the trainee talks over the caller: the caller breaks off, or finishes
 ITEM_COMMON = {"id", "kind", "label", "points", "norm", "source"}
 ITEM_PARAMS = {
     "phrase": {"scope", "all_of", "any_of", "intent", "min_groups"},
@@ -168,6 +169,8 @@ def _check_script(data: dict, intents: dict, add) -> set[str]:
         if not isinstance(turn.get("say"), str) or not turn["say"].strip():
             add(f"{place}.say", "缺少来电者的话")
         _check_line(turn.get("line"), f"{place}.line", add)
+        if turn.get("on_overtalk") is not None and turn["on_overtalk"] not in OVERTALK:
+            add(f"{place}.on_overtalk", f"必须是 {'、'.join(OVERTALK)} 之一（stop：客户停下；finish：客户说完这句）")
         if turn.get("end") is not None and turn["end"] not in ENDS:
             add(f"{place}.end", f"必须是 {'、'.join(ENDS)} 之一")
         for key in ("silence_s", "reply_within_s"):

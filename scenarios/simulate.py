@@ -58,7 +58,7 @@ def simulate_call(scenario: dict, answer: dict, *, chars_per_minute: float = CHA
 
     if direction == "inbound":
         if data.get("ivr"):
-            call._log("ivr", choices=[{"key": str(s.get("key")), "label": s.get("label", "")} for s in data["ivr"]])
+            call.ivr_menu([{"key": str(s.get("key")), "label": s.get("label", "")} for s in data["ivr"]])
         clock.t += float(queue.get("wait_s", 1.0))
         for n in range(rings):
             call.ring()

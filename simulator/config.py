@@ -64,6 +64,10 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # Practical calls: one folder per call (record.json, both sides' audio, grade.json).
         "CALLS_DIR": env.get("CALLS_DIR") or str(instance_path / "calls"),
         "TTS_CACHE_DIR": env.get("TTS_CACHE_DIR") or str(instance_path / "tts-cache"),
+        # Live calls: quiet that ends the trainee's turn (pauses inside an answer are shorter), and
+        # how long a call with no audio and no action stays open before it is closed as abandoned.
+        "END_OF_TURN_PAUSE_S": float(env.get("END_OF_TURN_PAUSE_S", "1.6")),
+        "CALL_IDLE_TIMEOUT_S": float(env.get("CALL_IDLE_TIMEOUT_S", "600")),
         # Practical tasks: slack after a task's time limit before the server refuses drafts and submits,
         # and the longest spoken answer accepted (refused by its probed duration, before recognition).
         "PRACTICAL_TASK_GRACE_S": float(env.get("PRACTICAL_TASK_GRACE_S", "30")),

@@ -251,10 +251,13 @@ class Call:
         return self._log("caller_utterance", t=start, turn=turn, text=text, spoken=spoken, audio=audio,
                          start=start, end=end, condition=condition)
 
-    def agent_utterance(self, *, start: float, end: float, audio: str | None, transcript: dict) -> dict:
+    def agent_utterance(self, *, start: float, end: float, audio: str | None, transcript: dict,
+                        reply_to: str | None = None) -> dict:
+        """``reply_to``: the caller's scenario turn this utterance answers, when the runtime knows it."""
         self._check("agent_utterance")
+        extra = {"reply_to": reply_to} if reply_to else {}
         event = self._log("agent_utterance", t=start, index=self._agent_index, start=start, end=end, audio=audio,
-                          transcript=transcript)
+                          transcript=transcript, **extra)
         self._agent_index += 1
         return event
 
@@ -266,6 +269,42 @@ class Call:
         self._check("work_order")
         self.work_order = dict(fields)
         return self._log("work_order", fields=dict(fields), valid=valid)
+
+    def ivr_menu(self, choices: list[dict]) -> dict:
+        """The IVR menu the caller went through before queueing."""
+        return self._log("ivr", choices=list(choices))
+
+    def overtalk(self, *, turn: str, at: float, caller_stops: bool) -> dict:
+        """The agent started speaking while the caller was saying ``turn`` (抢话)."""
+        return self._log("overtalk", t=at, turn=turn, caller="stopped" if caller_stops else "finished")
+
+    def cut_caller_utterance(self, utterance: dict, at: float) -> None:
+        """The caller broke off ``utterance`` (one returned by ``caller_utterance``) at ``at``."""
+        if utterance in self.events and utterance["start"] <= at < utterance["end"]:
+            utterance["end"] = round(at, 3)
+            utterance["cut_short"] = True
+
+    def no_reply(self, *, turn: str | None) -> dict:
+        """The agent did not answer the caller's line ``turn`` in time (None: no opening)."""
+        return self._log("no_reply", turn=turn)
+
+    def close_abandoned(self, reason: str) -> None:
+        """The system closes a call nobody is attending to (the trainee left): whatever its state."""
+        if self.state in (CallState.QUEUED, CallState.RINGING) and self.direction == "inbound":
+            self.abandon()
+        elif self.state in LIVE or self.state in (CallState.DIALING, CallState.RINGING):
+            if self.state == CallState.ON_HOLD:
+                self._log("hold", on=False)
+            self.state = CallState.WRAP_UP
+            self.ended_by = "system"
+            self._log("hangup", by="system", reason=reason)
+        if self.state == CallState.WRAP_UP:
+            self.finish_wrap_up()
+        self._log("closed", reason=reason)
+
+    @property
+    def agent_utterances(self) -> int:
+        return self._agent_index
 
     # ---- the record -------------------------------------------------------------------------
 

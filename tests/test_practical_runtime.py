@@ -13,9 +13,8 @@ import pytest
 from grading.asr import get_recognizer
 from grading.rubric import grade
 from scenarios import Conversation, load_scenario
-from simulator.practical.registry import CallRegistry, ChunkOutOfOrder
-from simulator.practical.runtime import CallError, LiveCall
 from softphone_sim import render_line
+from softphone_sim.live import CallError, CallRegistry, ChunkOutOfOrder, LiveCall
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "scenarios" / "runtime-lookup.yaml"
 CHUNK_S = 0.25
@@ -73,7 +72,7 @@ class Driver:
 
     def caller_said(self, n: int):
         """The caller has started line ``n`` and finished speaking it."""
-        return lambda: len(self.events("caller_utterance")) >= n and not self.live._caller_speaking()
+        return lambda: len(self.events("caller_utterance")) >= n and not self.live.turns.caller_speaking(self.live.call.now())
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +166,7 @@ def test_a_silent_trainee_gets_the_no_reply_path(scenario, recognizer, tmp_path)
 
 def test_the_done_button_ends_the_turn_at_once(scenario, recognizer, tmp_path):
     live, drive = new_call(scenario, recognizer, tmp_path)
-    live.timing.turn_gap_s = 30.0          # without the button the turn would not end for a long time
+    live.timing.end_of_turn_pause_s = 30.0          # without the button the turn would not end for a long time
     ring_and_answer(live, drive.clock)
     drive.feed(speech("您好，工号1035。", tmp_path) + bytes(32000 // 4 * 3))
     assert drive.caller_lines() == []
@@ -233,7 +232,7 @@ def test_registry_acknowledges_retries_and_refuses_gaps(scenario, recognizer, tm
         clock.t += 10.0                    # the browser was away for ten seconds
         registry.receive(live.call_id, 1, SILENCE)
         registry.drain(live.call_id)
-        assert live.audio_bytes / 32000 == pytest.approx(10.25, abs=0.3), "the gap is filled with silence"
+        assert live.audio.seconds == pytest.approx(10.25, abs=0.3), "the gap is filled with silence"
     finally:
         registry.remove(live.call_id)
 
@@ -272,3 +271,31 @@ def test_outbound_call_that_nobody_answers_goes_to_wrap_up(recognizer, tmp_path,
     result = [e for e in live.call.events if e["type"] == "outbound_result"]
     assert result[0]["outcome"] == outcome
     assert not [e for e in live.call.events if e["type"] == "caller_utterance"]
+
+
+def test_a_call_lost_with_its_process_is_completed_from_its_audio(scenario, recognizer, tmp_path):
+    """Audio acknowledged but not yet recognised when the process died is recognised on recovery and
+    attached to the caller line it followed; the call is closed as the system's doing."""
+    from softphone_sim.live.recovery import recover_record
+
+    live, drive = new_call(scenario, recognizer, tmp_path)
+    ring_and_answer(live, drive.clock)
+    drive.feed(speech("您好，工号1035，很高兴为您服务。", tmp_path))
+    drive.silence_until(drive.caller_said(1))
+    step = int(16000 * CHUNK_S) * 2
+    answer = speech("请您稍等，我帮您查询一下。", tmp_path) + bytes(32000)
+    for i in range(0, len(answer), step):           # received (on disk) but never recognised
+        drive.clock.t += CHUNK_S
+        live.receive_audio(answer[i:i + step])
+    live.close()                                    # the process dies here
+    before = json.loads((tmp_path / "call" / "record.json").read_text("utf-8"))
+    assert len([e for e in before["events"] if e["type"] == "agent_utterance"]) == 1
+
+    record = recover_record(tmp_path / "call", recognizer)
+    agent = [e for e in record["events"] if e["type"] == "agent_utterance"]
+    assert len(agent) == 2 and agent[1]["recovered"] and "稍等" in agent[1]["transcript"]["text"]
+    assert agent[1]["reply_to"] == "t1" and (tmp_path / "call" / agent[1]["audio"]).is_file()
+    assert record["status"] == "interrupted" and record["ended_by"] == "system"
+    assert any(e["type"] == "closed" and e["reason"] == "server_restart" for e in record["events"])
+    assert grade(record, scenario).to_dict()["total"] > 0
+    assert recover_record(tmp_path / "call", recognizer) == record, "recovering twice changes nothing"

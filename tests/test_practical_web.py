@@ -140,3 +140,46 @@ def test_a_call_lost_with_the_server_is_marked_interrupted(app, client, users, l
     assert db.session.get(PracticalCall, call_id).status == "interrupted"
     page = client.get(f"/practical/calls/{call_id}").get_data(as_text=True)
     assert "已中断" in page
+
+
+def test_a_trainee_has_one_live_call_and_calls_left_alone_are_closed(app, client, users, library):
+    """Forty calls started and left: no threads, files or streams stay behind."""
+    from simulator.practical import service
+    login(client, "trainee1", "correct-horse-1")
+    reg = service.registry()
+    first = None
+    for _ in range(40):
+        call_id, _token = start(client)
+        first = first or call_id
+        assert reg.live_count() == 1 and reg.threads() == 1, "a new call closes the one left open"
+    with app.app_context():
+        rows = db.session.query(PracticalCall).all()
+        assert len(rows) == 40
+        assert sum(r.status == "abandoned" for r in rows) == 39
+        assert json.loads((Path(db.session.get(PracticalCall, first).call_dir) / "record.json")
+                          .read_text("utf-8"))["status"] == "abandoned", "the record is kept and marked"
+    live = reg.get(call_id)
+    live.last_activity -= app.config["CALL_IDLE_TIMEOUT_S"] + 1     # ten minutes without audio or action
+    assert reg.sweep() == [call_id]
+    assert reg.live_count() == 0
+    assert live.audio.closed, "the audio file is released"
+    import time
+    for _ in range(40):
+        if reg.threads() == 0:
+            break
+        time.sleep(0.05)
+    assert reg.threads() == 0
+    with app.app_context():
+        assert db.session.get(PracticalCall, call_id).status == "abandoned"
+    resp = client.get(f"/practical/calls/{call_id}/state")
+    assert resp.status_code == 410 and "无操作" in resp.get_json()["error"]
+
+
+def test_audio_faster_than_real_time_is_refused(app, client, users, library):
+    login(client, "trainee1", "correct-horse-1")
+    call_id, token = start(client)
+    headers = {"X-CSRFToken": token}
+    second = b"\x00" * 32000
+    codes = [client.post(f"/practical/calls/{call_id}/audio?seq={i}", data=second, headers=headers).status_code
+             for i in range(12)]
+    assert codes[:6] == [200] * 6 and 429 in codes, "two minutes of audio pushed at once are not taken"

@@ -19,6 +19,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE, Audio
 from ..textnorm import normalize_transcript
 from .base import Final, Partial, Recognizer, Segment, StreamSession, Transcript, Word, as_audio
+from .vad import StreamingVad, has_speech
 
 MODEL_NAME = "faster-whisper-base"
 # Whisper was trained on subtitles: on silence or noise it may "hear" these credits. Dropped.
@@ -28,7 +29,6 @@ MIN_AVG_LOGPROB = -1.0
 
 _models: dict[tuple[str, int], object] = {}
 _models_lock = threading.Lock()
-_vad_model = None
 
 
 def default_threads() -> int:
@@ -45,43 +45,6 @@ def shared_model(path: str, threads: int):
             _models[key] = (WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads),
                             threading.Semaphore(1))
         return _models[key]
-
-
-def _vad():
-    global _vad_model
-    if _vad_model is None:
-        from faster_whisper.vad import get_vad_model
-        _vad_model = get_vad_model()
-    return _vad_model
-
-
-def has_speech(samples: np.ndarray) -> bool:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-    return bool(get_speech_timestamps(samples, VadOptions(min_speech_duration_ms=150)))
-
-
-class StreamingVad:
-    """Silero VAD over 32 ms frames with its recurrent state kept between calls."""
-    FRAME = 512
-    CONTEXT = 64
-
-    def __init__(self):
-        self.session = _vad().session
-        self.h = np.zeros((1, 1, 128), dtype="float32")
-        self.c = np.zeros((1, 1, 128), dtype="float32")
-        self.context = np.zeros((1, self.CONTEXT), dtype="float32")
-        self.pending = np.zeros(0, dtype="float32")
-
-    def probabilities(self, samples: np.ndarray) -> list[float]:
-        self.pending = np.concatenate([self.pending, samples])
-        probs = []
-        while self.pending.size >= self.FRAME:
-            frame, self.pending = self.pending[: self.FRAME], self.pending[self.FRAME:]
-            batch = np.concatenate([self.context, frame[None, :]], axis=1)
-            out, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
-            self.context = frame[None, -self.CONTEXT:]
-            probs.append(float(np.asarray(out).reshape(-1)[0]))
-        return probs
 
 
 class WhisperRecognizer(Recognizer):

@@ -3,17 +3,16 @@ folders and the live calls of this process. Views stay thin by calling only thes
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 
 from flask import current_app
 
+from softphone_sim.live import CallError, CallRegistry, LiveCall, Timing, TooManyCalls
+from softphone_sim.live.runtime import write_json_atomic
+
 from ..extensions import db
 from .models import PracticalCall, ScenarioVersion, utcnow
-from .registry import CallRegistry
-from .runtime import CallError, LiveCall
 
 DEFAULT_TIME_LIMIT_S = 600
 TASK_GRACE_S = 30          # network and clock slack after a task's time limit (PRACTICAL_TASK_GRACE_S)
@@ -24,31 +23,45 @@ class TaskClosed(Exception):
     """A task whose time is up: nothing new is accepted. The message is for the trainee (Chinese)."""
 
 
-def write_json_atomic(path: Path, data) -> None:
-    """Write ``data`` as JSON so readers see the old file or the new one, never half of one. The
-    temporary file has a unique name in the same folder: concurrent writers (two tabs, a double
-    submit) each replace the file whole instead of renaming each other's temporary away."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def registry() -> CallRegistry:
     ext = current_app.extensions
     if "practical_calls" not in ext:
-        ext["practical_calls"] = CallRegistry()
+        app = current_app._get_current_object()
+
+        def abandoned(live: LiveCall) -> None:
+            # the sweeper's thread: its own app context and session
+            with app.app_context():
+                row = db.session.get(PracticalCall, live.call_id)
+                if row is not None and row.status == "live":
+                    row.status = "abandoned"
+                    row.finished_at = utcnow()
+                    db.session.commit()
+                db.session.remove()
+
+        ext["practical_calls"] = CallRegistry(idle_timeout_s=float(current_app.config.get("CALL_IDLE_TIMEOUT_S", 600)),
+                                              max_calls_per_user=1, on_abandoned=abandoned)
     return ext["practical_calls"]
+
+
+def timing() -> Timing:
+    return Timing(end_of_turn_pause_s=float(current_app.config.get("END_OF_TURN_PAUSE_S", 1.6)))
+
+
+def _make_room(user) -> None:
+    """A trainee has one live call at a time: starting another closes a practice call left open
+    (marked abandoned, record kept); a certification call in progress must be finished first."""
+    reg = registry()
+    for call_id in reg.calls_of(user.id):
+        row = db.session.get(PracticalCall, call_id)
+        if row is not None and row.mode == "certification" and row.status == "live":
+            raise CallError("您有一通鉴定通话尚未完成，请先完成该通话。")
+        live = reg.get(call_id)
+        if live is not None:
+            live.abandon("replaced")
+        if row is not None and row.status == "live":
+            row.status, row.finished_at = "abandoned", utcnow()
+        reg.remove(call_id)
+    db.session.commit()
 
 
 def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> PracticalCall:
@@ -58,28 +71,68 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     data = version.data
     if data.get("task", "live_call") != "live_call":
         raise CallError("该题目不是通话任务")
+    _make_room(user)
     call_id = str(uuid.uuid4())
     call_dir = Path(current_app.config["CALLS_DIR"]) / call_id
     live = LiveCall(data, call_dir=call_dir, recognizer=get_recognizer(current_app.config["ASR_ENGINE"]),
                     conversation=Conversation(data), scenario_version=version.version, call_id=call_id,
                     agent={"user_id": user.id, "agent_number": str(data.get("agent_number", ""))}, mode=mode,
-                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False)
+                    tts_cache=current_app.config["TTS_CACHE_DIR"], started=False, timing=timing())
     row = PracticalCall(id=call_id, user_id=user.id, scenario_version_id=version.id, mode=mode, status="live",
                         call_dir=str(call_dir))
     db.session.add(row)
     db.session.commit()
-    registry().add(live, user.id)
+    try:
+        registry().add(live, user.id)
+    except TooManyCalls:       # a second request of the same trainee raced this one
+        live.abandon("replaced")
+        row.status = "abandoned"
+        db.session.commit()
+        raise CallError("您已有一通正在进行的通话。") from None
     return row
 
 
 def live_call(row: PracticalCall) -> LiveCall | None:
-    """The running call of ``row``; a call this server process no longer holds (restart) is marked
-    interrupted, keeping everything its record saved."""
+    """The running call of ``row``; a live call this server process no longer holds (the server was
+    restarted) is closed and graded on what was recorded."""
     live = registry().get(row.id)
     if live is None and row.status == "live":
-        row.status = "interrupted"
-        db.session.commit()
+        recover_call(row)
     return live
+
+
+def recover_call(row: PracticalCall) -> None:
+    """Close a call lost with its server process: the record is completed from the durable audio,
+    graded, and marked interrupted and provisional, so an assessor sees it and may reopen the task."""
+    from grading.asr import get_recognizer
+    from grading.rubric import grade
+    from softphone_sim.live.recovery import recover_record
+
+    if row.scenario.task != "live_call":
+        return
+    record = recover_record(row.call_dir, get_recognizer(current_app.config["ASR_ENGINE"]))
+    result: dict = {}
+    if record is not None:
+        result = grade(record, row.scenario.data).to_dict()
+        result["interrupted"] = True
+        result["provisional"] = True
+        write_json_atomic(Path(row.call_dir) / "grade.json", result)
+    row.status = "interrupted"
+    row.finished_at = utcnow()
+    row.result = result or None
+    row.score = result.get("total") if result else None
+    row.passed = result.get("passed") if result else None
+    row.provisional = True
+    db.session.commit()
+
+
+def recover_interrupted() -> int:
+    """At start-up: every call left live by a previous server process is closed on its record."""
+    rows = db.session.query(PracticalCall).filter_by(status="live").all()
+    for row in rows:
+        if registry().get(row.id) is None:
+            recover_call(row)
+    return len(rows)
 
 
 def valid_work_order_saved(live: LiveCall) -> bool:

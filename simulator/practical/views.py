@@ -11,14 +11,14 @@ from flask_login import current_user
 from softphone_sim.workorder import FIELDS as WORK_ORDER_FIELDS
 from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
 
+from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
+
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
 from . import device, service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
-from .registry import MAX_CHUNK_BYTES, ChunkOutOfOrder
-from .runtime import CallError
 
 bp = Blueprint("practical", __name__, url_prefix="/practical")
 PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
@@ -123,11 +123,11 @@ def device_test():
 @roles_required(*PRACTISING)
 def call_page(call_id: str):
     row = _own_call(call_id)
-    if row.status == "finished":
-        return redirect(url_for(".result", call_id=row.id))
     if row.status == "live" and _needs_device_check():
         return redirect(url_for(".device_page", next=url_for(".call_page", call_id=row.id)))
     live = service.live_call(row)
+    if row.status in ("finished", "interrupted") and row.result is not None:
+        return redirect(url_for(".result", call_id=row.id))
     return render_template("practical/call.html", row=row, brief=public_brief(row.scenario.data),
                            live=live is not None, order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES,
                            fields=WORK_ORDER_FIELDS, next_seq=service.registry().next_seq(row.id))
@@ -143,7 +143,10 @@ def _state_payload(row: PracticalCall, live, since: int) -> dict:
 def _live_or_gone(row: PracticalCall):
     live = service.live_call(row)
     if live is None:
-        response = jsonify({"error": "通话已中断（服务器已重启或通话已结束）。已保存的内容不会丢失。"})
+        message = {"interrupted": "通话因服务器重启而结束，已按已录下的内容评分，考评员会复核。",
+                   "abandoned": "通话因长时间无操作已关闭，记录已保存。"}.get(row.status, "通话已结束。已保存的内容不会丢失。")
+        response = jsonify({"error": message, "status": row.status,
+                            "result_url": url_for(".result", call_id=row.id) if row.result is not None else None})
         response.status_code = 410
         abort(response)
     return live
@@ -173,6 +176,8 @@ def call_audio(call_id: str):
         service.registry().receive(row.id, seq, pcm)
     except ChunkOutOfOrder as exc:
         return _json_error("音频段缺失，请从指定序号重发", 409, expected=exc.expected)
+    except AudioTooFast:
+        return _json_error("音频发送过快（超过实时速度），请稍后再发", 429)
     live.tick()
     return jsonify(_state_payload(row, live, request.args.get("since", 0, type=int)))
 
@@ -238,7 +243,7 @@ def call_finish(call_id: str):
 @roles_required(*PRACTISING)
 def result(call_id: str):
     row = _own_call(call_id)
-    if row.status != "finished":
+    if row.status != "finished" and not (row.status == "interrupted" and row.result is not None):
         return redirect(url_for(".call_page", call_id=row.id))
     if row.mode == "certification":
         from ..sittings.models import SittingCandidate

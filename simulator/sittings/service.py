@@ -231,7 +231,8 @@ def scores(candidate: SittingCandidate) -> Scores:
     practical_total, done = 0.0, 0
     for i, item in enumerate(candidate.practical_plan or []):
         call = practical_call(candidate, i)
-        if call is not None and call.status == "finished":
+        # a call closed by a server restart was graded on what was recorded: it counts unless reopened
+        if call is not None and (call.status == "finished" or (call.status == "interrupted" and call.result)):
             done += 1
             practical_total += item["weight"] * (call.effective_score() or 0.0) / 100
     return Scores(theory=attempt.score if attempt is not None and not attempt.is_open else None,

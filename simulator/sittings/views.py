@@ -134,6 +134,7 @@ def _state(candidate: SittingCandidate) -> dict:
         theory.update(seconds_left=attempt.seconds_left(), answered=progress.get("answered"),
                       total=progress.get("total"))
     live = None
+    attention = []
     from ..practical import service as practical
     for i, item in enumerate(candidate.practical_plan or []):
         call = service.practical_call(candidate, i)
@@ -141,10 +142,16 @@ def _state(candidate: SittingCandidate) -> dict:
             running = practical.registry().get(call.id)
             live = {"index": i, "type": item["type"],
                     "state": running.call.state.label if running is not None else "作答中"}
+        elif call is not None and call.status in ATTENTION:
+            attention.append({"index": i, "type": item["type"], "status": call.status, "label": ATTENTION[call.status]})
     return {"id": candidate.id, "name": candidate.user.display_name, "username": candidate.user.username,
             "theory": theory, "practical": {"done": s.practical_done, "total": s.practical_total,
-                                            "score": s.practical, "live": live},
+                                            "score": s.practical, "live": live, "attention": attention},
             "complete": s.complete, "extra_minutes": candidate.extra_minutes}
+
+
+ATTENTION = {"interrupted": "服务器中断：已按已录内容评分，可复核或重新开放",
+             "abandoned": "长时间无操作已关闭：可重新开放"}
 
 
 @bp.route("/sittings/<int:sitting_id>/proctor")

@@ -1,0 +1,251 @@
+"""The trainee's side of a live call: microphone audio kept durably, voice activity found as it
+arrives, and recognition of each utterance done later, off the request path.
+
+``AgentAudio.receive`` is cheap (an fsync'd append and a few VAD frames) and returns the voice-activity
+events at once, so turn-taking never waits for the recogniser. Recognition work goes into a queue of
+jobs that a worker thread runs (``run_job``); tests run them inline.
+
+Two recogniser kinds:
+- engines with true streaming (Vosk) get every chunk and are flushed at the end of each utterance;
+- the others (Whisper) decode each utterance's audio span once it ended, and caption the utterance in
+  progress about once a second while the model is idle.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from grading.asr.vad import SpeechEnded, SpeechStarted, VadSettings, VoiceActivity
+
+SAMPLE_RATE = 16000
+BYTES_PER_SECOND = SAMPLE_RATE * 2
+CAPTION_EVERY_S = 1.0
+PAD_S = 0.2                        # audio kept around an utterance for decoding and its clip
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str                      # "final" | "caption" | "feed" (streaming engines)
+    index: int = -1                # the utterance
+    start: int = 0                 # sample range
+    end: int = 0
+    pcm: bytes = b""
+
+
+@dataclass(frozen=True)
+class Recognised:
+    """The transcript of utterance ``index`` (segments in stream seconds)."""
+    index: int
+    segments: list
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str
+
+
+class AgentAudio:
+    def __init__(self, directory: Path, recognizer, *, vad: VadSettings | None = None, durable: bool = True):
+        self.path = Path(directory) / "stream.pcm"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.recognizer = recognizer
+        self.streaming = bool(getattr(recognizer, "streaming", False) or getattr(recognizer, "engine", "") == "vosk")
+        self.durable = durable
+        self._file = open(self.path, "ab")
+        self._pcm = bytearray()
+        self._pcm_lock = threading.Lock()
+        self.vad = VoiceActivity(vad)
+        self._jobs: collections.deque[Job] = collections.deque()
+        self._jobs_ready = threading.Condition()
+        self._run_lock = threading.Lock()     # whoever takes a job runs it before the next is taken
+        self.t0: float | None = None           # call time of the stream's first sample
+        self._stream = None                    # streaming engines: one session for the whole call
+        self._stream_finals: list = []         # their finals since the last utterance end
+        self._open_start: int | None = None    # sample where the utterance in progress began
+        self._last_caption_at = 0
+        self.closed = False
+
+    # ---- the request path ---------------------------------------------------------------------
+
+    @property
+    def samples(self) -> int:
+        return len(self._pcm) // 2
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+    def heard_until(self) -> float | None:
+        """Call time up to which the agent's audio has arrived (None before the first chunk)."""
+        return None if self.t0 is None else round(self.t0 + self.seconds, 3)
+
+    def receive(self, pcm: bytes) -> list:
+        """Keep ``pcm`` on disk (durable before it is acknowledged) and return its voice-activity
+        events, with times in stream seconds."""
+        if self.closed:
+            return []
+        self._file.write(pcm)
+        self._file.flush()
+        if self.durable:
+            os.fsync(self._file.fileno())
+        with self._pcm_lock:
+            self._pcm.extend(pcm)
+        if self.streaming:
+            self._put(Job("feed", pcm=pcm))
+        events = self.vad.feed(np.frombuffer(pcm, dtype="<i2").astype("float32") / 32768.0)
+        for event in events:
+            self._on_activity(event)
+        if (not self.streaming and self._open_start is not None
+                and self.samples - self._last_caption_at >= CAPTION_EVERY_S * SAMPLE_RATE and not self._jobs):
+            self._last_caption_at = self.samples
+            self._put(Job("caption", index=self.vad.index, start=self._open_start, end=self.samples))
+        return events
+
+    def close_utterance(self) -> list:
+        """The trainee pressed "done": the utterance in progress ends now."""
+        events = self.vad.close()
+        for event in events:
+            self._on_activity(event)
+        return events
+
+    def _on_activity(self, event) -> None:
+        pad = int(PAD_S * SAMPLE_RATE)
+        if isinstance(event, SpeechStarted):
+            self._open_start = int(event.start * SAMPLE_RATE)
+            self._last_caption_at = self.samples
+        elif isinstance(event, SpeechEnded):
+            self._open_start = None
+            self._put(Job("final", index=event.index, start=max(0, int(event.start * SAMPLE_RATE) - pad),
+                              end=min(self.samples, int(event.end * SAMPLE_RATE) + pad)))
+
+    # ---- the worker ---------------------------------------------------------------------------
+
+    def slice(self, start: int, end: int) -> np.ndarray:
+        with self._pcm_lock:
+            raw = bytes(self._pcm[start * 2:end * 2])
+        return np.frombuffer(raw, dtype="<i2").astype("float32") / 32768.0
+
+    def pcm_slice(self, start_s: float, end_s: float) -> np.ndarray:
+        a, b = max(0, int(start_s * SAMPLE_RATE)), min(self.samples, int(end_s * SAMPLE_RATE))
+        with self._pcm_lock:
+            raw = bytes(self._pcm[a * 2:max(a, b) * 2])
+        return np.frombuffer(raw, dtype="<i2")
+
+    def run_job(self, job: Job) -> list:
+        """Recognition work; returns ``Recognised`` and ``Caption`` results."""
+        if job.kind == "feed":
+            return self._feed_stream(job.pcm)
+        if job.kind == "caption":
+            return self._caption(job)
+        if self.streaming:
+            return self._flush_stream(job.index)
+        return [Recognised(job.index, self._decode(job))]
+
+    def _put(self, job: Job) -> None:
+        with self._jobs_ready:
+            self._jobs.append(job)
+            self._jobs_ready.notify_all()
+
+    def backlog_s(self) -> float:
+        """Seconds of the agent's speech waiting to be recognised."""
+        with self._jobs_ready:
+            return round(sum((j.end - j.start) / SAMPLE_RATE if j.kind == "final" else len(j.pcm) / BYTES_PER_SECOND
+                             for j in self._jobs if j.kind != "caption"), 3)
+
+    def pending_jobs(self) -> int:
+        with self._jobs_ready:
+            return len(self._jobs)
+
+    def run_next(self, timeout: float, apply=None) -> bool:
+        """Worker side: wait up to ``timeout`` for a job, run it, hand its results to ``apply``.
+        False when there was nothing to do."""
+        with self._jobs_ready:
+            if not self._jobs:
+                self._jobs_ready.wait(timeout)
+            if not self._jobs:
+                return False
+        with self._run_lock:
+            with self._jobs_ready:
+                if not self._jobs:
+                    return True
+                job = self._jobs.popleft()
+            results = self.run_job(job)
+            if apply is not None and results:
+                apply(results)
+        return True
+
+    def run_pending(self, apply=None) -> list:
+        """Run every queued job now, in order (tests, and finishing a call)."""
+        out: list = []
+        with self._run_lock:
+            while True:
+                with self._jobs_ready:
+                    if not self._jobs:
+                        break
+                    job = self._jobs.popleft()
+                results = self.run_job(job)
+                if apply is not None and results:
+                    apply(results)
+                out.extend(results)
+        return out
+
+    def _decode(self, job: Job) -> list:
+        samples = self.slice(job.start, job.end)
+        if samples.size < SAMPLE_RATE * 0.2:
+            return []
+        offset = job.start / SAMPLE_RATE
+        decode = getattr(self.recognizer, "decode", None)
+        if decode is not None:
+            # VAD already cut the utterance; the recogniser's own filter would only shift the times.
+            return decode(samples, offset=offset, vad_filter=False)
+        from grading.audio import Audio
+        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+        transcript = self.recognizer.transcribe(Audio(samples=pcm, sample_rate=SAMPLE_RATE,
+                                                      duration_s=pcm.size / SAMPLE_RATE))
+        return [_shifted(s, offset) for s in transcript.segments]
+
+    def _caption(self, job: Job) -> list:
+        busy = getattr(self.recognizer, "busy", None)
+        decode = getattr(self.recognizer, "decode", None)
+        if decode is None or busy is None or not busy.acquire(blocking=False):
+            return []                  # captions only when the model is idle: never delay a final
+        busy.release()
+        segments = decode(self.slice(job.start, job.end), offset=job.start / SAMPLE_RATE, beam_size=1, words=False,
+                          vad_filter=False)
+        text = "".join(s.text for s in segments).strip()
+        return [Caption(text)] if text else []
+
+    def _feed_stream(self, pcm: bytes) -> list:
+        from grading.asr import Final, Partial
+        if self._stream is None:
+            self._stream = self.recognizer.stream()
+        out: list = []
+        for event in self._stream.feed(pcm):
+            if isinstance(event, Final):
+                self._stream_finals.append(event.segment)
+            elif isinstance(event, Partial) and event.text:
+                out.append(Caption(event.text))
+        return out
+
+    def _flush_stream(self, index: int) -> list:
+        if self._stream is not None:
+            self._stream_finals.extend(e.segment for e in self._stream.flush())
+        segments, self._stream_finals = self._stream_finals, []
+        return [Recognised(index, segments)]
+
+    def close(self) -> None:
+        self.closed = True
+        if not self._file.closed:
+            self._file.close()
+
+
+def _shifted(segment, offset: float):
+    from grading.asr import Segment, Word
+    return Segment(segment.text, round(segment.start + offset, 3), round(segment.end + offset, 3), segment.confidence,
+                   [Word(w.text, round(w.start + offset, 3), round(w.end + offset, 3), w.confidence)
+                    for w in segment.words])
