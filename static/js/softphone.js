@@ -92,8 +92,10 @@
         break;
       case "caller_line_end":
         // The caller stopped early (the trainee talked over them): stop the voice where it is.
-        if (e.cut_short) { if (playing && playing.n === e.n) playing.stop(); logLine("客户停下来听您说"); }
+        if (e.cut_short && playing && playing.n === e.n) playing.stop();
         break;
+      case "overtalk": logLine(e.caller_stops ? "您在客户说话时开口，客户停下来听您说" : "您在客户说话时开口（抢话）"); break;
+      case "abandoned_by_system": logLine("通话因长时间无操作已关闭，记录已保存"); stopPlayback(); finished = true; break;
       case "started": logLine(root.dataset.direction === "outbound" ? "麦克风已就绪，可以拨号" : "麦克风已就绪，等待来电"); break;
       case "caption":
         if (e.final) {
@@ -156,7 +158,13 @@
     if (finished) return;
     try {
       const resp = await fetch(url("stateUrl") + "?since=" + since, {credentials: "same-origin", headers: {"Accept": "application/json"}});
-      if (resp.status === 410) { setNet("通话已中断，已保存的内容不会丢失。"); finished = true; return; }
+      if (resp.status === 410) {
+        let info = {};
+        try { info = await resp.json(); } catch (e) { /* keep the default message */ }
+        setNet(info.error || "通话已中断，已保存的内容不会丢失。"); finished = true; stopPlayback();
+        if (info.result_url) setTimeout(() => { window.location.href = info.result_url; }, 4000);
+        return;
+      }
       if (resp.ok) { setNet(outbox.length > 8 ? "网络较慢，正在补传语音…" : ""); applyPayload(await resp.json()); }
     } catch (err) { setNet("网络中断，正在重连…"); }
   }

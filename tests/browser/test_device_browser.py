@@ -21,11 +21,12 @@ pytestmark = pytest.mark.browser
 
 
 def mic_wav(tmp: Path) -> Path:
-    """The trainee's opening, then quiet; Chromium loops the file."""
+    """The trainee's opening, then a long quiet so the turn ends and the caller answers (Chromium
+    loops the file; a sentence every few seconds would keep the trainee talking)."""
     line = render_line("您好，工号1035，很高兴为您服务。", persona="calm", cache_dir=tmp / "voice")
     with wave.open(str(line.path)) as w:
         speech = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    samples = np.concatenate([np.zeros(4000, "<i2"), speech, np.zeros(16000 * 3, "<i2")])
+    samples = np.concatenate([np.zeros(4000, "<i2"), speech, np.zeros(16000 * 14, "<i2")])
     out = tmp / "mic.wav"
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
