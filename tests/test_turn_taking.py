@@ -189,3 +189,20 @@ def test_a_cough_is_not_taken_for_an_answer_before_its_words_are_known():
     m.speech_started(0, 3.0)
     m.speech_ended(0, 3.3)
     assert run(m, 8.0, start=2.25) == [], "0.3 s of voice: wait for the recogniser to say what it was"
+
+
+def test_audio_that_arrives_late_is_waited_for_and_audio_that_stopped_is_not():
+    m = machine(end_of_turn_pause_s=1.6, audio_stall_s=4.0)
+    m.caller_line(1, 0.0, 2.0)
+    m.speech_started(0, 3.0)
+    m.speech_ended(0, 5.0)
+    m.transcript(0, "好的", 0.9)
+    # the audio runs 6 s behind the clock but keeps arriving: the 1.6 s pause is not heard yet
+    out = []
+    for k in range(29):
+        now = 5.0 + k * 0.25
+        out += m.tick(now, now - 6.0, last_arrival=now)
+    assert out == [] and m.phase == Phase.PAUSED
+    # then the chunks stop coming, audio up to 6.25: the microphone is gone after 4 s without a chunk
+    assert m.tick(15.0, 6.25, last_arrival=12.0) == []
+    assert m.tick(16.25, 6.25, last_arrival=12.0) == [Respond(1, "好的", 0.9, (0,))]

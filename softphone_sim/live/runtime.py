@@ -84,6 +84,7 @@ class LiveCall:
         self._line_turns: dict[int, str] = {}  # caller line number -> scenario turn id
         self.work_order_skipped = False
         self._recording_warnings: list[str] = []
+        self._last_audio_at: float | None = None   # call time the last chunk arrived
         self.last_activity = time.monotonic()  # audio or an action (not polling): for the idle sweep
         self.states: list[tuple[float, CallState]] = [(0.0, self.call.state)]
         self.started = False
@@ -196,7 +197,7 @@ class LiveCall:
             return
         if state not in (CallState.TALKING, CallState.MUTED, CallState.ON_HOLD):
             return
-        decisions = self.turns.tick(now, self.audio.heard_until())
+        decisions = self.turns.tick(now, self.audio.heard_until(), self._last_audio_at)
         self._line_over_check(now)
         self._apply(decisions)
 
@@ -357,6 +358,7 @@ class LiveCall:
             if self.audio.t0 is None:
                 self.audio.t0 = max(0.0, self.call.now() - len(pcm) / BYTES_PER_SECOND)
             self.last_activity = time.monotonic()
+            self._last_audio_at = self.call.now()
             events = self.audio.receive(pcm)
             if first:
                 self.save()         # the record says where its audio starts before anything else happens

@@ -229,11 +229,15 @@ class TurnTaking:
 
     # ---- time --------------------------------------------------------------------------------
 
-    def tick(self, now: float, heard_until: float | None) -> list:
-        """Advance on the clock; ``heard_until`` is how far the agent's audio has arrived (None: no
-        audio yet). Returns the decisions due now."""
+    def tick(self, now: float, heard_until: float | None, last_arrival: float | None = None) -> list:
+        """Advance on the clock; ``heard_until`` is how far the agent's audio reaches (None: no audio
+        yet), ``last_arrival`` when its last chunk came in (default: judged from ``heard_until``).
+        Audio that arrives late is waited for; audio that stopped arriving is not. Returns the
+        decisions due now."""
         s = self.settings
-        if heard_until is None or now - heard_until > s.audio_stall_s:
+        if last_arrival is None:
+            last_arrival = heard_until
+        if heard_until is None or last_arrival is None or now - last_arrival > s.audio_stall_s:
             audio_now = now           # no audio to wait for: the microphone is off or gone
         else:
             audio_now = min(now, heard_until + s.audio_slack_s)
