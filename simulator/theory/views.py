@@ -146,8 +146,8 @@ def answer(attempt_id: int):
 @roles_required(Role.TRAINEE)
 def check(attempt_id: int):
     attempt = _own_attempt(attempt_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data.get("position"), int):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("position"), int) or isinstance(data["position"], bool):
         return jsonify({"ok": False, "error": "请求格式不正确。"}), 400
     try:
         feedback = exam.check_item(attempt, data["position"])
