@@ -168,7 +168,7 @@ def _ensure_open(attempt: Attempt, now=None) -> None:
 
 def _to_bank_letters(item: PaperItem, displayed: list[str]) -> list[str]:
     if item.qtype == "judge":
-        if len(displayed) != 1 or displayed[0] not in JUDGE_LETTERS:
+        if len(displayed) != 1 or not isinstance(displayed[0], str) or displayed[0] not in JUDGE_LETTERS:
             raise InvalidAnswer("判断题请选择“正确”或“错误”。")
         return list(displayed)
     letters = []

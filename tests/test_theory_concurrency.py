@@ -146,6 +146,8 @@ def test_a_resend_of_what_is_stored_is_acknowledged(app, bank, users, database):
     {"position": 0, "flagged": "yes"},
     {"position": True, "response": ["A"]},
     {"position": 0, "response": ["A"], "base": -1},
+    {"position": 0, "response": [["T"]]},
+    {"position": 0, "response": [None]},
     [{"position": 0}],
 ])
 def test_malformed_answers_get_400_in_chinese_never_500(app, bank, users, database, body):
