@@ -12,7 +12,8 @@ def machine(**settings) -> TurnTaking:
 
 
 def run(m: TurnTaking, until: float, step: float = 0.25, lag: float = 0.25, start: float = 0.0) -> list:
-    """Tick from ``start`` to ``until``; the agent's audio arrives ``lag`` seconds late."""
+    """Tick from ``start`` to ``until``; the agent's audio arrives ``lag`` seconds late (and the last
+    0.3 s of it cannot prove silence yet: decisions come about 0.55 s after their moment)."""
     out, t = [], start
     while t <= until + 1e-9:
         out += m.tick(t, max(0.0, t - lag))
@@ -31,7 +32,7 @@ def test_the_opening_then_the_caller_answers_after_the_end_of_turn_pause():
     m = machine(end_of_turn_pause_s=1.6)
     say(m, 0, 1.0, 3.0, "您好，工号1035")
     assert run(m, 4.5) == [], "1.5 s after the greeting the agent may still go on"
-    [decision] = run(m, 5.0, start=4.75)
+    [decision] = run(m, 5.75, start=4.75)
     assert isinstance(decision, Respond) and decision.line == 0 and decision.text == "您好，工号1035"
 
 
@@ -46,7 +47,7 @@ def test_pauses_inside_an_answer_keep_it_one_turn():
     m.speech_ended(1, 10.0)
     m.transcript(0, "您是说", 0.9)
     m.transcript(1, "流量不够用，对吗", 0.8)
-    decisions = run(m, 12.0, start=10.0)
+    decisions = run(m, 12.75, start=10.0)
     assert decisions == [Respond(1, "您是说，流量不够用，对吗", 0.8, (0, 1))]
 
 
@@ -71,7 +72,7 @@ def test_silence_is_judged_on_audio_that_has_arrived():
 def test_no_reply_when_the_agent_says_nothing():
     m = machine(reply_within_s=5.0)
     m.caller_line(1, 0.0, 2.0)
-    assert NoReply(1) in run(m, 7.5)
+    assert NoReply(1) in run(m, 8.25)
 
 
 def test_the_caller_waits_for_a_transcript_still_being_decoded():
@@ -91,7 +92,7 @@ def test_speech_that_recognises_as_nothing_is_no_reply_yet():
     say(m, 0, 3.0, 3.3, "")                       # a cough
     assert run(m, 6.0, start=2.0) == []
     assert m.phase == Phase.AWAITING
-    assert NoReply(1) in run(m, 8.0, start=6.25)
+    assert NoReply(1) in run(m, 8.75, start=6.25)
 
 
 def test_talking_over_a_caller_who_stops():
@@ -102,7 +103,7 @@ def test_talking_over_a_caller_who_stops():
     assert m.line.end == 2.5 and not m.caller_speaking(3.0)
     m.speech_ended(0, 5.0)
     m.transcript(0, "您别着急", 0.9)
-    assert run(m, 7.0, start=3.0) == [Respond(1, "您别着急", 0.9, (0,))]
+    assert run(m, 7.75, start=3.0) == [Respond(1, "您别着急", 0.9, (0,))]
 
 
 def test_talking_over_a_caller_who_finishes_counts_towards_the_reply():
@@ -114,7 +115,7 @@ def test_talking_over_a_caller_who_finishes_counts_towards_the_reply():
     assert m.caller_speaking(5.0), "the caller finishes the sentence"
     assert run(m, 7.5) == [] and m.phase == Phase.AWAITING
     say(m, 1, 7.5, 9.0, "我马上为您处理")
-    decisions = run(m, 11.0, start=7.75)
+    decisions = run(m, 11.75, start=7.75)
     assert decisions == [Respond(1, "好的，我马上为您处理", 0.9, (0, 1))]
 
 
@@ -138,7 +139,7 @@ def test_the_caller_who_said_goodbye_hangs_up_after_the_farewell_not_during_it()
     assert run(m, 12.0, start=2.25) == [], "never hangs up while the agent is still speaking"
     m.speech_ended(0, 12.0)
     m.transcript(0, "感谢您的来电，再见", 0.9)
-    decisions = run(m, 14.0, start=12.25)
+    decisions = run(m, 14.75, start=12.25)
     assert HangUp(4, after_farewell=True) in decisions
 
 
@@ -146,9 +147,9 @@ def test_the_caller_who_waits_for_the_agent_gives_up_after_its_patience():
     m = machine(closing_patience_s=20.0)
     m.caller_line(3, 0.0, 2.0, closing="waits")
     say(m, 0, 3.0, 4.0, "请问还有什么可以帮您")
-    assert [type(d) for d in run(m, 6.0, start=2.25)] == [Respond]
+    assert [type(d) for d in run(m, 6.75, start=2.25)] == [Respond]
     assert m.phase == Phase.AWAITING, "still waiting for the agent to hang up"
-    assert HangUp(3, after_farewell=False) in run(m, 27.0, start=6.25)
+    assert HangUp(3, after_farewell=False) in run(m, 27.0, start=7.0)
 
 
 def test_done_button_ends_the_turn_without_the_pause():
@@ -165,12 +166,12 @@ def test_the_caller_goes_on_without_waiting_for_words_it_does_not_need():
     m = machine(end_of_turn_pause_s=1.6)
     m.speech_started(0, 1.0)
     m.speech_ended(0, 3.0)                        # no transcript yet
-    [decision] = run(m, 5.0, start=3.0)
+    [decision] = run(m, 5.75, start=3.0)
     assert isinstance(decision, Respond) and decision.line == 0 and decision.utterances == (0,)
     m.caller_line(1, 5.0, 7.0, needs_words=False)
     m.speech_started(1, 8.0)
     m.speech_ended(1, 10.0)
-    assert [type(d) for d in run(m, 12.0, start=7.25)] == [Respond]
+    assert [type(d) for d in run(m, 12.75, start=7.25)] == [Respond]
 
 
 def test_a_line_the_script_branches_on_waits_for_the_words():
@@ -206,3 +207,22 @@ def test_audio_that_arrives_late_is_waited_for_and_audio_that_stopped_is_not():
     # then the chunks stop coming, audio up to 6.25: the microphone is gone after 4 s without a chunk
     assert m.tick(15.0, 6.25, last_arrival=12.0) == []
     assert m.tick(16.25, 6.25, last_arrival=12.0) == [Respond(1, "好的", 0.9, (0,))]
+
+
+def test_a_pause_that_ends_just_before_the_end_of_turn_is_not_taken_for_the_end():
+    """Voice activity reports speech 0.25 s after it began; until then the audio cannot prove the
+    pause went on, so a 1.45 s pause is never cut short."""
+    m = machine(end_of_turn_pause_s=1.6)
+    m.caller_line(1, 0.0, 2.0)
+    say(m, 0, 3.0, 6.0, "根据您的用量")
+    resume = 7.45                                 # the trainee goes on after 1.45 s
+    out, t = [], 6.0
+    while t < resume + 0.25:                      # the chunks before voice activity can tell
+        out += m.tick(t + 0.05, t)                # audio arrives 50 ms behind the clock
+        t = round(t + 0.032, 3)                   # one VAD frame at a time
+    assert out == [], "the turn did not end inside a pause shorter than the end-of-turn pause"
+    m.speech_started(1, resume)
+    m.speech_ended(1, 9.0)
+    m.transcript(1, "推荐您选择七十八元的套餐", 0.9)
+    decisions = run(m, 11.5, start=9.25)
+    assert decisions == [Respond(1, "根据您的用量，推荐您选择七十八元的套餐", 0.9, (0, 1))]

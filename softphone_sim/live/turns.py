@@ -50,7 +50,8 @@ class TurnSettings:
     reply_within_s: float = 10.0       # default wait for the agent's reply to a caller line
     closing_patience_s: float = 20.0   # a caller who waits for the agent to close gives up after this
     farewell_s: float = 4.0            # a caller who said goodbye waits this long for the agent's farewell
-    audio_slack_s: float = 0.25        # silence is judged on audio up to this close to the clock
+    vad_latency_s: float = 0.3         # voice activity calls speech only after 0.25 s of it: the last
+                                       # this-much of the audio that arrived cannot prove silence yet
     audio_stall_s: float = 4.0         # no audio for this long: the microphone is gone, judge on the clock
     empty_reply_grace_s: float = 2.0   # after speech that recognised as nothing (a cough), wait this long
 
@@ -240,7 +241,7 @@ class TurnTaking:
         if heard_until is None or last_arrival is None or now - last_arrival > s.audio_stall_s:
             audio_now = now           # no audio to wait for: the microphone is off or gone
         else:
-            audio_now = min(now, heard_until + s.audio_slack_s)
+            audio_now = min(now, heard_until - s.vad_latency_s)
         if self.phase == Phase.CALLER and self.line is not None and now >= self.line.end:
             if self.open_utterance is not None:
                 self.phase = Phase.TALKING      # the agent is already answering
