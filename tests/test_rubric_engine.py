@@ -682,7 +682,7 @@ def test_cli_score_json_and_table(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["total"] == 100 and data["passed"] is True
-    assert [i["id"] for i in data["items"]] == ["opening", "closing", "hold", "latency", "ballast"]
+    assert [i["id"] for i in data["items"]] == ["opening", "closing", "hold", "latency", "ballast", "attitude"]
     table = _cli("score", "--scenario", str(scn_file), "--record", str(rec_file))
     assert table.returncode == 0 and "总分：100 / 100" in table.stdout and "规范开头语" in table.stdout
 

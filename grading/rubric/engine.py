@@ -921,6 +921,96 @@ def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, half, "partial", ev, 1.0, base + "转接前没有告知来电者。")
 
 
+# ---- service attitude -----------------------------------------------------------------------------
+
+ATTITUDE_ITEM = {"id": "attitude", "kind": "attitude", "label": "服务态度（致命项）", "points": 0,
+                 "norm": "不责问、反问、训斥、命令、推诿、讽刺、辱骂客户，不表现出不耐烦；称呼客户用“您”，使用礼貌用语。",
+                 "source": "001_ab75b4677eacef2d.txt"}
+SEVERITY_LABELS = {"fatal": "致命", "major": "严重", "minor": "提示"}
+FATAL_CAP = PASS_MARK - 1
+"""A confirmed fatal attitude item caps the call here: below the pass mark whatever else was said."""
+MAJOR_HITS_FATAL = 2
+"""This many distinct major expressions in one call are a pattern of impolite service: fatal."""
+
+
+@register("attitude",
+          Param("off", "list", None, "pattern ids or kinds this scenario switches off"),
+          Param("severity", "mapping", None, "pattern id or kind -> fatal | major | minor for this scenario"),
+          Param("courtesy", "bool", True, "check 您 and politeness markers"),
+          live_only=True,
+          doc="Applied to every live call (grading/attitude/patterns.yaml); a scenario adds this item only to "
+              "tune it. Confirmed fatal expression (or two major ones): the item is fatal and caps the call at "
+              "59. Any other major or unconfirmed fatal one: review, and the call is provisional. Minor ones "
+              "and missing courtesy are feedback. Points (0 unless given): P when nothing fatal or major.")
+def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
+    from grading import attitude as A
+
+    data = A.load()
+    off = {str(x) for x in item.get("off") or []}
+    tuned = {str(k): str(v) for k, v in (item.get("severity") or {}).items()}
+    for v in tuned.values():
+        if v not in A.SEVERITIES:
+            raise RubricError(f"评分项 {item.get('id')}: severity 必须是 fatal、major 或 minor")
+    patterns = []
+    for p in data.patterns:
+        if p.id in off or p.kind in off:
+            continue
+        sev = tuned.get(p.id) or tuned.get(p.kind)
+        patterns.append(p if not sev else A.Pattern(p.id, p.kind, sev, p.regex, p.unless, p.source, p.say_instead))
+    points = float(item.get("points") or 0)
+    confirmed: dict[str, list] = {"fatal": [], "major": [], "minor": []}
+    doubtful = []
+    evidence: list[Evidence] = []
+    for u in ctx.call.spoken:
+        for h in A.find(u.text, patterns):
+            conf = u.span_confidence(h.start, h.end)
+            m = M.Match(h.pattern.id, h.start, h.end, h.heard, 1.0, "pattern")
+            evidence.append(u.evidence(m, phrase=f"{data.kinds.get(h.pattern.kind, h.pattern.kind)}：{h.pattern.id}"))
+            sure = conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE
+            if h.pattern.severity != "minor" and not sure:
+                doubtful.append((u, h, conf))
+            else:
+                confirmed[h.pattern.severity].append((u, h, conf))
+
+    def line(u, h, conf=None):
+        kind = data.kinds.get(h.pattern.kind, h.pattern.kind)
+        heard = u.span_text(h.start, h.end)
+        extra = f"，识别可信度{conf:.2f}" if conf is not None and conf < M.FORBIDDEN_MIN_CONFIDENCE else ""
+        return f"「{heard}」（第{u.index + 1}句，{kind}，{SEVERITY_LABELS[h.pattern.severity]}{extra}；宜说「{h.pattern.say_instead}」）"
+
+    advice = []
+    c = data.courtesy
+    spoken = [u for u in ctx.call.spoken if u.norm]
+    if item.get("courtesy", True) and len(spoken) >= c.min_agent_utterances:
+        text = "".join(u.norm for u in spoken)
+        if c.honorific not in text:
+            advice.append(f"整通电话没有用“{c.honorific}”称呼客户。")
+        if not c.markers.search(text):
+            advice.append("整通电话没有使用礼貌用语（请、麻烦您、谢谢、好吗……）。")
+    majors = {h.pattern.id for _, h, _ in confirmed["major"]}
+    fatal = bool(confirmed["fatal"]) or len(majors) >= MAJOR_HITS_FATAL
+    parts = []
+    if confirmed["fatal"]:
+        parts.append("致命项：" + "；".join(line(*x) for x in confirmed["fatal"]) + "。")
+    if confirmed["major"]:
+        parts.append("不礼貌用语：" + "；".join(line(*x) for x in confirmed["major"]) + "。")
+    if doubtful:
+        parts.append("疑似不礼貌用语（识别不确定），需人工复核：" + "；".join(line(*x) for x in doubtful) + "。")
+    if confirmed["minor"]:
+        parts.append("改进提示：" + "；".join(line(*x) for x in confirmed["minor"]) + "。")
+    parts.extend(advice)
+    if fatal:
+        why = "" if confirmed["fatal"] else f"（{len(majors)}处不礼貌用语）"
+        parts.append(f"触发致命项{why}：本次通话最高记{_fmt(FATAL_CAP)}分，考评员核实后可说明理由推翻。")
+        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True)
+    if confirmed["major"] or doubtful:
+        parts.append("本次通话须经考评员复核，不自动通过。")
+        return _result(item, 0.0 if confirmed["major"] else points, "review", evidence, 1.0, "".join(parts),
+                       pending_gain=points if confirmed["major"] else 0.0)
+    note = "".join(parts) or "未发现不礼貌用语。"
+    return _result(item, points, "pass", evidence, 1.0, note if parts else "未发现不礼貌用语，称呼和礼貌用语得当。")
+
+
 # ---- the whole call -------------------------------------------------------------------------------
 
 register("typing_speed", Param("target_cpm", "number", 30, "correct characters a minute for full points"),
@@ -946,7 +1036,10 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
         raise RubricError(str(exc)) from None
     ctx = _Context(data, call, taboos)
     results: list[ItemResult] = []
-    for item in ctx.rubric_items():
+    items = ctx.rubric_items()
+    if data.get("task", "live_call") == "live_call" and not any(i.get("kind") == "attitude" for i in items):
+        items = items + [dict(ATTITUDE_ITEM)]      # service attitude applies to every live call
+    for item in items:
         kind = REGISTRY.get(str(item.get("kind")))
         if kind is None:
             raise RubricError(f"评分项 {item.get('id')}: 未知的类型 {item.get('kind')}")
@@ -955,9 +1048,10 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
             raise RubricError(f"评分项 {item.get('id')}: " + "；".join(f"{k} {msg}" for k, msg in problems))
         results.append(kind.grader(ctx, item))
     auto_failed = any(r.fatal for r in results)
-    raw_total = sum(r.points_earned for r in results)
-    total = 0.0 if auto_failed else round_half_up(min(100.0, max(0.0, raw_total)), 1)
-    for r, item in zip(results, ctx.rubric_items()):
+    raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned for r in results))), 1)
+    caps = [0.0 if r.kind != "attitude" else FATAL_CAP for r in results if r.fatal]
+    total = min([raw_total] + caps)
+    for r, item in zip(results, items):
         if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
             r.pending_loss = total
     passed = total >= PASS_MARK
@@ -965,6 +1059,9 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
     loss = sum(r.pending_loss for r in results)
     provisional = not auto_failed and ((not passed and total + gain >= PASS_MARK - 1e-9)
                                        or (passed and total - loss < PASS_MARK - 1e-9))
+    # an impolite expression not confirmed as fatal is for the assessor to judge: never an automatic pass
+    if not auto_failed and any(r.kind == "attitude" and r.verdict == "review" for r in results):
+        provisional = True
     warnings = call.warnings + ctx.warnings
     rec_scn = (record.get("scenario") or {}).get("id") if isinstance(record.get("scenario"), Mapping) else None
     if rec_scn and data.get("id") and rec_scn != data.get("id"):
