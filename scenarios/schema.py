@@ -33,6 +33,15 @@ WORK_ORDER_FIELDS = ("type", "summary", "contact", "callback_time", "wrapup_code
 ACTIONS = ("hold", "transfer", "consult", "work_order", "hangup")
 
 
+def _shared_intents() -> dict:
+    """The intents every scenario may name (shared_intents of scenarios/library/common.yaml)."""
+    from grading.rubric import load_common
+    try:
+        return dict(load_common().get("shared_intents") or {})
+    except Exception:      # no common file: only the scenario's own intents exist
+        return {}
+
+
 def _seed_names() -> set[str]:
     from exams.question_bank import SOURCES
     return set(SOURCES)
@@ -245,8 +254,9 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
         if kind == "phrase":
             if not (item.get("all_of") or item.get("any_of") or item.get("intent")):
                 add(place, "phrase 评分项需要 all_of、any_of 或 intent")
-            if item.get("intent") and item["intent"] not in intents:
-                add(f"{place}.intent", f"未定义的意图 {item['intent']!r}")
+            for name in ([item["intent"]] if isinstance(item.get("intent"), str) else item.get("intent") or []):
+                if name not in intents and name not in _shared_intents():
+                    add(f"{place}.intent", f"未定义的意图 {name!r}")
             scope = item.get("scope", "any")
             if scope not in SCOPES and not (isinstance(scope, str) and scope.startswith("reply_to:")):
                 add(f"{place}.scope", f"范围必须是 {'、'.join(SCOPES)} 或 reply_to:<话轮>")

@@ -65,6 +65,7 @@ EMPTY_UTTERANCE_DOUBT_S = 1.0
 MIN_RATE_SPEECH_S = 5.0
 """Below this much agent speech the speech rate is not measured (too little to judge)."""
 
+METHOD_LABELS = {"pinyin": "读音相近", "fuzzy": "字形相近", "synonym": "同义词归一后一致", "ngram": "意思相近（字词重合）"}
 SCOPE_LABELS = {"first": "第一轮应答", "last": "最后一轮应答", "any": "整通电话", "all": "每一句应答",
                 "after_hold": "保持结束后的第一轮应答", "before_hold": "保持前的最后一轮应答"}
 WORK_ORDER_LABELS = {"type": "工单类型", "summary": "内容摘要", "contact": "联系电话", "callback_time": "回访时间",
@@ -168,11 +169,23 @@ class _Context:
                 self.warnings.append(msg)
         return filled
 
+    def shared(self, key: str) -> Any:
+        """A shared list of common.yaml (or of the ``taboos`` mapping passed in, when it has the key)."""
+        if isinstance(self._taboos, Mapping) and key in self._taboos:
+            return self._taboos[key]
+        return load_common().get(key) if COMMON_FILE.exists() else None
+
     def intent(self, name: str, item_id: str) -> list[str]:
         intents = self.data.get("intents") or {}
-        if name not in intents:
-            raise RubricError(f"评分项 {item_id}: 未定义的意图 {name}")
-        return [str(p) for p in intents[name]]
+        if name in intents:
+            return [str(p) for p in intents[name]]
+        shared = self.shared("shared_intents") or {}
+        if name in shared:
+            return [str(p) for p in shared[name]]
+        raise RubricError(f"评分项 {item_id}: 未定义的意图 {name}")
+
+    def synonyms(self) -> tuple:
+        return tuple(tuple(str(w) for w in row) for row in self.shared("synonyms") or [] if row)
 
     def phrases_param(self, value: Any, default: Sequence[str], item_id: str) -> list[str]:
         """A ``true`` / list of phrases / intent id parameter."""
@@ -237,13 +250,18 @@ class _GroupResult:
         return "／".join(f"「{a}」" for a in self.alternatives) or "（无可用说法）"
 
 
-def _match_group(alternatives: list[str], utts: list[Utterance]) -> _GroupResult:
+def _match_group(alternatives: list[str], utts: list[Utterance], meaning: frozenset = frozenset(),
+                 synonyms: tuple = ()) -> _GroupResult:
+    """``meaning``: the alternatives that are intent phrasings, matched by meaning (synonyms, bigrams)."""
     g = _GroupResult(alternatives)
     for u in utts:
         if u.empty:
             continue
         for alt in alternatives:
-            found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
+            if alt in meaning:
+                found = M.match_meaning(u.text, alt, synonyms, min_similarity=M.REVIEW_THRESHOLD)
+            else:
+                found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
                 g.match, g.utterance = found, u
     g.doubtful = [u for u in utts if _doubtful(u)]
@@ -362,7 +380,13 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     instances, combine, absent = _scope_instances(ctx, scope)
     if not instances:
         return PhraseOutcome(absent=absent)
-    evals = [_PhraseEval([_match_group(g, utts) for g in groups], points, min_groups) for utts in instances]
+    names = item.get("intent")
+    meaning = frozenset(p for name in ([names] if isinstance(names, str) else names or [])
+                        for p in (ctx.resolve(x, str(item.get("id"))) for x in ctx.intent(str(name), str(item.get("id"))))
+                        if p)
+    syn = ctx.synonyms() if meaning else ()
+    evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
+             for utts in instances]
     if combine == "best":
         chosen = [max(evals, key=lambda e: (e.earned, e.potential))]
         earned, potential = chosen[0].earned, chosen[0].potential
@@ -379,7 +403,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
             if g.status == "credited":
                 heard = g.utterance.span_text(g.match.start, g.match.end)
                 how = "" if g.match.method == "exact" else \
-                    f"（识别为「{heard}」，{'读音' if g.match.method == 'pinyin' else '字形'}相近，" \
+                    f"（{'说的是' if g.match.method in ('synonym', 'ngram') else '识别为'}「{heard}」，{METHOD_LABELS.get(g.match.method, g.match.method)}，" \
                     f"相似度{g.match.similarity:.2f}，按说到计）"
                 said.append(f"{prefix}「{g.match.phrase}」{how}")
             elif g.status == "uncertain":
