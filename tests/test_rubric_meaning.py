@@ -64,3 +64,17 @@ def test_library_confirm_item_credits_own_words():
     assert res.item("confirm").verdict == "pass"
     assert res.item("anything-else").verdict == "pass"
     assert res.passed and not res.provisional
+
+
+def test_recording_review_answer_in_own_words_is_credited_by_meaning():
+    from scenarios.tasks import answer_record
+
+    scn = load_library(LIBRARY_DIR)["l5-review-silent-call"].data
+    own_words = ("坐席拿起电话就喂了一声，没说工号也没问好。客户没出声，坐席就一直催客户，口气很不耐烦。"
+                 "应该停几秒再说您好，电话已接通，请讲；实在听不到就说听不到您的声音，请您换一部电话再拨。")
+    res = grade(answer_record(scn, text=own_words), scn)
+    assert res.item("no-opening").verdict == "pass"
+    taboo = res.item("taboo")
+    assert taboo.verdict == "pass" and taboo.evidence[0].method in ("synonym", "ngram", "exact")
+    vague = grade(answer_record(scn, text="坐席的服务态度还可以，整体比较规范。"), scn)
+    assert vague.total < 60

@@ -65,6 +65,8 @@ EMPTY_UTTERANCE_DOUBT_S = 1.0
 MIN_RATE_SPEECH_S = 5.0
 """Below this much agent speech the speech rate is not measured (too little to judge)."""
 
+WRITTEN_TASKS = ("recording_review", "case")
+"""Task types whose answer is the candidate's own analysis: phrase items match by meaning."""
 METHOD_LABELS = {"pinyin": "读音相近", "fuzzy": "字形相近", "synonym": "同义词归一后一致", "ngram": "意思相近（字词重合）"}
 SCOPE_LABELS = {"first": "第一轮应答", "last": "最后一轮应答", "any": "整通电话", "all": "每一句应答",
                 "after_hold": "保持结束后的第一轮应答", "before_hold": "保持前的最后一轮应答"}
@@ -384,6 +386,9 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     meaning = frozenset(p for name in ([names] if isinstance(names, str) else names or [])
                         for p in (ctx.resolve(x, str(item.get("id"))) for x in ctx.intent(str(name), str(item.get("id"))))
                         if p)
+    if ctx.data.get("task") in WRITTEN_TASKS:
+        # a written answer names the faults in the candidate's own words: every phrasing by meaning
+        meaning = frozenset(p for g in groups for p in g)
     syn = ctx.synonyms() if meaning else ()
     evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
              for utts in instances]

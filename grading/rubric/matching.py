@@ -411,6 +411,7 @@ def _synonym_table(table: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, str],
     pairs = []
     for row in table:
         canon = normalise(row[0])
+        pairs.append((canon, canon))      # the canonical word itself is kept whole (没有 is not 没 + 有)
         for variant in row[1:]:
             v = normalise(variant)
             if v and v != canon:
