@@ -122,3 +122,18 @@ def test_keyword_correct_but_rude_library_call_fails():
                         "感谢您的来电，再见。"]}
     res = grade(simulate_call(scn, answer), scn)
     assert not res.passed and res.item("attitude").fatal
+
+
+def test_assessor_override_of_the_attitude_item_lifts_the_cap():
+    """The sittings override flow works on items: overruling the attitude item with a reason restores the
+    points the call earned (the stored result keeps the engine's verdict)."""
+    from simulator.practical.models import PracticalCall
+
+    rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+           .agent("您是听不明白吗？").caller("t2", "好吧").agent("再见。").hangup().build())
+    d = grade(rec, scenario(*ITEMS)).to_dict()
+    assert d["auto_failed"] and d["total"] < PASS_MARK
+    call = PracticalCall(result=d, overrides=None)
+    assert call.effective_score() < PASS_MARK
+    call.overrides = {"attitude": {"points": 0.0, "by": 1, "at": "2026-12-01T20:00:00", "reason": "客户要求重复，语气平和"}}
+    assert call.effective_score() == 100.0
