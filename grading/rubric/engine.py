@@ -262,6 +262,9 @@ def _match_group(alternatives: list[str], utts: list[Utterance], meaning: frozen
         for alt in alternatives:
             if alt in meaning:
                 found = M.match_meaning(u.text, alt, synonyms, min_similarity=M.REVIEW_THRESHOLD)
+            elif synonyms:
+                # a listed phrase said with a synonym is the same phrase (联系方式 for 联系电话)
+                found = M.match_meaning(u.text, alt, synonyms, min_similarity=M.REVIEW_THRESHOLD, ngram=False)
             else:
                 found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
@@ -389,7 +392,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     if ctx.data.get("task") in WRITTEN_TASKS:
         # a written answer names the faults in the candidate's own words: every phrasing by meaning
         meaning = frozenset(p for g in groups for p in g)
-    syn = ctx.synonyms() if meaning else ()
+    syn = ctx.synonyms()
     evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
              for utts in instances]
     if combine == "best":

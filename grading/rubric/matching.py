@@ -439,11 +439,11 @@ def canonical(norm: str, table: tuple[tuple[str, ...], ...]) -> tuple[str, tuple
 
 
 def _ngram_best(text: str, phrase: str) -> tuple[float, int, int]:
-    """The best bigram-Dice window of ``text`` for ``phrase`` (windows of the phrase's length ± 3)."""
+    """The best bigram-Dice window of ``text`` for ``phrase`` (windows of the phrase's length to 3 more)."""
     pg = _bigrams(phrase)
     best = (0.0, 0, 0)
     m = len(phrase)
-    for size in range(max(2, m - 3), m + 4):
+    for size in range(m, m + 4):          # never shorter than the phrase: a part is not the meaning
         for start in range(0, max(1, len(text) - size + 1)):
             window = text[start:start + size]
             d = _dice(pg, _bigrams(window))
@@ -453,10 +453,11 @@ def _ngram_best(text: str, phrase: str) -> tuple[float, int, int]:
 
 
 def match_meaning(text: str, phrase: str, synonyms: Sequence[Sequence[str]] = (), *,
-                  min_similarity: float = REVIEW_THRESHOLD) -> Match | None:
+                  min_similarity: float = REVIEW_THRESHOLD, ngram: bool = True) -> Match | None:
     """``match_phrase`` for an intent phrasing: also after synonym normalisation of both sides
     (method ``synonym``) and by character-bigram similarity in any word order (method ``ngram``, credited
-    at ``NGRAM_CREDIT``). The match's span indexes the normalised utterance, as ``match_phrase``'s does."""
+    at ``NGRAM_CREDIT``; ``ngram=False`` leaves that tier out). The match's span indexes the normalised
+    utterance, as ``match_phrase``'s does."""
     direct = match_phrase(text, phrase, min_similarity=min_similarity)
     if direct is not None and direct.method == "exact":
         return direct
@@ -472,7 +473,7 @@ def match_meaning(text: str, phrase: str, synonyms: Sequence[Sequence[str]] = ()
             o_start, o_end = where[start], where[end - 1] + 1
             candidates.append(Match(phrase, o_start, o_end, norm[o_start:o_end], sim,
                                     "synonym" if method == "exact" else method))
-    if len(c_phrase) >= NGRAM_MIN_LEN and c_text:
+    if ngram and len(c_phrase) >= NGRAM_MIN_LEN and c_text:
         dice, start, end = _ngram_best(c_text, c_phrase)
         if dice >= NGRAM_REVIEW and end > start:
             o_start, o_end = where[start], where[end - 1] + 1
