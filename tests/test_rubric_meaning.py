@@ -78,3 +78,13 @@ def test_recording_review_answer_in_own_words_is_credited_by_meaning():
     assert taboo.verdict == "pass" and taboo.evidence[0].method in ("synonym", "ngram", "exact")
     vague = grade(answer_record(scn, text="坐席的服务态度还可以，整体比较规范。"), scn)
     assert vague.total < 60
+
+
+def test_hold_etiquette_in_own_words():
+    item = {"id": "hold", "kind": "hold", "label": "保持", "points": 50, "ask_before": True, "thank_after": True}
+    rec = (Call().agent("您好").caller("t1", "查话费").agent("我去调一下账单明细，需要您等一会儿，可以吗？").hold(10)
+           .agent("谢谢您耐心等候，查到了。").hangup().build())
+    assert grade(rec, scenario(item)).item("hold").points_earned == 50
+    silent = (Call().agent("您好").caller("t1", "查话费").agent("我去调一下账单明细。").hold(10)
+              .agent("查到了，八十元。").hangup().build())
+    assert grade(silent, scenario(item)).item("hold").points_earned == 0

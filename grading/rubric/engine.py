@@ -630,11 +630,18 @@ def _grade_rings(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, 0, "fail", ev, 1.0, f"振铃{rings}声才接听，超过{limit}声。")
 
 
-def _turn_matches(turn: Turn | None, phrases: list[str]) -> tuple[str, Evidence | None]:
-    """credited | uncertain | missing, with evidence."""
+def _turn_matches(turn: Turn | None, phrases: list[str], ctx: _Context | None = None,
+                  intent: str | None = None) -> tuple[str, Evidence | None]:
+    """credited | uncertain | missing, with evidence. With ``intent`` (a shared intent) its phrasings
+    join the phrases and everything is matched by meaning."""
     if turn is None:
         return "missing", None
-    g = _match_group(phrases, turn.utterances)
+    if ctx is not None and intent:
+        phrases = list(dict.fromkeys(list(phrases) + [str(p) for p in (ctx.shared("shared_intents") or {})
+                                                      .get(intent, [])]))
+        g = _match_group(phrases, turn.utterances, frozenset(phrases), ctx.synonyms())
+    else:
+        g = _match_group(phrases, turn.utterances)
     ev = g.utterance.evidence(g.match) if g.match is not None else None
     return g.status, ev
 
@@ -680,13 +687,15 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
             start, end, by_unhold = call.holds[k]
             if check == "ask":
                 phrases = ctx.phrases_param(item.get("ask_before"), HOLD_ASK_PHRASES, item_id)
-                status, ev = _turn_matches(call.turn_before(start), phrases)
+                status, ev = _turn_matches(call.turn_before(start), phrases, ctx,
+                                           "hold_ask" if item.get("ask_before") is True else None)
             elif check == "thank":
                 if not by_unhold:
                     status, ev = "missing", None
                 else:
                     phrases = ctx.phrases_param(item.get("thank_after"), HOLD_THANK_PHRASES, item_id)
-                    status, ev = _turn_matches(call.turn_after(end), phrases)
+                    status, ev = _turn_matches(call.turn_after(end), phrases, ctx,
+                                               "hold_thank" if item.get("thank_after") is True else None)
             else:
                 limit = float(item.get("report_every_s"))
                 marks = [start] + [u.start for u in call.agent if start < u.start < end] + [end]
