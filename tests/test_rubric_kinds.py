@@ -48,3 +48,9 @@ def test_evidence_is_a_dataclass_and_serialises_to_the_old_shape():
     assert ev.phrase == "您好" and ev.method == "exact" and ev.utterance == 0
     d = res.to_dict()["items"][0]["evidence"][0]
     assert set(d) == {"utterance", "t", "text", "phrase", "similarity", "method", "confidence"}
+
+
+def test_docs_table_is_the_registry():
+    from pathlib import Path
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    assert docs_table() in docs, "regenerate the table in docs/scenarios.md from grading.rubric.kinds.docs_table()"

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 CALLS_DIR = Path(__file__).resolve().parent / "calls"
 KINDS = ("natural_correct", "rude_keywords", "borderline", "bad", "asr_hard")
