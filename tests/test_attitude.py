@@ -99,8 +99,10 @@ def test_polite_call_passes_outright_and_courtesy_is_checked():
     assert res.item("attitude").verdict == "pass" and res.passed and not res.provisional
     bare = (Call().agent("你好，1035。").caller("t1", "查话费").agent("八十块。").caller("t2", "好")
             .agent("再见。").hangup().build())
-    note = grade(bare, scenario(*ITEMS)).item("attitude").note
+    curt = grade(bare, scenario(*ITEMS))
+    note = curt.item("attitude").note
     assert "没有用“您”" in note and "礼貌用语" in note
+    assert curt.passed and curt.provisional, "neither 您 nor a polite word: waits for the assessor"
 
 
 def test_scenario_may_tune_attitude_not_repeat_it():

@@ -1020,14 +1020,18 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
         return f"「{heard}」（第{u.index + 1}句，{kind}，{SEVERITY_LABELS[h.pattern.severity]}{extra}；宜说「{h.pattern.say_instead}」）"
 
     advice = []
+    curt = False
     c = data.courtesy
     spoken = [u for u in ctx.call.spoken if u.norm]
     if item.get("courtesy", True) and len(spoken) >= c.min_agent_utterances:
         text = "".join(u.norm for u in spoken)
-        if c.honorific not in text:
+        no_honorific, no_marker = c.honorific not in text, not c.markers.search(text)
+        if no_honorific:
             advice.append(f"整通电话没有用“{c.honorific}”称呼客户。")
-        if not c.markers.search(text):
+        if no_marker:
             advice.append("整通电话没有使用礼貌用语（请、麻烦您、谢谢、好吗……）。")
+        # neither 您 nor a single polite word in a whole call is 语气生硬 (服务禁忌 12): for the assessor
+        curt = no_honorific and no_marker
     majors = {h.pattern.id for _, h, _ in confirmed["major"]}
     fatal = bool(confirmed["fatal"]) or len(majors) >= MAJOR_HITS_FATAL
     parts = []
@@ -1044,7 +1048,7 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
         why = "" if confirmed["fatal"] else f"（{len(majors)}处不礼貌用语）"
         parts.append(f"触发致命项{why}：本次通话最高记{_fmt(FATAL_CAP)}分，考评员核实后可说明理由推翻。")
         return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True)
-    if confirmed["major"] or doubtful:
+    if confirmed["major"] or doubtful or curt:
         parts.append("本次通话须经考评员复核，不自动通过。")
         return _result(item, 0.0 if confirmed["major"] else points, "review", evidence, 1.0, "".join(parts),
                        pending_gain=points if confirmed["major"] else 0.0)
