@@ -640,6 +640,8 @@ def _turn_matches(turn: Turn | None, phrases: list[str], ctx: _Context | None = 
         phrases = list(dict.fromkeys(list(phrases) + [str(p) for p in (ctx.shared("shared_intents") or {})
                                                       .get(intent, [])]))
         g = _match_group(phrases, turn.utterances, frozenset(phrases), ctx.synonyms())
+    elif ctx is not None:
+        g = _match_group(phrases, turn.utterances, frozenset(), ctx.synonyms())
     else:
         g = _match_group(phrases, turn.utterances)
     ev = g.utterance.evidence(g.match) if g.match is not None else None
@@ -949,7 +951,7 @@ def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
     if not item.get("announce"):
         return _result(item, points, "pass", ev, 1.0, f"已转接至{label(right[0].get('target'))}。")
     phrases = ctx.phrases_param(item.get("announce"), TRANSFER_ANNOUNCE_PHRASES, str(item.get("id")))
-    status, said = _turn_matches(ctx.call.turn_before(_num(right[0].get("t"), 0.0)), phrases)
+    status, said = _turn_matches(ctx.call.turn_before(_num(right[0].get("t"), 0.0)), phrases, ctx)
     if said:
         ev.append(said)
     half = points / 2
