@@ -99,7 +99,10 @@ def run_suite(path: str | Path | None = None, *, audio: bool = False, cache_dir=
         scn = library.get(scn_id)
         if scn is None:
             raise SuiteError(f"{call['id']}: 场景库中没有 {scn_id}")
-        result = grade(play(scn, call["answer"], transcribe), scn)
+        try:
+            result = grade(play(scn, call["answer"], transcribe), scn)
+        except Exception as exc:     # one unplayable call is reported, not the end of the run
+            raise SuiteError(f"{call['id']}: 无法播放或评分：{type(exc).__name__}: {exc}") from exc
         items = {i.id: i for i in result.items}
         behaviours, unknown = [], []
         for label, ids in ((True, call.get("credited") or []), (False, call.get("not_credited") or [])):
