@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.set_defaults(func=_cmd_transcribe)
     sub.add_parser("score", help="grade a stored call record against its scenario "
                                  "(score --scenario ID_OR_FILE --record CALL.json [--json])")
+    sub.add_parser("validity", help="play the labelled validity suite and report agreement with the labels "
+                                    "(validity [--audio] [--json] [-v] [PATH])")
     return parser
 
 
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["score"]:   # the rubric engine owns its command line
         from .rubric.cli import main as rubric_main
         return rubric_main(argv)
+    if argv[:1] == ["validity"]:
+        from .validity import main as validity_main
+        return validity_main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

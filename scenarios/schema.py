@@ -28,25 +28,18 @@ TASK_REQUIRED = {"live_call": ("persona", "script"), "recording_review": ("perso
 ANSWER_MODES = ("voice", "text", "voice_or_text")
 TURN_KEYS = {"id", "say", "line", "silence_s", "reply_within_s", "branches", "on_no_reply", "end", "on_overtalk"}
 OVERTALK = ("stop", "finish")   # when the trainee talks over the caller: the caller breaks off, or finishes
-ITEM_COMMON = {"id", "kind", "label", "points", "norm", "source"}
-ITEM_PARAMS = {
-    "phrase": {"scope", "all_of", "any_of", "intent", "min_groups"},
-    "forbidden": {"phrases", "use", "mode", "per_hit", "scope"},
-    "order": {"first", "last"},
-    "rings": {"max"},
-    "hold": {"ask_before", "thank_after", "report_every_s"},
-    "reply_latency": {"max_s"},
-    "call_length": {"max_s"},
-    "speech_rate": {"min", "max", "tolerance"},
-    "fillers": {"max", "words"},
-    "work_order": {"fields"},
-    "hangup": {"by"},
-    "transfer": {"target", "announce"},
-    "typing_speed": {"target_cpm"},
-    "typing_accuracy": {"min_accuracy"},
-}
+# The rubric kinds, their parameters and types live in grading.rubric.kinds (one registry).
 WORK_ORDER_FIELDS = ("type", "summary", "contact", "callback_time", "wrapup_code")
 ACTIONS = ("hold", "transfer", "consult", "work_order", "hangup")
+
+
+def _shared_intents() -> dict:
+    """The intents every scenario may name (shared_intents of scenarios/library/common.yaml)."""
+    from grading.rubric import load_common
+    try:
+        return dict(load_common().get("shared_intents") or {})
+    except Exception:      # no common file: only the scenario's own intents exist
+        return {}
 
 
 def _seed_names() -> set[str]:
@@ -222,7 +215,7 @@ def _check_script(data: dict, intents: dict, add) -> set[str]:
 
 
 def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
-    from grading.rubric import KINDS
+    from grading.rubric.kinds import REGISTRY
 
     rubric = data.get("rubric")
     if not isinstance(rubric, dict) or not isinstance(rubric.get("items"), list) or not rubric["items"]:
@@ -237,11 +230,11 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
             add(place, "应为映射")
             continue
         kind = item.get("kind")
-        if kind not in KINDS:
+        if kind not in REGISTRY:
             add(f"{place}.kind", f"未知的评分项类型 {kind!r}")
             continue
-        for key in sorted(set(item) - ITEM_COMMON - ITEM_PARAMS.get(kind, set())):
-            add(f"{place}.{key}", f"{kind} 评分项没有这个参数")
+        for key, problem in REGISTRY[kind].check(item):
+            add(f"{place}.{key}", problem)
         iid = item.get("id")
         if not isinstance(iid, str) or not iid:
             add(f"{place}.id", "缺少评分项 id")
@@ -261,8 +254,9 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
         if kind == "phrase":
             if not (item.get("all_of") or item.get("any_of") or item.get("intent")):
                 add(place, "phrase 评分项需要 all_of、any_of 或 intent")
-            if item.get("intent") and item["intent"] not in intents:
-                add(f"{place}.intent", f"未定义的意图 {item['intent']!r}")
+            for name in ([item["intent"]] if isinstance(item.get("intent"), str) else item.get("intent") or []):
+                if name not in intents and name not in _shared_intents():
+                    add(f"{place}.intent", f"未定义的意图 {name!r}")
             scope = item.get("scope", "any")
             if scope not in SCOPES and not (isinstance(scope, str) and scope.startswith("reply_to:")):
                 add(f"{place}.scope", f"范围必须是 {'、'.join(SCOPES)} 或 reply_to:<话轮>")

@@ -137,8 +137,8 @@ def test_phrase_credited_exact_with_evidence_and_norm():
     r = grade(good_call().build(), scenario(OPENING))
     item = r.item("opening")
     assert (item.verdict, item.points_earned) == ("pass", 20)
-    assert [e["phrase"] for e in item.evidence] == ["您好", "工号1035", "很高兴为您服务"]
-    assert all(e["utterance"] == 0 and e["method"] == "exact" for e in item.evidence)
+    assert [e.phrase for e in item.evidence] == ["您好", "工号1035", "很高兴为您服务"]
+    assert all(e.utterance == 0 and e.method == "exact" for e in item.evidence)
     assert "已说到" in item.note and "接听来电应先问候并报工号" in item.note
     assert r.total == 100 and r.passed and not r.provisional
 
@@ -147,7 +147,7 @@ def test_phrase_survives_asr_errors():
     record = Call().agent("您好，公号1035，很高心为您服务。").caller("t1").agent("好的").hangup().build()
     item = grade(record, scenario(OPENING)).item("opening")
     assert item.verdict == "pass" and item.points_earned == 20
-    methods = {e["phrase"]: (e["method"], e["similarity"]) for e in item.evidence}
+    methods = {e.phrase: (e.method, e.similarity) for e in item.evidence}
     assert methods["工号1035"] == ("pinyin", 1.0)
     assert methods["很高兴为您服务"][0] == "pinyin" and methods["很高兴为您服务"][1] == pytest.approx(0.929, abs=0.001)
     assert "识别为「公号1035」" in item.note
@@ -241,7 +241,7 @@ def test_scope_reply_to_turn():
         {"id": "bye", "say": "好吧。", "end": "caller_hangs_up"}]})
     said = Call().agent("您好").caller("angry", "你们的网怎么又断了").agent("非常报歉给您带来不便").caller("bye").hangup().build()
     r = grade(said, scn)
-    assert r.item("apology").verdict == "pass" and r.item("apology").evidence[0]["method"] == "pinyin"
+    assert r.item("apology").verdict == "pass" and r.item("apology").evidence[0].method == "pinyin"
     assert "你们的网怎么又断了" in r.item("apology").note
     before = Call().agent("您好，很抱歉").caller("angry").agent("我帮您查").caller("bye").hangup().build()
     assert grade(before, scn).item("apology").verdict == "fail"
@@ -262,7 +262,7 @@ def test_missing_phrase_in_low_confidence_speech_is_review_not_fail():
     record = Call().agent("嗯嗯的工那三五很高", confidence=0.3).caller("t1").agent("好的").hangup().build()
     item = grade(record, scenario(OPENING)).item("opening")
     assert item.verdict == "review" and item.pending_gain == 20
-    assert item.evidence[-1]["utterance"] == 0 and "0.30" in item.evidence[-1]["text"]
+    assert item.evidence[-1].utterance == 0 and "0.30" in item.evidence[-1].text
     empty = Call().agent("", dur=2.5, confidence=None).caller("t1").agent("好的").hangup().build()
     assert grade(empty, scenario(OPENING)).item("opening").verdict == "review"
 
@@ -279,17 +279,17 @@ def test_forbidden_verbatim_is_deducted_with_evidence():
     r = grade(record, scenario(TABOO_ITEM), taboos=TABOOS)
     item = r.item("taboo")
     assert item.points_earned == 0 and item.verdict == "fail"
-    assert [(e["utterance"], e["phrase"], e["method"]) for e in item.evidence] == [
+    assert [(e.utterance, e.phrase, e.method) for e in item.evidence] == [
         (1, "不知道", "exact"), (1, "没办法", "exact")]
     utt = next(e for e in record["events"] if e["type"] == "agent_utterance" and e["index"] == 1)
-    assert all(utt["start"] <= e["t"] <= utt["end"] for e in item.evidence)
+    assert all(utt["start"] <= e.t <= utt["end"] for e in item.evidence)
     assert "这个问题我帮您确认一下" in item.note and "扣10分" in item.note
 
 
 def test_forbidden_deduction_per_hit_and_longest_evidence_wins():
     record = Call().agent("不行就是不行").agent("好的我帮您看看").hangup().build()
     item = grade(record, scenario(dict(TABOO_ITEM, phrases=["不行就是不行"], points=20)), taboos=TABOOS).item("taboo")
-    assert len(item.evidence) == 1 and item.evidence[0]["phrase"] == "不行就是不行"
+    assert len(item.evidence) == 1 and item.evidence[0].phrase == "不行就是不行"
     assert (item.points_earned, item.verdict) == (15, "partial")
 
 
@@ -298,7 +298,7 @@ def test_forbidden_word_timing_from_transcript_words():
              {"text": "不知道", "start": 20.3, "end": 20.9, "confidence": 0.92}]
     record = Call().agent("我不知道", start=20.0, dur=1.0, words=words).hangup().build()
     (ev,) = grade(record, scenario(TABOO_ITEM), taboos=TABOOS).item("taboo").evidence
-    assert ev["t"] == 20.3 and ev["confidence"] == 0.92 and ev["text"] == "我【不知道】"
+    assert ev.t == 20.3 and ev.confidence == 0.92 and ev.text == "我【不知道】"
 
 
 def test_similar_sounding_speech_is_never_a_forbidden_hit():
@@ -325,7 +325,7 @@ def test_low_confidence_forbidden_hit_is_review_without_deduction():
 def test_forbidden_homophone_is_review_only():
     record = Call().agent("您有意见找领到去吧").hangup().build()
     item = grade(record, scenario(TABOO_ITEM), taboos=TABOOS).item("taboo")
-    assert item.verdict == "review" and item.points_earned == 10 and item.evidence[0]["method"] == "pinyin"
+    assert item.verdict == "review" and item.points_earned == 10 and item.evidence[0].method == "pinyin"
 
 
 def test_auto_fail_gives_zero_with_evidence():
@@ -337,7 +337,7 @@ def test_auto_fail_gives_zero_with_evidence():
     r = grade(record, scenario(OPENING, harass))
     assert r.total == 0 and r.auto_failed and not r.passed and not r.provisional
     item = r.item("abuse")
-    assert item.verdict == "fail" and item.evidence[0]["utterance"] == 9 and item.evidence[0]["t"] == 12.0
+    assert item.verdict == "fail" and item.evidence[0].utterance == 9 and item.evidence[0].t == 12.0
     assert "记0分" in item.note
     assert r.item("opening").points_earned == 20      # the items themselves are still reported
 
@@ -389,7 +389,7 @@ def test_rings(rings, verdict):
     record = Call(rings=rings).agent("您好").hangup().build()
     res = grade(record, scenario(item)).item("rings")
     assert res.verdict == verdict and res.points_earned == (10 if verdict == "pass" else 0)
-    assert res.evidence[0]["method"] == "event"
+    assert res.evidence[0].method == "event"
 
 
 def test_rings_abandoned_call():
@@ -448,7 +448,7 @@ def test_reply_latency_share_of_late_replies():
     record.caller("t4", dur=2).agent("好的", start=record.t + 5)   # exactly 5 s: prompt
     item = grade(record.hangup().build(), scenario(LATENCY)).item("latency")
     assert item.verdict == "partial" and item.points_earned == 7.5
-    assert "8.0秒后才应答" in item.note and item.evidence[0]["utterance"] == 3
+    assert "8.0秒后才应答" in item.note and item.evidence[0].utterance == 3
 
 
 def test_reply_latency_missed_reply_and_ending_turn():
@@ -488,7 +488,7 @@ def long_talk(rate):
 def test_speech_rate(rate, verdict):
     item = grade(long_talk(rate).build(), scenario(RATE)).item("rate")
     assert item.verdict == verdict
-    assert f"{rate}字/分钟" in item.evidence[0]["text"]
+    assert f"{rate}字/分钟" in item.evidence[0].text
     if verdict == "review":
         assert item.points_earned == 0 and item.pending_gain == 10
         assert ("偏快" if rate > 120 else "偏慢") in item.note
@@ -499,7 +499,7 @@ def test_speech_rate_uses_word_times_when_present():
     # 15 characters over 8.2 s of speech (the utterance itself lasts 20 s with silence around it)
     record = Call().agent("您好工号一零三五很高兴为您服务", start=10.0, dur=20.0, words=words).hangup().build()
     item = grade(record, scenario(RATE)).item("rate")
-    assert "15字／8.2秒" in item.evidence[0]["text"]
+    assert "15字／8.2秒" in item.evidence[0].text
 
 
 def test_soft_signal_never_fails_alone_provisional():
@@ -528,7 +528,7 @@ def test_fillers_counted_and_soft():
     messy = Call().agent("嗯，您好，那个，我看一下").agent("呃，那个那个，啊，是这样的").hangup().build()
     item = grade(messy, scenario(FILLERS), taboos=TABOOS).item("fillers")
     assert item.verdict == "review" and item.pending_gain == 5
-    assert [e["phrase"] for e in item.evidence] == ["嗯", "那个", "呃", "那个", "那个", "啊"]
+    assert [e.phrase for e in item.evidence] == ["嗯", "那个", "呃", "那个", "那个", "啊"]
     custom = grade(messy, scenario(dict(FILLERS, words=["然后"])), taboos=TABOOS).item("fillers")
     assert custom.verdict == "pass"
 
@@ -682,7 +682,7 @@ def test_cli_score_json_and_table(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["total"] == 100 and data["passed"] is True
-    assert [i["id"] for i in data["items"]] == ["opening", "closing", "hold", "latency", "ballast"]
+    assert [i["id"] for i in data["items"]] == ["opening", "closing", "hold", "latency", "ballast", "attitude"]
     table = _cli("score", "--scenario", str(scn_file), "--record", str(rec_file))
     assert table.returncode == 0 and "总分：100 / 100" in table.stdout and "规范开头语" in table.stdout
 

@@ -93,10 +93,10 @@ def render_table(result: GradeResult) -> str:
         score = f"{i.points_earned:g}/{i.points_possible:g}"
         lines.append(_pad(i.label or i.id, label_w) + _pad(score, 12) + _pad(VERDICT_LABELS[i.verdict], 8) + i.note)
         for e in i.evidence[:3]:
-            where = f"第{e['utterance'] + 1}句 " if e.get("utterance") is not None else ""
-            when = f"{e['t']:.1f}秒 " if e.get("t") is not None else ""
-            how = f" [{e['method']} {e['similarity']:.2f}]" if e.get("similarity") is not None else ""
-            lines.append(" " * label_w + f"  · {where}{when}{e['text']}{how}")
+            where = f"第{e.utterance + 1}句 " if e.utterance is not None else ""
+            when = f"{e.t:.1f}秒 " if e.t is not None else ""
+            how = f" [{e.method} {e.similarity:.2f}]" if e.similarity is not None else ""
+            lines.append(" " * label_w + f"  · {where}{when}{e.text}{how}")
     if result.review_items:
         lines += ["", "待复核：" + "、".join(i.label or i.id for i in result.review_items)]
     for w in result.warnings:

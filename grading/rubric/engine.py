@@ -35,13 +35,15 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from . import matching as M
 from .record import CallView, Turn, Utterance, _num
 from .typing import grade_typing_accuracy, grade_typing_speed
-from .results import PASS_MARK, GradeResult, ItemResult, round_half_up
+from .kinds import REGISTRY, Param, register
+from .results import PASS_MARK, Evidence, GradeResult, ItemResult, round_half_up
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
 
@@ -63,6 +65,9 @@ EMPTY_UTTERANCE_DOUBT_S = 1.0
 MIN_RATE_SPEECH_S = 5.0
 """Below this much agent speech the speech rate is not measured (too little to judge)."""
 
+WRITTEN_TASKS = ("recording_review", "case")
+"""Task types whose answer is the candidate's own analysis: phrase items match by meaning."""
+METHOD_LABELS = {"pinyin": "读音相近", "fuzzy": "字形相近", "synonym": "同义词归一后一致", "ngram": "意思相近（字词重合）"}
 SCOPE_LABELS = {"first": "第一轮应答", "last": "最后一轮应答", "any": "整通电话", "all": "每一句应答",
                 "after_hold": "保持结束后的第一轮应答", "before_hold": "保持前的最后一轮应答"}
 WORK_ORDER_LABELS = {"type": "工单类型", "summary": "内容摘要", "contact": "联系电话", "callback_time": "回访时间",
@@ -166,11 +171,23 @@ class _Context:
                 self.warnings.append(msg)
         return filled
 
+    def shared(self, key: str) -> Any:
+        """A shared list of common.yaml (or of the ``taboos`` mapping passed in, when it has the key)."""
+        if isinstance(self._taboos, Mapping) and key in self._taboos:
+            return self._taboos[key]
+        return load_common().get(key) if COMMON_FILE.exists() else None
+
     def intent(self, name: str, item_id: str) -> list[str]:
         intents = self.data.get("intents") or {}
-        if name not in intents:
-            raise RubricError(f"评分项 {item_id}: 未定义的意图 {name}")
-        return [str(p) for p in intents[name]]
+        if name in intents:
+            return [str(p) for p in intents[name]]
+        shared = self.shared("shared_intents") or {}
+        if name in shared:
+            return [str(p) for p in shared[name]]
+        raise RubricError(f"评分项 {item_id}: 未定义的意图 {name}")
+
+    def synonyms(self) -> tuple:
+        return tuple(tuple(str(w) for w in row) for row in self.shared("synonyms") or [] if row)
 
     def phrases_param(self, value: Any, default: Sequence[str], item_id: str) -> list[str]:
         """A ``true`` / list of phrases / intent id parameter."""
@@ -193,16 +210,14 @@ def _with_norm(note: str, item: Mapping) -> str:
     return f"{note} 规范：{str(norm).strip()}" if norm else note
 
 
-def _event_evidence(t: Any, text: str) -> dict:
-    return {"utterance": None, "t": None if t is None else round(float(t), 2), "text": text, "phrase": None,
-            "similarity": None, "method": "event", "confidence": None}
+def _event_evidence(t: Any, text: str) -> Evidence:
+    return Evidence(text, t=None if t is None else round(float(t), 2))
 
 
-def _unclear_evidence(u: Utterance) -> dict:
+def _unclear_evidence(u: Utterance) -> Evidence:
     heard = f"识别结果：{u.text}" if u.text else "未识别出文字"
     conf = "" if u.confidence is None else f"（识别可信度{u.confidence:.2f}）"
-    return {"utterance": u.index, "t": round(u.start, 2), "text": heard + conf, "phrase": None, "similarity": None,
-            "method": "event", "confidence": u.confidence}
+    return Evidence(heard + conf, utterance=u.index, t=round(u.start, 2), confidence=u.confidence)
 
 
 def _doubtful(u: Utterance) -> bool:
@@ -237,13 +252,21 @@ class _GroupResult:
         return "／".join(f"「{a}」" for a in self.alternatives) or "（无可用说法）"
 
 
-def _match_group(alternatives: list[str], utts: list[Utterance]) -> _GroupResult:
+def _match_group(alternatives: list[str], utts: list[Utterance], meaning: frozenset = frozenset(),
+                 synonyms: tuple = ()) -> _GroupResult:
+    """``meaning``: the alternatives that are intent phrasings, matched by meaning (synonyms, bigrams)."""
     g = _GroupResult(alternatives)
     for u in utts:
         if u.empty:
             continue
         for alt in alternatives:
-            found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
+            if alt in meaning:
+                found = M.match_meaning(u.text, alt, synonyms, min_similarity=M.REVIEW_THRESHOLD)
+            elif synonyms:
+                # a listed phrase said with a synonym is the same phrase (联系方式 for 联系电话)
+                found = M.match_meaning(u.text, alt, synonyms, min_similarity=M.REVIEW_THRESHOLD, ngram=False)
+            else:
+                found = M.match_phrase(u.text, alt, min_similarity=M.REVIEW_THRESHOLD)
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
                 g.match, g.utterance = found, u
     g.doubtful = [u for u in utts if _doubtful(u)]
@@ -342,16 +365,36 @@ def _scope_label(ctx: _Context, scope: str) -> str:
     return SCOPE_LABELS.get(scope, scope)
 
 
-def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
-    """Returns (earned, potential, confidence, evidence, note parts, missing-scope note)."""
+@dataclass
+class PhraseOutcome:
+    """What a phrase item found: points earned and reachable after review, the weakest group's
+    confidence, the evidence, the note's parts and, when the scope never happened, why."""
+    earned: float = 0.0
+    potential: float = 0.0
+    confidence: float = 1.0
+    evidence: list[Evidence] = field(default_factory=list)
+    parts: list[str] = field(default_factory=list)
+    absent: str | None = None
+
+
+def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> PhraseOutcome:
     points = float(item.get("points") or 0)
     groups = _phrase_groups(ctx, item)
     min_groups = int(item.get("min_groups") or len(groups))
     scope = str(scope or item.get("scope") or "any")
     instances, combine, absent = _scope_instances(ctx, scope)
     if not instances:
-        return 0.0, 0.0, 1.0, [], [], absent
-    evals = [_PhraseEval([_match_group(g, utts) for g in groups], points, min_groups) for utts in instances]
+        return PhraseOutcome(absent=absent)
+    names = item.get("intent")
+    meaning = frozenset(p for name in ([names] if isinstance(names, str) else names or [])
+                        for p in (ctx.resolve(x, str(item.get("id"))) for x in ctx.intent(str(name), str(item.get("id"))))
+                        if p)
+    if ctx.data.get("task") in WRITTEN_TASKS:
+        # a written answer names the faults in the candidate's own words: every phrasing by meaning
+        meaning = frozenset(p for g in groups for p in g)
+    syn = ctx.synonyms()
+    evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
+             for utts in instances]
     if combine == "best":
         chosen = [max(evals, key=lambda e: (e.earned, e.potential))]
         earned, potential = chosen[0].earned, chosen[0].potential
@@ -368,7 +411,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
             if g.status == "credited":
                 heard = g.utterance.span_text(g.match.start, g.match.end)
                 how = "" if g.match.method == "exact" else \
-                    f"（识别为「{heard}」，{'读音' if g.match.method == 'pinyin' else '字形'}相近，" \
+                    f"（{'说的是' if g.match.method in ('synonym', 'ngram') else '识别为'}「{heard}」，{METHOD_LABELS.get(g.match.method, g.match.method)}，" \
                     f"相似度{g.match.similarity:.2f}，按说到计）"
                 said.append(f"{prefix}「{g.match.phrase}」{how}")
             elif g.status == "uncertain":
@@ -379,7 +422,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
                 else:
                     unsure.append(f"{prefix}{g.describe_alternatives()}（该段录音识别不清）")
                     for u in g.doubtful:
-                        if not any(e["utterance"] == u.index and e["phrase"] is None for e in evidence):
+                        if not any(e.utterance == u.index and e.phrase is None for e in evidence):
                             evidence.append(_unclear_evidence(u))
             else:
                 missing.append(prefix + g.describe_alternatives())
@@ -391,25 +434,33 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None):
     if missing:
         parts.append("未说到：" + "、".join(missing) + "。")
     conf = min((e.confidence for e in chosen), default=1.0)
-    return earned, potential, conf, evidence, parts, None
+    return PhraseOutcome(earned, potential, conf, evidence, parts)
 
 
+@register("phrase",
+          Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
+          Param("all_of", "groups", None, "groups that must all be said; a group is a phrase or a list of alternatives"),
+          Param("any_of", "phrases", None, "alternatives, one of which must be said"),
+          Param("intent", "phrases", None, "intent ids whose phrases join the any_of group"),
+          Param("min_groups", "int", None, "fewest credited groups that still earn a share"),
+          doc="P when every group is credited; at least min_groups: P × credited/groups; else 0. "
+              "Uncertain groups are pending_gain.")
 def _grade_phrase(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     scope = str(item.get("scope") or "any")
-    earned, potential, conf, evidence, parts, absent = _evaluate_phrase(ctx, item)
+    o = _evaluate_phrase(ctx, item)
     where = f"（{_scope_label(ctx, scope)}）"
-    note = (absent + "，本项不得分。") if absent else where + "".join(parts)
-    verdict = _verdict(earned, points, potential)
-    return _result(item, earned, verdict, evidence, conf, note, pending_gain=potential - earned)
+    note = (o.absent + "，本项不得分。") if o.absent else where + "".join(o.parts)
+    verdict = _verdict(o.earned, points, o.potential)
+    return _result(item, o.earned, verdict, o.evidence, o.confidence, note, pending_gain=o.potential - o.earned)
 
 
-def _result(item: Mapping, earned: float, verdict: str, evidence: list[dict], confidence: float, note: str,
-            pending_gain: float = 0.0, pending_loss: float = 0.0) -> ItemResult:
+def _result(item: Mapping, earned: float, verdict: str, evidence: list[Evidence], confidence: float, note: str,
+            pending_gain: float = 0.0, pending_loss: float = 0.0, fatal: bool = False) -> ItemResult:
     return ItemResult(id=str(item.get("id")), kind=str(item.get("kind")), label=str(item.get("label") or ""),
                       points_possible=float(item.get("points") or 0), points_earned=earned, verdict=verdict,
                       evidence=evidence, confidence=confidence, note=_with_norm(note, item),
-                      pending_gain=pending_gain, pending_loss=pending_loss)
+                      pending_gain=pending_gain, pending_loss=pending_loss, fatal=fatal)
 
 
 # ---- forbidden ------------------------------------------------------------------------------------
@@ -430,7 +481,30 @@ def _forbidden_entries(ctx: _Context, item: Mapping) -> list[tuple[str, str | No
     return out
 
 
-def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> ItemResult:
+def _scope_utterances(ctx: _Context, scope: str) -> list[Utterance]:
+    """Every spoken utterance the scope covers (a forbidden phrase anywhere in it counts)."""
+    if scope == "any":
+        return list(ctx.call.spoken)
+    instances, _, _ = _scope_instances(ctx, scope)
+    seen: dict[int, Utterance] = {}
+    for utts in instances:
+        for u in utts:
+            if not u.empty:
+                seen.setdefault(u.index, u)
+    return [seen[k] for k in sorted(seen)]
+
+
+@register("forbidden",
+          Param("phrases", "entries", None, "phrases (or {phrase, say_instead}) that must not be said"),
+          Param("use", "phrases", None, "shared lists to add", choices=("common_taboos",)),
+          Param("mode", "str", "deduct", "deduct: per_hit each; auto_fail: a confirmed hit makes the total 0",
+                choices=("deduct", "auto_fail")),
+          Param("per_hit", "number", None, "points per confirmed hit (default: the item's points)"),
+          Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
+          doc="Only exact occurrences recognised with confidence cost points (per_hit each, at most P); homophone "
+              "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0. "
+              "scope limits where the phrases are looked for.")
+def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     mode = str(item.get("mode") or "deduct")
     if mode not in ("deduct", "auto_fail"):
@@ -439,7 +513,8 @@ def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> Item
     entries = _forbidden_entries(ctx, item)
     instead = {phrase: say for phrase, say in entries}
     confirmed, doubtful = [], []
-    for u in ctx.call.spoken:
+    scope = str(item.get("scope") or "any")
+    for u in _scope_utterances(ctx, scope):
         hits = [m for phrase, _ in entries for m in M.find_forbidden(u.text, phrase)]
         # the longest evidence wins where phrases overlap (不行就是不行 is one hit, not three)
         hits.sort(key=lambda m: (m.method != "exact", -(m.end - m.start), m.start))
@@ -452,7 +527,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> Item
             ok = m.method == "exact" and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE)
             (confirmed if ok else doubtful).append((u, m, conf))
     evidence = [u.evidence(m) for u, m, _ in confirmed + doubtful]
-    evidence.sort(key=lambda e: (e["t"], e["utterance"]))
+    evidence.sort(key=lambda e: (e.t, e.utterance))
 
     def say(m: M.Match) -> str:
         alt = instead.get(m.phrase)
@@ -472,9 +547,8 @@ def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> Item
         conf_all = min([conf_all] + [(c if c is not None else 1.0) * m.similarity for _, m, c in doubtful])
     if mode == "auto_fail":
         if confirmed:
-            auto_fail_hits.append(item.get("id"))
             note = "".join(parts) + "按规定本次通话记0分。"
-            return _result(item, 0.0, "fail", evidence, conf_all, note)
+            return _result(item, 0.0, "fail", evidence, conf_all, note, fatal=True)
         if doubtful:
             # pending_loss is set to the call's total once it is known
             return _result(item, points, "review", evidence, conf_all,
@@ -492,6 +566,10 @@ def _grade_forbidden(ctx: _Context, item: Mapping, auto_fail_hits: list) -> Item
 
 # ---- order ----------------------------------------------------------------------------------------
 
+@register("order",
+          Param("first", "str", None, "a phrase item that must be credited in the first agent turn"),
+          Param("last", "str", None, "a phrase item that must be credited in the last agent turn"),
+          doc="P split between first and last; each part when its phrase item is fully credited in that turn.")
 def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     checks = [(where, item.get(where)) for where in ("first", "last") if item.get(where)]
@@ -506,11 +584,12 @@ def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
             raise RubricError(f"评分项 {item.get('id')}: {where} 应指向 phrase 评分项，而 {ref} 不是")
         probe = dict(target)
         probe["points"] = 1.0
-        e, p, conf, ev, _, _ = _evaluate_phrase(ctx, probe, scope=where)
+        o = _evaluate_phrase(ctx, probe, scope=where)
+        e, p = o.earned, o.potential
         label = target.get("label") or ref
         place = "第一轮应答" if where == "first" else "最后一轮应答"
-        evidence.extend(ev)
-        confs.append(conf)
+        evidence.extend(o.evidence)
+        confs.append(o.confidence)
         if e >= 1.0 - 1e-9:
             earned += share
             potential += share
@@ -526,6 +605,8 @@ def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
 
 # ---- call events ----------------------------------------------------------------------------------
 
+@register("rings", Param("max", "int", 3, "most rings before answering"), live_only=True,
+          doc="P when the call was answered within max rings (outbound calls: P).")
 def _grade_rings(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     limit = int(item.get("max") or 3)
@@ -549,15 +630,30 @@ def _grade_rings(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, 0, "fail", ev, 1.0, f"振铃{rings}声才接听，超过{limit}声。")
 
 
-def _turn_matches(turn: Turn | None, phrases: list[str]) -> tuple[str, dict | None]:
-    """credited | uncertain | missing, with evidence."""
+def _turn_matches(turn: Turn | None, phrases: list[str], ctx: _Context | None = None,
+                  intent: str | None = None) -> tuple[str, Evidence | None]:
+    """credited | uncertain | missing, with evidence. With ``intent`` (a shared intent) its phrasings
+    join the phrases and everything is matched by meaning."""
     if turn is None:
         return "missing", None
-    g = _match_group(phrases, turn.utterances)
+    if ctx is not None and intent:
+        phrases = list(dict.fromkeys(list(phrases) + [str(p) for p in (ctx.shared("shared_intents") or {})
+                                                      .get(intent, [])]))
+        g = _match_group(phrases, turn.utterances, frozenset(phrases), ctx.synonyms())
+    elif ctx is not None:
+        g = _match_group(phrases, turn.utterances, frozenset(), ctx.synonyms())
+    else:
+        g = _match_group(phrases, turn.utterances)
     ev = g.utterance.evidence(g.match) if g.match is not None else None
     return g.status, ev
 
 
+@register("hold",
+          Param("ask_before", "phrases_or_intent", None, "ask permission before each hold (true: the default phrases)"),
+          Param("thank_after", "phrases_or_intent", None, "thank the caller where the conversation resumes"),
+          Param("report_every_s", "number", None, "speak to the caller at least this often while on hold"),
+          live_only=True,
+          doc="P split between the checks given, each × holds complying / holds; no hold at all: 0.")
 def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     call = ctx.call
@@ -593,13 +689,15 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
             start, end, by_unhold = call.holds[k]
             if check == "ask":
                 phrases = ctx.phrases_param(item.get("ask_before"), HOLD_ASK_PHRASES, item_id)
-                status, ev = _turn_matches(call.turn_before(start), phrases)
+                status, ev = _turn_matches(call.turn_before(start), phrases, ctx,
+                                           "hold_ask" if item.get("ask_before") is True else None)
             elif check == "thank":
                 if not by_unhold:
                     status, ev = "missing", None
                 else:
                     phrases = ctx.phrases_param(item.get("thank_after"), HOLD_THANK_PHRASES, item_id)
-                    status, ev = _turn_matches(call.turn_after(end), phrases)
+                    status, ev = _turn_matches(call.turn_after(end), phrases, ctx,
+                                               "hold_thank" if item.get("thank_after") is True else None)
             else:
                 limit = float(item.get("report_every_s"))
                 marks = [start] + [u.start for u in call.agent if start < u.start < end] + [end]
@@ -625,6 +723,8 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
                    f"共保持{len(call.holds)}次。" + "".join(parts), pending_gain=potential - earned)
 
 
+@register("reply_latency", Param("max_s", "number", 5, "longest pause before replying"), live_only=True,
+          doc="P × prompt replies / replies due.")
 def _grade_reply_latency(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     limit = float(item.get("max_s") or 5)
@@ -651,8 +751,8 @@ def _grade_reply_latency(ctx: _Context, item: Mapping) -> ItemResult:
             prompt += 1
         else:
             late.append(f"来电者（{label}）说完{latency:.1f}秒后才应答")
-            evidence.append({"utterance": reply.index, "t": round(reply.start, 2), "text": reply.snippet(),
-                             "phrase": None, "similarity": None, "method": "event", "confidence": reply.confidence})
+            evidence.append(Evidence(reply.snippet(), utterance=reply.index, t=round(reply.start, 2),
+                                     confidence=reply.confidence))
     counted = prompt + len(late)
     if counted == 0:
         return _result(item, points, "pass", [], 1.0, "没有需要应答的来电者发言。")
@@ -661,6 +761,8 @@ def _grade_reply_latency(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, earned, _verdict(earned, points, earned), evidence, 1.0, note)
 
 
+@register("call_length", Param("max_s", "number", 180, "longest talk time"), live_only=True,
+          doc="P within the limit, else 0 with the verdict review (soft signal) and P pending.")
 def _grade_call_length(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     limit = float(item.get("max_s") or 180)
@@ -676,6 +778,9 @@ def _grade_call_length(ctx: _Context, item: Mapping) -> ItemResult:
                    pending_gain=points)
 
 
+@register("speech_rate", Param("min", "number", 100, "字/分钟"), Param("max", "number", 120, "字/分钟"),
+          Param("tolerance", "number", 0.15, "relative slack on both limits"), live_only=True,
+          doc="P within limits, else 0 with the verdict review (soft signal) and P pending.")
 def _grade_speech_rate(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     lo, hi = float(item.get("min") or 100), float(item.get("max") or 120)
@@ -688,8 +793,8 @@ def _grade_speech_rate(ctx: _Context, item: Mapping) -> ItemResult:
         return _result(item, 0, "review", [], conf, f"坐席语音只有{seconds:.1f}秒，无法可靠计算语速（软性指标，待复核）。",
                        pending_gain=points)
     rate = chars / (seconds / 60.0)
-    ev = [{"utterance": None, "t": round(spoken[0].start, 2), "text": f"{chars}字／{seconds:.1f}秒 = {rate:.0f}字/分钟",
-           "phrase": None, "similarity": None, "method": "event", "confidence": round(conf, 3)}]
+    ev = [Evidence(f"{chars}字／{seconds:.1f}秒 = {rate:.0f}字/分钟", t=round(spoken[0].start, 2),
+                   confidence=round(conf, 3))]
     low, high = lo * (1 - tol), hi * (1 + tol)
     if low <= rate <= high:
         return _result(item, points, "pass", ev, conf,
@@ -730,6 +835,9 @@ def _filler_hits(u: Utterance, words: list[str]) -> list[tuple[str, int]]:
     return hits
 
 
+@register("fillers", Param("max", "int", 2, "fillers tolerated"),
+          Param("words", "phrases", None, "filler words (default: common_fillers of common.yaml)"),
+          doc="P up to max fillers, else 0 with the verdict review (soft signal) and P pending.")
 def _grade_fillers(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     limit = int(item.get("max") if item.get("max") is not None else 2)
@@ -761,6 +869,9 @@ def _is_phone(name: str, value: Any) -> bool:
     return bool(re.fullmatch(r"[\d\s\-+()（）]{5,}", str(value or "")))
 
 
+@register("work_order", Param("fields", "list", None, "fields that must be filled"),
+          Param("expect", "mapping", None, "field values that must match (added to the scenario's work_order.expect)"),
+          doc="P × checks passed / checks; no work order saved: 0.")
 def _grade_work_order(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     fields = [str(f) for f in item.get("fields") or []]
@@ -800,6 +911,8 @@ def _grade_work_order(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, earned, _verdict(earned, points, earned), ev, 1.0, note)
 
 
+@register("hangup", Param("by", "str", "caller", "who should hang up first", choices=("caller", "agent")),
+          live_only=True, doc="P when the right side hung up first (or the line ended the call).")
 def _grade_hangup(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     want = str(item.get("by") or "caller")
@@ -817,6 +930,9 @@ def _grade_hangup(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, 0, "fail", ev, 1.0, f"由{who}先挂机；应让{wanted}先挂机。")
 
 
+@register("transfer", Param("target", "str", None, "a transfer_targets key (any target when absent)"),
+          Param("announce", "phrases_or_intent", None, "tell the caller before transferring"), live_only=True,
+          doc="Half for the right target, half for announcing it (all of P without announce).")
 def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     target = item.get("target")
@@ -835,7 +951,7 @@ def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
     if not item.get("announce"):
         return _result(item, points, "pass", ev, 1.0, f"已转接至{label(right[0].get('target'))}。")
     phrases = ctx.phrases_param(item.get("announce"), TRANSFER_ANNOUNCE_PHRASES, str(item.get("id")))
-    status, said = _turn_matches(ctx.call.turn_before(_num(right[0].get("t"), 0.0)), phrases)
+    status, said = _turn_matches(ctx.call.turn_before(_num(right[0].get("t"), 0.0)), phrases, ctx)
     if said:
         ev.append(said)
     half = points / 2
@@ -848,16 +964,107 @@ def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
     return _result(item, half, "partial", ev, 1.0, base + "转接前没有告知来电者。")
 
 
+# ---- service attitude -----------------------------------------------------------------------------
+
+ATTITUDE_ITEM = {"id": "attitude", "kind": "attitude", "label": "服务态度（致命项）", "points": 0,
+                 "norm": "不责问、反问、训斥、命令、推诿、讽刺、辱骂客户，不表现出不耐烦；称呼客户用“您”，使用礼貌用语。",
+                 "source": "001_ab75b4677eacef2d.txt"}
+SEVERITY_LABELS = {"fatal": "致命", "major": "严重", "minor": "提示"}
+FATAL_CAP = PASS_MARK - 1
+"""A confirmed fatal attitude item caps the call here: below the pass mark whatever else was said."""
+MAJOR_HITS_FATAL = 2
+"""This many distinct major expressions in one call are a pattern of impolite service: fatal."""
+
+
+@register("attitude",
+          Param("off", "list", None, "pattern ids or kinds this scenario switches off"),
+          Param("severity", "mapping", None, "pattern id or kind -> fatal | major | minor for this scenario"),
+          Param("courtesy", "bool", True, "check 您 and politeness markers"),
+          live_only=True,
+          doc="Applied to every live call (grading/attitude/patterns.yaml); a scenario adds this item only to "
+              "tune it. Confirmed fatal expression (or two major ones): the item is fatal and caps the call at "
+              "59. Any other major or unconfirmed fatal one: review, and the call is provisional. Minor ones "
+              "and missing courtesy are feedback. Points (0 unless given): P when nothing fatal or major.")
+def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
+    from grading import attitude as A
+
+    data = A.load()
+    off = {str(x) for x in item.get("off") or []}
+    tuned = {str(k): str(v) for k, v in (item.get("severity") or {}).items()}
+    for v in tuned.values():
+        if v not in A.SEVERITIES:
+            raise RubricError(f"评分项 {item.get('id')}: severity 必须是 fatal、major 或 minor")
+    patterns = []
+    for p in data.patterns:
+        if p.id in off or p.kind in off:
+            continue
+        sev = tuned.get(p.id) or tuned.get(p.kind)
+        patterns.append(p if not sev else A.Pattern(p.id, p.kind, sev, p.regex, p.unless, p.source, p.say_instead))
+    points = float(item.get("points") or 0)
+    confirmed: dict[str, list] = {"fatal": [], "major": [], "minor": []}
+    doubtful = []
+    evidence: list[Evidence] = []
+    for u in ctx.call.spoken:
+        for h in A.find(u.text, patterns):
+            conf = u.span_confidence(h.start, h.end)
+            m = M.Match(h.pattern.id, h.start, h.end, h.heard, 1.0, "pattern")
+            evidence.append(u.evidence(m, phrase=f"{data.kinds.get(h.pattern.kind, h.pattern.kind)}：{h.pattern.id}"))
+            sure = conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE
+            if h.pattern.severity != "minor" and not sure:
+                doubtful.append((u, h, conf))
+            else:
+                confirmed[h.pattern.severity].append((u, h, conf))
+
+    def line(u, h, conf=None):
+        kind = data.kinds.get(h.pattern.kind, h.pattern.kind)
+        heard = u.span_text(h.start, h.end)
+        extra = f"，识别可信度{conf:.2f}" if conf is not None and conf < M.FORBIDDEN_MIN_CONFIDENCE else ""
+        return f"「{heard}」（第{u.index + 1}句，{kind}，{SEVERITY_LABELS[h.pattern.severity]}{extra}；宜说「{h.pattern.say_instead}」）"
+
+    advice = []
+    curt = False
+    c = data.courtesy
+    spoken = [u for u in ctx.call.spoken if u.norm]
+    if item.get("courtesy", True) and len(spoken) >= c.min_agent_utterances:
+        text = "".join(u.norm for u in spoken)
+        no_honorific, no_marker = c.honorific not in text, not c.markers.search(text)
+        if no_honorific:
+            advice.append(f"整通电话没有用“{c.honorific}”称呼客户。")
+        if no_marker:
+            advice.append("整通电话没有使用礼貌用语（请、麻烦您、谢谢、好吗……）。")
+        # neither 您 nor a single polite word in a whole call is 语气生硬 (服务禁忌 12): for the assessor
+        curt = no_honorific and no_marker
+    majors = {h.pattern.id for _, h, _ in confirmed["major"]}
+    fatal = bool(confirmed["fatal"]) or len(majors) >= MAJOR_HITS_FATAL
+    parts = []
+    if confirmed["fatal"]:
+        parts.append("致命项：" + "；".join(line(*x) for x in confirmed["fatal"]) + "。")
+    if confirmed["major"]:
+        parts.append("不礼貌用语：" + "；".join(line(*x) for x in confirmed["major"]) + "。")
+    if doubtful:
+        parts.append("疑似不礼貌用语（识别不确定），需人工复核：" + "；".join(line(*x) for x in doubtful) + "。")
+    if confirmed["minor"]:
+        parts.append("改进提示：" + "；".join(line(*x) for x in confirmed["minor"]) + "。")
+    parts.extend(advice)
+    if fatal:
+        why = "" if confirmed["fatal"] else f"（{len(majors)}处不礼貌用语）"
+        parts.append(f"触发致命项{why}：本次通话最高记{_fmt(FATAL_CAP)}分，考评员核实后可说明理由推翻。")
+        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True)
+    if confirmed["major"] or doubtful or curt:
+        parts.append("本次通话须经考评员复核，不自动通过。")
+        return _result(item, 0.0 if confirmed["major"] else points, "review", evidence, 1.0, "".join(parts),
+                       pending_gain=points if confirmed["major"] else 0.0)
+    note = "".join(parts) or "未发现不礼貌用语。"
+    return _result(item, points, "pass", evidence, 1.0, note if parts else "未发现不礼貌用语，称呼和礼貌用语得当。")
+
+
 # ---- the whole call -------------------------------------------------------------------------------
 
-_GRADERS: dict[str, Callable[[_Context, Mapping], ItemResult]] = {
-    "phrase": _grade_phrase, "order": _grade_order, "rings": _grade_rings, "hold": _grade_hold,
-    "reply_latency": _grade_reply_latency, "call_length": _grade_call_length, "speech_rate": _grade_speech_rate,
-    "fillers": _grade_fillers, "work_order": _grade_work_order, "hangup": _grade_hangup,
-    "transfer": _grade_transfer,
-    "typing_speed": grade_typing_speed, "typing_accuracy": grade_typing_accuracy,
-}
-KINDS = tuple(sorted([*_GRADERS, "forbidden"]))
+register("typing_speed", Param("target_cpm", "number", 30, "correct characters a minute for full points"),
+         doc="P × min(1, speed / target_cpm).")(grade_typing_speed)
+register("typing_accuracy", Param("min_accuracy", "number", 0.9, "accuracy that earns nothing"),
+         doc="P × (accuracy - min_accuracy) / (1 - min_accuracy).")(grade_typing_accuracy)
+KINDS = tuple(sorted(REGISTRY))
 
 
 def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
@@ -876,19 +1083,22 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
         raise RubricError(str(exc)) from None
     ctx = _Context(data, call, taboos)
     results: list[ItemResult] = []
-    auto_fail_hits: list = []
-    for item in ctx.rubric_items():
-        kind = str(item.get("kind"))
-        if kind == "forbidden":
-            results.append(_grade_forbidden(ctx, item, auto_fail_hits))
-        elif kind in _GRADERS:
-            results.append(_GRADERS[kind](ctx, item))
-        else:
-            raise RubricError(f"评分项 {item.get('id')}: 未知的类型 {kind}")
-    auto_failed = bool(auto_fail_hits)
-    raw_total = sum(r.points_earned for r in results)
-    total = 0.0 if auto_failed else round_half_up(min(100.0, max(0.0, raw_total)), 1)
-    for r, item in zip(results, ctx.rubric_items()):
+    items = ctx.rubric_items()
+    if data.get("task", "live_call") == "live_call" and not any(i.get("kind") == "attitude" for i in items):
+        items = items + [dict(ATTITUDE_ITEM)]      # service attitude applies to every live call
+    for item in items:
+        kind = REGISTRY.get(str(item.get("kind")))
+        if kind is None:
+            raise RubricError(f"评分项 {item.get('id')}: 未知的类型 {item.get('kind')}")
+        problems = kind.check(item)
+        if problems:
+            raise RubricError(f"评分项 {item.get('id')}: " + "；".join(f"{k} {msg}" for k, msg in problems))
+        results.append(kind.grader(ctx, item))
+    auto_failed = any(r.fatal for r in results)
+    raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned for r in results))), 1)
+    caps = [0.0 if r.kind != "attitude" else FATAL_CAP for r in results if r.fatal]
+    total = min([raw_total] + caps)
+    for r, item in zip(results, items):
         if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
             r.pending_loss = total
     passed = total >= PASS_MARK
@@ -896,6 +1106,9 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
     loss = sum(r.pending_loss for r in results)
     provisional = not auto_failed and ((not passed and total + gain >= PASS_MARK - 1e-9)
                                        or (passed and total - loss < PASS_MARK - 1e-9))
+    # an impolite expression not confirmed as fatal is for the assessor to judge: never an automatic pass
+    if not auto_failed and any(r.kind == "attitude" and r.verdict == "review" for r in results):
+        provisional = True
     warnings = call.warnings + ctx.warnings
     rec_scn = (record.get("scenario") or {}).get("id") if isinstance(record.get("scenario"), Mapping) else None
     if rec_scn and data.get("id") and rec_scn != data.get("id"):

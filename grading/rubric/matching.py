@@ -87,11 +87,12 @@ class Match:
     end: int
     heard: str
     similarity: float
-    method: str          # exact | fuzzy | pinyin
+    method: str          # exact | fuzzy | pinyin | synonym | ngram
+    threshold: float | None = None    # the credit threshold when it is not the phrase's usual one
 
     @property
     def credited(self) -> bool:
-        return self.similarity >= credit_threshold(self.phrase)
+        return self.similarity >= (self.threshold if self.threshold is not None else credit_threshold(self.phrase))
 
     def to_dict(self) -> dict:
         return {"phrase": self.phrase, "start": self.start, "end": self.end, "heard": self.heard,
@@ -376,3 +377,109 @@ def find_forbidden(text: str, phrase: str) -> list[Match]:
 
 def placeholders(phrase: str) -> list[str]:
     return _PLACEHOLDER.findall(phrase)
+
+
+# ---- meaning-level matching (intents) ---------------------------------------------------------------
+
+NGRAM_CREDIT = 0.75
+"""Character-bigram Dice similarity at which an intent phrasing is credited in a clause whatever the
+word order (「您的问题我复述一下」 for 「我复述一下您的问题」). Below it, down to ``NGRAM_REVIEW``, the item
+goes to review."""
+NGRAM_REVIEW = 0.6
+NGRAM_MIN_LEN = 4
+"""Shorter phrasings have too few bigrams for a similarity to mean anything: they need the other tiers."""
+
+
+def _bigrams(text: str) -> list[str]:
+    return [text[i:i + 2] for i in range(len(text) - 1)]
+
+
+def _dice(a: list[str], b: list[str]) -> float:
+    if not a or not b:
+        return 0.0
+    pool = list(b)
+    common = 0
+    for g in a:
+        if g in pool:
+            pool.remove(g)
+            common += 1
+    return 2 * common / (len(a) + len(b))
+
+
+@lru_cache(maxsize=64)
+def _synonym_table(table: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for row in table:
+        canon = normalise(row[0])
+        pairs.append((canon, canon))      # the canonical word itself is kept whole (没有 is not 没 + 有)
+        for variant in row[1:]:
+            v = normalise(variant)
+            if v and v != canon:
+                pairs.append((v, canon))
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def canonical(norm: str, table: tuple[tuple[str, ...], ...]) -> tuple[str, tuple[int, ...]]:
+    """Normalised text with every synonym variant replaced by its row's first word (longest variants
+    first), and for each character of the result the index of the character it came from."""
+    pairs = _synonym_table(table)
+    out, where, i = [], [], 0
+    while i < len(norm):
+        for v, canon in pairs:
+            if norm.startswith(v, i):
+                out.append(canon)
+                where.extend(min(i + k, i + len(v) - 1) for k in range(len(canon)))
+                i += len(v)
+                break
+        else:
+            out.append(norm[i])
+            where.append(i)
+            i += 1
+    return "".join(out), tuple(where)
+
+
+def _ngram_best(text: str, phrase: str) -> tuple[float, int, int]:
+    """The best bigram-Dice window of ``text`` for ``phrase`` (windows of the phrase's length to 3 more)."""
+    pg = _bigrams(phrase)
+    best = (0.0, 0, 0)
+    m = len(phrase)
+    for size in range(m, m + 4):          # never shorter than the phrase: a part is not the meaning
+        for start in range(0, max(1, len(text) - size + 1)):
+            window = text[start:start + size]
+            d = _dice(pg, _bigrams(window))
+            if d > best[0] + 1e-9:
+                best = (d, start, start + len(window))
+    return best
+
+
+def match_meaning(text: str, phrase: str, synonyms: Sequence[Sequence[str]] = (), *,
+                  min_similarity: float = REVIEW_THRESHOLD, ngram: bool = True) -> Match | None:
+    """``match_phrase`` for an intent phrasing: also after synonym normalisation of both sides
+    (method ``synonym``) and by character-bigram similarity in any word order (method ``ngram``, credited
+    at ``NGRAM_CREDIT``; ``ngram=False`` leaves that tier out). The match's span indexes the normalised
+    utterance, as ``match_phrase``'s does."""
+    direct = match_phrase(text, phrase, min_similarity=min_similarity)
+    if direct is not None and direct.method == "exact":
+        return direct
+    norm, p_norm = normalise(text), normalise(phrase)
+    table = tuple(tuple(str(w) for w in row) for row in synonyms if row)
+    c_text, where = canonical(norm, table)
+    c_phrase, _ = canonical(p_norm, table)
+    candidates = [direct] if direct is not None else []
+    if (c_text, c_phrase) != (norm, p_norm) and c_phrase:
+        found = _match_norm(c_text, c_phrase, float(min_similarity))
+        if found is not None:
+            start, end, sim, method = found
+            o_start, o_end = where[start], where[end - 1] + 1
+            candidates.append(Match(phrase, o_start, o_end, norm[o_start:o_end], sim,
+                                    "synonym" if method == "exact" else method))
+    if ngram and len(c_phrase) >= NGRAM_MIN_LEN and c_text:
+        dice, start, end = _ngram_best(c_text, c_phrase)
+        if dice >= NGRAM_REVIEW and end > start:
+            o_start, o_end = where[start], where[end - 1] + 1
+            candidates.append(Match(phrase, o_start, o_end, norm[o_start:o_end], round(dice, 4), "ngram",
+                                    threshold=NGRAM_CREDIT))
+    if not candidates:
+        return None
+    # credited beats uncertain, then the higher similarity
+    return max(candidates, key=lambda m: (m.credited, m.similarity, m.method == "exact"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .matching import Match, normalise, normalise_with_map
+from .results import Evidence
 
 RECORD_FORMAT = "call-record/1"
 SNIPPET_CONTEXT = 6          # characters of context either side of a match in evidence snippets
@@ -98,11 +99,11 @@ class Utterance:
         return ("…" if s > SNIPPET_CONTEXT else "") + f"{left}【{self.text[s:e]}】{right}" + \
                ("…" if e + SNIPPET_CONTEXT < len(self.text) else "")
 
-    def evidence(self, match: Match) -> dict:
+    def evidence(self, match: Match, *, phrase: str | None = None, method: str | None = None) -> Evidence:
         conf = self.span_confidence(match.start, match.end)
-        return {"utterance": self.index, "t": self.time_at(match.start), "text": self.snippet(match.start, match.end),
-                "phrase": match.phrase, "similarity": round(match.similarity, 3), "method": match.method,
-                "confidence": None if conf is None else round(conf, 3)}
+        return Evidence(utterance=self.index, t=self.time_at(match.start), text=self.snippet(match.start, match.end),
+                        phrase=phrase or match.phrase, similarity=round(match.similarity, 3),
+                        method=method or match.method, confidence=None if conf is None else round(conf, 3))
 
 
 @dataclass

@@ -14,16 +14,33 @@ def round_half_up(value: float, places: int = 1) -> float:
     return float(Decimal(repr(float(value))).quantize(q, rounding=ROUND_HALF_UP))
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence behind an item's verdict: ``utterance`` (agent utterance index or None),
+    ``t`` (seconds on the record's clock), ``text`` (a snippet of what was heard or what happened),
+    ``phrase`` (the rubric phrase or attitude pattern it matched), ``similarity`` (0–1), ``method``
+    (exact | fuzzy | pinyin | synonym | ngram | pattern | event | typing) and ``confidence`` (ASR, or None)."""
+    text: str
+    utterance: int | None = None
+    t: float | None = None
+    phrase: str | None = None
+    similarity: float | None = None
+    method: str = "event"
+    confidence: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"utterance": self.utterance, "t": self.t, "text": self.text, "phrase": self.phrase,
+                "similarity": self.similarity, "method": self.method, "confidence": self.confidence}
+
+
 @dataclass
 class ItemResult:
     """The result of one rubric item.
 
     ``pending_gain``: points not awarded that an assessor may still award (the item rests on soft
     signals or uncertain recognition). ``pending_loss``: points awarded that an assessor may still
-    take away (a forbidden phrase heard with low confidence). Evidence entries are dicts with
-    ``utterance`` (agent utterance index or None), ``t`` (seconds on the record's clock), ``text``
-    (a snippet of what was heard or what happened), ``phrase`` (the rubric phrase it matched),
-    ``similarity`` (0–1), ``method`` (exact | fuzzy | pinyin | event) and ``confidence`` (ASR, or None).
+    take away (a forbidden phrase heard with low confidence). ``fatal``: a confirmed 致命项 — the call
+    is capped below the pass mark until an assessor overrules this item with a reason.
     """
     id: str
     kind: str
@@ -31,11 +48,12 @@ class ItemResult:
     points_possible: float
     points_earned: float
     verdict: str
-    evidence: list[dict] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
     confidence: float = 1.0
     note: str = ""
     pending_gain: float = 0.0
     pending_loss: float = 0.0
+    fatal: bool = False
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -53,8 +71,8 @@ class ItemResult:
         return {"id": self.id, "kind": self.kind, "label": self.label,
                 "points_possible": self.points_possible, "points_earned": self.points_earned,
                 "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
-                "evidence": [dict(e) for e in self.evidence], "confidence": self.confidence, "note": self.note,
-                "pending_gain": self.pending_gain, "pending_loss": self.pending_loss}
+                "evidence": [e.to_dict() for e in self.evidence], "confidence": self.confidence, "note": self.note,
+                "pending_gain": self.pending_gain, "pending_loss": self.pending_loss, "fatal": self.fatal}
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from rapidfuzz.distance import Levenshtein
 
-from .results import ItemResult
+from .results import Evidence, ItemResult
 
 IGNORED = set(" \t\r\n\u3000")
 
@@ -55,8 +55,7 @@ def grade_typing_speed(ctx: Any, item: Mapping) -> ItemResult:
     note = (f"正确录入 {m['correct']} 字，用时 {float(data.get('duration_s') or 0):.0f} 秒，"
             f"速度 {m['cpm']:g} 字/分（要求 {target:g} 字/分）。")
     return ItemResult(str(item.get("id")), "typing_speed", str(item.get("label")), points, points * share, verdict,
-                      evidence=[{"utterance": None, "t": None, "text": note, "phrase": None, "similarity": None,
-                                 "method": "typing", "confidence": 1.0}], note=note)
+                      evidence=[Evidence(note, method="typing", confidence=1.0)], note=note)
 
 
 def grade_typing_accuracy(ctx: Any, item: Mapping) -> ItemResult:
@@ -72,5 +71,4 @@ def grade_typing_accuracy(ctx: Any, item: Mapping) -> ItemResult:
     note = (f"录入 {m['typed']} 字，错 {m['errors']} 处，正确率 {m['accuracy'] * 100:.1f}%"
             f"（低于 {floor * 100:.0f}% 不得分）。")
     return ItemResult(str(item.get("id")), "typing_accuracy", str(item.get("label")), points, points * share,
-                      verdict, evidence=[{"utterance": None, "t": None, "text": note, "phrase": None,
-                                          "similarity": None, "method": "typing", "confidence": 1.0}], note=note)
+                      verdict, evidence=[Evidence(note, method="typing", confidence=1.0)], note=note)

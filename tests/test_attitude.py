@@ -1,0 +1,144 @@
+"""Service attitude on every live call: impolite speech found by kind in sentences written here (not the
+data file's own examples), polite speech left alone, fatal items capping the call, other flags making it
+wait for the assessor."""
+import pytest
+
+from grading.attitude import find, load
+from grading.rubric import PASS_MARK, grade
+from scenarios import LIBRARY_DIR, load_library
+from scenarios.simulate import simulate_call
+from tests.test_rubric_engine import Call, scenario
+
+RUDE = [  # (sentence, kind)
+    ("您是听不明白吗？", "reproach"),
+    ("我都跟您讲了好几遍了", "reproach"),
+    ("这么简单的事也不会？", "reproach"),
+    ("你到底有没有在听", "reproach"),
+    ("赶紧说，后面还有人排队", "command"),
+    ("小声点行不行", "command"),
+    ("要怪就怪您自己没看清楚", "blame"),
+    ("那是您自己操作错了", "blame"),
+    ("这个跟我们没关系", "shirk"),
+    ("你找别的地方问吧", "shirk"),
+    ("爱买不买", "refusal"),
+    ("没有就是没有", "refusal"),
+    ("那是你自己的事", "dismissal"),
+    ("退就退呗", "dismissal"),
+    ("您还真有本事。", "sarcasm"),
+    ("小点声", "command"),
+    ("您问题可真多", "sarcasm"),
+    ("您以为您是谁啊", "sarcasm"),
+    ("你脑子进水了吧", "insult"),
+    ("烦死了", "impatience"),
+    ("好了好了，我知道", "impatience"),
+]
+POLITE = [
+    "您好，工号2046，请问有什么可以帮您？",
+    "我复述一下您的问题，您是说宽带从昨天开始就上不了网，对吗？",
+    "非常理解您的心情，给您添麻烦了，真的很抱歉。",
+    "请您稍等片刻，我帮您查询一下，好吗？",
+    "让您久等了，我查到您的账单了。",
+    "麻烦您说话稍微大声一点，好吗？",
+    "您别着急，慢慢说，我在听。",
+    "这不是您的问题，是我们系统升级造成的。",
+    "很抱歉，这项业务需要本人到营业厅办理，我把最近营业厅的地址告诉您。",
+    "我们会在明天下午五点前给您回电话。",
+    "请问您方便留一个联系电话吗？",
+    "好的，明白了，我这就为您登记。",
+    "请问还有什么可以帮您？感谢您的来电，再见。",
+    "您说得对，我们会改进。",
+]
+
+
+@pytest.mark.parametrize("sentence,kind", RUDE)
+def test_impolite_speech_is_found_by_kind(sentence, kind):
+    hits = find(sentence)
+    assert hits and kind in {h.pattern.kind for h in hits}, (sentence, [(h.pattern.id, h.heard) for h in hits])
+
+
+@pytest.mark.parametrize("sentence", POLITE)
+def test_polite_speech_is_not_flagged(sentence):
+    assert [h.pattern.id for h in find(sentence) if h.pattern.severity != "minor"] == []
+
+
+def test_every_pattern_has_a_source_and_the_wording_to_use_instead():
+    data = load()
+    assert {p.severity for p in data.patterns} == {"fatal", "major", "minor"}
+    assert all(p.source and p.say_instead and p.kind in data.kinds for p in data.patterns)
+    assert {"reproach", "command", "blame", "shirk", "refusal", "dismissal", "sarcasm", "insult",
+            "impatience"} <= {p.kind for p in data.patterns}
+
+
+ITEMS = [{"id": "opening", "kind": "phrase", "label": "开头语", "points": 40, "scope": "first",
+          "any_of": ["您好"]},
+         {"id": "closing", "kind": "phrase", "label": "结束语", "points": 40, "scope": "last", "any_of": ["再见"]}]
+
+
+def test_fatal_expression_caps_the_call_below_the_pass_mark_with_evidence():
+    rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+           .agent("您是听不明白吗？我都说了两遍了。").caller("t2", "好吧").agent("再见。").hangup().build())
+    res = grade(rec, scenario(*ITEMS))
+    item = res.item("attitude")
+    assert item.fatal and item.verdict == "fail" and res.auto_failed
+    assert res.total < PASS_MARK and not res.passed
+    assert item.evidence and item.evidence[0].utterance == 1 and item.evidence[0].method == "pattern"
+    assert "宜说" in item.note
+    d = res.to_dict()
+    assert d["items"][-1]["fatal"] is True and d["auto_failed"] is True
+
+
+def test_major_expression_makes_the_pass_provisional():
+    rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+           .agent("快点说，要查哪个月的。").caller("t2", "上个月").agent("八十元，再见。").hangup().build())
+    res = grade(rec, scenario(*ITEMS))
+    assert res.item("attitude").verdict == "review" and not res.auto_failed
+    assert res.passed and res.provisional
+
+
+def test_polite_call_passes_outright_and_courtesy_is_checked():
+    rec = (Call().agent("您好，工号1035，请问有什么可以帮您？").caller("t1", "查话费")
+           .agent("好的，请您稍等。").caller("t2", "好").agent("感谢您的来电，再见。").hangup().build())
+    res = grade(rec, scenario(*ITEMS))
+    assert res.item("attitude").verdict == "pass" and res.passed and not res.provisional
+    bare = (Call().agent("你好，1035。").caller("t1", "查话费").agent("八十块。").caller("t2", "好")
+            .agent("再见。").hangup().build())
+    curt = grade(bare, scenario(*ITEMS))
+    note = curt.item("attitude").note
+    assert "没有用“您”" in note and "礼貌用语" in note
+    assert curt.passed and curt.provisional, "neither 您 nor a polite word: waits for the assessor"
+
+
+def test_scenario_may_tune_attitude_not_repeat_it():
+    tuned = {"id": "attitude", "kind": "attitude", "label": "服务态度", "points": 0, "off": ["command"]}
+    rec = (Call().agent("您好。").caller("t1", "嗯").agent("快点说。").caller("t2", "好").agent("再见。")
+           .hangup().build())
+    assert grade(rec, scenario(*ITEMS)).provisional
+    res = grade(rec, scenario(*ITEMS, tuned))
+    assert res.item("attitude").verdict == "pass" and not res.provisional
+    assert [i.id for i in res.items].count("attitude") == 1
+
+
+def test_keyword_correct_but_rude_library_call_fails():
+    scn = load_library(LIBRARY_DIR)["l5-consult-billing"].data
+    answer = {"turns": ["您好，工号1035，很高兴为您服务。",
+                        "您是想换个流量多的套餐是吧？这种事自己上网查就行了，这么简单也不会？",
+                        "三十G的话七十八元的套餐就够了，流量四十G，听懂了没有？",
+                        "还有什么可以帮您，没有就挂了吧。",
+                        "感谢您的来电，再见。"]}
+    res = grade(simulate_call(scn, answer), scn)
+    assert not res.passed and res.item("attitude").fatal
+
+
+def test_assessor_override_of_the_attitude_item_lifts_the_cap():
+    """The sittings override flow works on items: overruling the attitude item with a reason restores the
+    points the call earned (the stored result keeps the engine's verdict)."""
+    from simulator.practical.models import PracticalCall
+
+    rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+           .agent("您是听不明白吗？").caller("t2", "好吧").agent("再见。").hangup().build())
+    d = grade(rec, scenario(*ITEMS)).to_dict()
+    assert d["auto_failed"] and d["total"] < PASS_MARK
+    call = PracticalCall(result=d, overrides=None)
+    assert call.effective_score() < PASS_MARK
+    call.overrides = {"attitude": {"points": 0.0, "by": 1, "at": "2026-12-01T20:00:00", "reason": "客户要求重复，语气平和"}}
+    assert call.effective_score() == 100.0

@@ -1,0 +1,48 @@
+"""The validity runner (python -m grading validity) as a real process on calls written for this test."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
+SAMPLE = ROOT / "tests" / "validity_sample"
+
+
+def _run(*args):
+    return subprocess.run([PYTHON, "-m", "grading", "validity", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=240)
+
+
+def test_runner_reports_agreement_rude_calls_and_behaviour_detection():
+    out = _run("--json", str(SAMPLE))
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["overall"]["calls"] == 4
+    assert set(s["by_kind"]) == {"natural_correct", "rude_keywords", "bad"}
+    assert s["by_kind"]["rude_keywords"]["false_pass"] == 0          # the rude call is capped below 60
+    assert s["rude"] == {"calls": 1, "passed_automatically": 0, "passed_provisionally": 0}
+    assert s["by_kind"]["bad"]["agree"] == 1
+    beh = s["behaviour"]
+    assert beh["labels"] == 13 and set(beh["by_rubric_kind"]) == {"phrase", "hold"}
+    assert beh["agree"] == sum(v["agree"] for v in beh["by_rubric_kind"].values())
+
+
+def test_runner_table_and_per_call_lines():
+    out = _run("-v", str(SAMPLE / "l4-lookup-hold.yaml"))
+    assert out.returncode == 0, out.stderr
+    assert "sample-hold-rude" in out.stdout and "pass/fail agreement" in out.stdout
+    assert "behaviour detection" in out.stdout and "rude calls: 1; passed automatically 0" in out.stdout
+
+
+def test_runner_reports_labels_that_name_no_item_and_refuses_bad_files(tmp_path):
+    (tmp_path / "x.yaml").write_text(
+        "scenario: l5-consult-billing\ncalls:\n- id: a\n  kind: bad\n  verdict: fail\n  credited: [nonexistent]\n"
+        "  answer: {turns: [喂]}\n", encoding="utf-8")
+    out = _run("--json", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["unknown_items"] == ["a:nonexistent"]
+    (tmp_path / "x.yaml").write_text("scenario: l5-consult-billing\ncalls:\n- id: a\n  verdict: maybe\n"
+                                     "  answer: {turns: [喂]}\n", encoding="utf-8")
+    out = _run(str(tmp_path))
+    assert out.returncode == 2 and "verdict" in out.stderr
