@@ -119,7 +119,9 @@ def _take_the_call(page, base: str) -> None:
     page.click("[data-testid=finish]")
     page.wait_for_url(re.compile(r".*/result$"), timeout=120000)
     assert re.match(r"\d+\.\d", page.text_content("[data-testid=score]"))
-    assert page.locator("[data-testid=rubric-items] tbody tr").count() == 4
+    # the scenario's four items, and the service attitude every live call is judged on
+    assert page.locator("[data-testid=rubric-items] tbody tr").count() == 5
+    assert "服务态度" in page.text_content("[data-testid=rubric-items]")
     assert page.locator("[data-testid=transcript] li.agent").count() >= 1
 
 
