@@ -70,6 +70,12 @@ def test_certification_scores_are_hidden_from_the_trainee_until_published(app, c
     call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")   # the level-4 pool needs one
     add_version(scenario_from_data(call4, name=call4["id"]))
     db.session.commit()
+    # A practice attempt of the same task before the sitting (practice is closed during it): its
+    # score stays visible next to the certification's.
+    login(client, "trainee1", PASSWORD)
+    practice_id, practice_token = start_task(client)
+    assert client.post(f"/practical/tasks/{practice_id}/submit", data={"text": BORDERLINE},
+                       headers={"X-CSRFToken": practice_token}).status_code == 200
     opens = utcnow() - timedelta(minutes=5)
     sitting = sittings.create_sitting(users[Role.ASSESSOR], name="2026年第9期四级鉴定", level=4, opens_at=opens,
                                       closes_at=opens + timedelta(hours=3))
@@ -78,16 +84,11 @@ def test_certification_scores_are_hidden_from_the_trainee_until_published(app, c
     plan = db.session.get(SittingCandidate, candidate_id).practical_plan
     index = next(i for i, p in enumerate(plan) if p["type"] == "recording_review")
 
-    login(client, "trainee1", PASSWORD)
     token = csrf_token(client, f"/my/sittings/{sitting.id}")
     resp = client.post(f"/my/sittings/{sitting.id}/practical/{index}", data={"csrf_token": token})
     assert resp.status_code == 302 and "/practical/tasks/" in resp.headers["Location"]
     call_id = resp.headers["Location"].rsplit("/", 1)[-1]
     page_token = meta_token(client.get(resp.headers["Location"]).get_data(as_text=True))
-    # A practice attempt of the same task next to it: its score stays visible.
-    practice_id, practice_token = start_task(client)
-    assert client.post(f"/practical/tasks/{practice_id}/submit", data={"text": BORDERLINE},
-                       headers={"X-CSRFToken": practice_token}).status_code == 200
     resp = client.post(f"/practical/tasks/{call_id}/submit", data={"text": EXCELLENT},
                        headers={"X-CSRFToken": page_token})
     assert resp.status_code == 200
