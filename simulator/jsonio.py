@@ -20,8 +20,10 @@ class InvalidInput(BadRequest):
         self.message = message
 
 
-def json_object() -> dict:
-    """The request's JSON body, which must be an object."""
+def json_object(*, allow_empty: bool = False) -> dict:
+    """The request's JSON body, which must be an object (``allow_empty``: no body at all is {})."""
+    if allow_empty and not request.get_data(cache=True):
+        return {}
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise InvalidInput("请求格式不正确：需要一个 JSON 对象。")

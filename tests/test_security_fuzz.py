@@ -21,7 +21,7 @@ from simulator.auth.models import Role
 from simulator.practical.library import sync_library
 from tests.bank_factory import write_bank
 from tests.conftest import PASSWORD
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, pass_device_check
 
 FIXTURES = Path(__file__).resolve().parent / "data" / "scenarios"
 PROJECT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,7 @@ def world(app, make_user, tmp_path):
                                                          "feedback": "immediate"})
     assert resp.status_code == 302 and "/theory/attempts/" in resp.headers["Location"], resp.get_data(as_text=True)
     ids = {"attempt_id": int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[-1])}
+    pass_device_check(trainee, tmp_path / "voice")         # the call page needs the microphone check
     for name, scenario in (("call", "test-runtime-lookup"), ("task", "test-typing-workorder")):
         token = csrf_token(trainee, "/practical/")
         resp = trainee.post(f"/practical/start/{scenario}", data={"csrf_token": token})

@@ -225,9 +225,7 @@ def call_work_order(call_id: str):
 @roles_required(*PRACTISING)
 def call_finish(call_id: str):
     row = _own_call(call_id)
-    body = request.get_json(silent=True) if request.get_data(cache=True) else {}
-    if not isinstance(body, dict):
-        return _json_error("提交数据格式不正确", 400)
+    body = json_object(allow_empty=True)
     skip = body.get("skip_work_order") is True
     if row.status != "finished":
         live = service.registry().get(row.id)

@@ -134,6 +134,7 @@ def answer(attempt_id: int):
     try:
         flagged = _optional(data, "flagged", bool, "标记格式不正确。")
         base = int_field(data, "base")
+        int_field(data, "seq")        # an older page's counter: no longer used, but must be a number
         saved = exam.save_answer(attempt, position, response, flagged=flagged, base=base)
     except exam.StaleAnswer as exc:
         return jsonify({"ok": False, "stale": True, "closed": False, "error": exc.message,
