@@ -89,6 +89,9 @@ def app(tmp_path, database):
     with app.app_context():
         upgrade()  # the real migrations, as production runs them (on PostgreSQL: already in the template)
         yield app
+        registry = app.extensions.get("practical_calls")
+        if registry is not None:       # no call thread of this app outlives it (nor its database)
+            registry.shutdown()
         db.session.remove()
         db.engine.dispose()
 
