@@ -119,19 +119,25 @@ def items(attempt: Attempt) -> list[PaperItem]:
     return [PaperItem.from_json(d) for d in attempt.paper]
 
 
-def lock(attempt: Attempt) -> Attempt:
-    """Take the attempt's row lock for the rest of the transaction and reload it, so autosave, submit,
-    the deadline sweeper and publishing run one after another on the same paper, never interleaved.
+def lock_row(row) -> None:
+    """Take ``row``'s lock for the rest of the transaction and reload it.
 
     PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks: a no-op UPDATE makes this transaction
     the database's single writer before anything is read (pysqlite only opens a transaction at the
     first write, so reads before it would see a state another writer could change under us)."""
+    model = type(row)
+    table = model.__table__
     if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(Attempt.__table__).where(Attempt.__table__.c.id == attempt.id)
-                           .values(id=Attempt.__table__.c.id))
-        db.session.query(Attempt).filter_by(id=attempt.id).populate_existing().one()
+        db.session.execute(update(table).where(table.c.id == row.id).values(id=table.c.id))
+        db.session.query(model).filter_by(id=row.id).populate_existing().one()
     else:
-        db.session.query(Attempt).filter_by(id=attempt.id).with_for_update().populate_existing().one()
+        db.session.query(model).filter_by(id=row.id).with_for_update().populate_existing().one()
+
+
+def lock(attempt: Attempt) -> Attempt:
+    """Take the attempt's row lock (``lock_row``), so autosave, submit, the deadline sweeper and
+    publishing run one after another on the same paper, never interleaved."""
+    lock_row(attempt)
     return attempt
 
 

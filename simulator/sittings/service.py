@@ -393,13 +393,8 @@ def report(candidate: SittingCandidate) -> dict:
 
 def _lock_sitting(sitting: Sitting) -> None:
     """Two assessors pressing "publish" at once: the second waits, then finds it published."""
-    from sqlalchemy import update
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(Sitting.__table__).where(Sitting.__table__.c.id == sitting.id)
-                           .values(id=Sitting.__table__.c.id))
-        db.session.query(Sitting).filter_by(id=sitting.id).populate_existing().one()
-    else:
-        db.session.query(Sitting).filter_by(id=sitting.id).with_for_update().populate_existing().one()
+    from exams.attempts import lock_row
+    lock_row(sitting)
 
 
 def publish(sitting: Sitting, actor: User) -> dict:
