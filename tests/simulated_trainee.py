@@ -283,9 +283,6 @@ class SimulatedTrainee:
             return b"".join(p + g for p, g in zip(parts, gaps + [b""]))
         return voice_pcm(answer.text, self.voice_cache)
 
-    def _count(self, kind: str, **match) -> int:
-        return sum(1 for _t, e in self.events if e["type"] == kind and all(e.get(k) == v for k, v in match.items()))
-
     def _act(self, actions: list) -> None:
         for action in actions:
             name, value = (action, None) if isinstance(action, str) else next(iter(action.items()))
