@@ -136,12 +136,6 @@ def recover_interrupted() -> int:
     return len(rows)
 
 
-def valid_work_order_saved(live: LiveCall) -> bool:
-    """Did the trainee save a work order that passed the form's checks (the last save counts)?"""
-    saves = [e for e in live.events_since(0) if e["type"] == "work_order"]
-    return bool(saves) and bool(saves[-1].get("valid"))
-
-
 def finish_call(row: PracticalCall, *, work_order_skipped: bool = False) -> dict:
     """Grade the finished call and store the result; safe to call twice. ``work_order_skipped``: the
     trainee confirmed submitting without the work order the scenario requires (the record says so)."""

@@ -231,7 +231,7 @@ def call_finish(call_id: str):
         live = service.registry().get(row.id)
         missing = (live is not None and live.view()["state"] in ("wrap_up", "ended")
                    and public_brief(row.scenario.data)["work_order_required"]
-                   and not service.valid_work_order_saved(live))
+                   and not live.work_order_valid)
         if missing and not skip:
             return _json_error("本通话要求填写工单，但还没有保存有效的工单。不填写工单提交，工单项将不得分；"
                                "确认要直接提交吗？", 409, work_order_missing=True)
