@@ -10,6 +10,7 @@ import json
 from .assembly import Candidate, PaperError, assemble, composition
 from .blueprint import LEVELS, load_blueprints, required_pool
 from .question_bank import BANK_DIR, load_bank, pool_counts
+from . import testwise
 
 
 def _cmd_validate(args) -> int:
@@ -60,6 +61,31 @@ def _cmd_paper(args) -> int:
     return 0
 
 
+def _cmd_testwise(args) -> int:
+    blueprints = load_blueprints()
+    bank = load_bank(args.path, blueprints, check_pool=False)
+    reports = testwise.report(bank.questions, blueprints)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
+    else:
+        labels = {s.name: s for s in testwise.STRATEGIES}
+        for rep in reports:
+            print(f"{rep.name}: blind guessing {rep.blind:.1f}, classic cues {rep.classic:.1f}, "
+                  f"best cue per type {rep.best:.1f} (limit {testwise.MAX_TESTWISE_SCORE:g})")
+            for qtype in ("judge", "single", "multiple"):
+                row = [f"{labels[n].label} {v:.1f}" for n, v in rep.per_strategy.items() if labels[n].qtype == qtype]
+                print(f"  {blueprints.types[qtype]}: " + "; ".join(row))
+        shares = testwise.strictly_longest_key_share(bank.questions)
+        print("key is strictly the longest option (level, type: items/total):")
+        for (level, qtype), (hits, total) in sorted(shares.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+            print(f"  L{level} {qtype}: {hits}/{total} = {hits / total:.0%}")
+        if args.items:
+            for q, name in testwise.cue_items(bank.questions):
+                print(f"CUE {q.id} ({labels[name].label}): {q.stem}")
+    worst = max(r.best for r in reports)
+    return 1 if args.strict and worst > testwise.MAX_TESTWISE_SCORE else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m exams", description="Theory question bank and papers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--bank", default=str(BANK_DIR))
     paper.add_argument("--json", action="store_true")
     paper.set_defaults(func=_cmd_paper)
+    wise = sub.add_parser("testwise", help="expected score of a no-knowledge candidate answering by cues")
+    wise.add_argument("path", nargs="?", default=str(BANK_DIR))
+    wise.add_argument("--json", action="store_true")
+    wise.add_argument("--items", action="store_true", help="list the items a cue answers with certainty")
+    wise.add_argument("--strict", action="store_true", help=f"exit 1 above {testwise.MAX_TESTWISE_SCORE:g}")
+    wise.set_defaults(func=_cmd_testwise)
     return parser
 
 

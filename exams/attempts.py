@@ -17,6 +17,7 @@ from . import models
 from .assembly import Candidate, PaperItem, assemble, assemble_practice
 from .blueprint import BlueprintSet, load_blueprints
 from .models import Attempt, AttemptAnswer, BankQuestion
+from .question_bank import source_title
 from .scoring import score_item, summarize
 
 MODES = ("practice", "mock", "certification")
@@ -282,7 +283,7 @@ def _feedback(item: PaperItem, question: BankQuestion, row: AttemptAnswer) -> di
     return {"position": row.position, "correct": bool(row.correct),
             "key": _to_displayed(item, question.answer),
             "key_text": _display_answer(item, question.answer),
-            "explanation": question.explanation, "source": question.source}
+            "explanation": question.explanation, "source": source_title(question.source)}
 
 
 def _display_answer(item: PaperItem, bank_letters) -> str:

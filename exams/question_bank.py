@@ -12,7 +12,7 @@ File format (documented for trainers in docs/question-bank.md)::
         options: {A: ..., B: ..., C: ..., D: ...}   # judge questions have none
         answer: B                  # single: a letter; multiple: [A, C]; judge: true/false
         explanation: 一到两句话说明为什么。
-        source: 001_ab75b4677eacef2d.txt          # the seed document it rests on
+        source: 《呼叫中心设计与服务规范》            # the document it rests on, by title (SOURCE_FILES)
 """
 from __future__ import annotations
 
@@ -27,13 +27,22 @@ from rapidfuzz import fuzz
 from .blueprint import LEVELS, BlueprintSet, load_blueprints, required_pool
 
 BANK_DIR = Path(__file__).resolve().parent / "bank"
-SOURCES = (
-    "000_a15deacb31ee537f.txt",
-    "001_ab75b4677eacef2d.txt",
-    "002_451426456c5d3803.txt",
-    "003_bb27b38f5ad22a70.txt",
-    "004_2e7b325d63276746.txt",
-)
+# The documents items rest on, cited by title (candidates see the title as 依据); the seed file each
+# title names is kept for trainers who look the fact up.
+SOURCE_FILES = {
+    "《呼叫服务员》职业标准及岗位职责": "000_a15deacb31ee537f.txt",
+    "《呼叫中心设计与服务规范》": "001_ab75b4677eacef2d.txt",
+    "《商务中心与客服部服务规范》": "002_451426456c5d3803.txt",
+    "《客服岗位职责及基本要求》": "003_bb27b38f5ad22a70.txt",
+    "《客服中心服务问答与规范用语》": "004_2e7b325d63276746.txt",
+}
+SOURCES = tuple(SOURCE_FILES)
+_TITLE_OF_FILE = {file: title for title, file in SOURCE_FILES.items()}
+
+
+def source_title(source: str) -> str:
+    """The title to show for a stored source (rows imported before titles were used hold file names)."""
+    return _TITLE_OF_FILE.get(source, source)
 TYPES = ("single", "multiple", "judge")
 # "All/none of the above" options let a candidate score without knowing the fact.
 CRUTCH_OPTION = re.compile(r"以上(都|皆|均|全|各项|选项|说法)|(都|全)(对|不对|正确|错误)$|都不是")
@@ -130,7 +139,8 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
         ok = False
     source = raw.get("source")
     if source not in SOURCES:
-        bad(f"依据文件必须是源文件之一（{', '.join(SOURCES)}），现为 {source!r}")
+        hint = f"（文件 {source} 应写作 {_TITLE_OF_FILE[source]}）" if source in _TITLE_OF_FILE else ""
+        bad(f"依据必须是以下文献之一：{'、'.join(SOURCES)}；现为 {source!r}{hint}")
         ok = False
 
     options = raw.get("options") or {}

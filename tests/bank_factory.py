@@ -30,7 +30,7 @@ def generate(extra: int = 0) -> dict[str, list[dict]]:
             counters[(area, level)] = number
             q = {"id": f"{area}-{level}-{number:03d}", "level": level, "type": qtype, "difficulty": 1 + number % 3,
                  "stem": _stem(area, level, qtype, number),
-                 "explanation": f"解析：第{number}题依据文件中的规范（{area}）。", "source": SOURCES[number % 5]}
+                 "explanation": f"解析：第{number}题依据文献中的规范（{area}）。", "source": SOURCES[number % 5]}
             if qtype == "judge":
                 q["answer"] = number % 2 == 0
             elif qtype == "single":

@@ -303,7 +303,7 @@ def test_validate_cli_reports_each_problem_with_its_place(tmp_path):
     run = subprocess.run([sys.executable, "-m", "exams", "validate", str(bad), "--no-pool"],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    for fragment in ("kpi-5-001", "兜底选项", "答案 'E' 不在选项之中", "解析缺失", "依据文件必须是"):
+    for fragment in ("kpi-5-001", "兜底选项", "答案 'E' 不在选项之中", "解析缺失", "依据必须是以下文献之一"):
         assert fragment in run.stdout
 
 

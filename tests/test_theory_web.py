@@ -164,7 +164,7 @@ def test_practice_with_immediate_feedback_in_the_browser_api(app, bank, users):
         first_type = attempt.paper[0]["type"]
     _post_json(client, url + "/answer", {"position": 0, "response": ["T"] if first_type == "judge" else ["A", "B"] if first_type == "multiple" else ["A"]}, token)
     feedback = _post_json(client, url + "/check", {"position": 0}, token).json["feedback"]
-    assert feedback["explanation"] and feedback["source"].endswith(".txt") and "key" in feedback
+    assert feedback["explanation"] and feedback["source"].startswith("《") and ".txt" not in feedback["source"] and "key" in feedback
     page = client.get(url).get_data(as_text=True)
     assert feedback["explanation"] in page          # shown again after a reload, and only for that item
 
@@ -180,7 +180,7 @@ def test_trainer_edits_and_retires_a_question(app, bank, users):
     data = {"area": "kpi", "level": "5", "qtype": "single", "difficulty": "2",
             "stem": "修改后的题干：服务水平指标的含义是（　　）。", "option_a": "甲", "option_b": "乙", "option_c": "丙",
             "option_d": "丁", "option_e": "", "answer": "C", "explanation": "修改后的解析说明。",
-            "source": "002_451426456c5d3803.txt"}
+            "source": "《商务中心与客服部服务规范》"}
     resp = submit(client, "/bank/kpi-5-001/edit", data)
     assert resp.status_code == 302
     bad = submit(client, "/bank/kpi-5-001/edit", {**data, "answer": "E"})
@@ -214,9 +214,9 @@ def _xlsx(rows):
 def test_xlsx_import_is_all_or_nothing_with_row_numbers(app, bank, users):
     client = _client(app, users[Role.TRAINER])
     good = ["", "投诉处理", "四级", "单项选择题", 2, "导入题：受理投诉时首先应当（　　）。", "争辩", "耐心倾听", "转给同事", "挂断",
-            "", "B", "先倾听才能了解诉求。", "002_451426456c5d3803.txt"]
+            "", "B", "先倾听才能了解诉求。", "《商务中心与客服部服务规范》"]
     bad = ["", "投诉处理", "四级", "判断题", 1, "导入题：可以与客户争辩。", "", "", "", "", "", "也许", "不应争辩。",
-           "002_451426456c5d3803.txt"]
+           "《商务中心与客服部服务规范》"]
     before = None
     with app.app_context():
         before = db.session.query(BankQuestion).count()
@@ -274,7 +274,7 @@ def test_trainer_adds_a_question_with_the_next_free_id(app, bank, users):
     client = _client(app, users[Role.TRAINER])
     data = {"area": "crm", "level": "4", "qtype": "judge", "difficulty": "1",
             "stem": "新增判断题：客户生命周期包括吸引、获得、管理、保持四个阶段。", "answer": "正确",
-            "explanation": "依据文件中对客户生命周期的划分。", "source": "004_2e7b325d63276746.txt"}
+            "explanation": "依据文件中对客户生命周期的划分。", "source": "《客服中心服务问答与规范用语》"}
     with app.app_context():
         before = [r.id for r in db.session.query(BankQuestion).filter(BankQuestion.id.like("crm-4-%"))]
     resp = submit(client, "/bank/new", data)

@@ -24,7 +24,7 @@ class QuestionForm(FlaskForm):
     answer = StringField("正确答案", description="单选填一个字母；多选填多个字母如 ACD；判断题填“正确”或“错误”",
                          validators=[DataRequired("请填写正确答案"), Length(max=10)])
     explanation = TextAreaField("解析", validators=[DataRequired("请填写解析"), Length(max=2000)])
-    source = SelectField("依据文件", choices=[(s, s) for s in SOURCES])
+    source = SelectField("依据文献", choices=[(s, s) for s in SOURCES])
     submit = SubmitField("保存")
 
     def __init__(self, *args, **kwargs):
