@@ -190,7 +190,7 @@ def _check_probe(info: dict, max_seconds: float) -> dict:
     duration = None
     for value in (fmt.get("duration"), audio[0].get("duration")):
         try:
-            duration = float(value)
+            duration = float(value)  # type: ignore[arg-type]  # None raises TypeError, handled below
             break
         except (TypeError, ValueError):
             continue
@@ -231,7 +231,8 @@ def load_audio(source: Source, *, max_seconds: float = DEFAULT_MAX_SECONDS,
             tmp.write(data)
             tmp.close()
             path = Path(tmp.name)
-        elif path.stat().st_size == 0:
+        assert path is not None   # _bytes_of returns bytes or a path
+        if data is None and path.stat().st_size == 0:
             raise EmptyAudio("0 bytes")
         info = _check_probe(probe(path), max_seconds)
         if _wav_truncated(path):

@@ -69,7 +69,7 @@ def matching_pieces(text: str) -> list[tuple[int, int, str]]:
     while i < len(text):
         m = _CARDINAL.match(text, i)
         digits = _cardinal(m) if m and m.group(0) else None
-        if digits:
+        if m and digits:
             pieces.append((i, m.end(), digits.translate(_DIGITS)))
             i = m.end()
             continue

@@ -48,7 +48,9 @@ def read_upload(filename: str, content: bytes) -> list[Scenario]:
             raise ScenarioError([f"{filename}: 压缩包中没有 .yaml 场景文件"])
     else:
         files.append((filename, content))
-    scenarios, problems, ids = [], [], {}
+    scenarios: list = []
+    problems: list[str] = []
+    ids: dict[str, str] = {}
     for name, raw in files:
         if name.rsplit("/", 1)[-1] == "common.yaml":
             continue

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def read_yaml(path: Path | str) -> object:
         raise ScenarioError([f"{path.name}: {where}: 不是有效的 YAML（{getattr(exc, 'problem', exc)}）"]) from None
 
 
-def from_data(data: object, *, name: str = "<scenario>", path: Path | None = None) -> Scenario:
+def from_data(data: Any, *, name: str = "<scenario>", path: Path | None = None) -> Scenario:
     from .schema import check
 
     problems = [f"{name}: {p}" for p in check(data)]
@@ -85,7 +86,8 @@ def load_library(root: Path | str = LIBRARY_DIR) -> dict[str, Scenario]:
             problems.extend(exc.problems)
             continue
         if scenario.id in found:
-            problems.append(f"{path.name}: id: {scenario.id} 与 {found[scenario.id].path.name} 重复")
+            other = found[scenario.id].path
+            problems.append(f"{path.name}: id: {scenario.id} 与 {other.name if other else '另一场景'} 重复")
             continue
         found[scenario.id] = scenario
     if problems:

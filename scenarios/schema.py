@@ -103,7 +103,7 @@ def check(data: Any) -> list[str]:
             add("outbound", "外呼场景需要 outbound.outcome：answered、not_customer、no_answer 或 busy")
     turn_ids = _check_script(data, intents, add) if task == "live_call" else set()
     item_ids = _check_rubric(data, intents, targets if isinstance(targets, dict) else {}, add)
-    outbound = data.get("outbound") if isinstance(data.get("outbound"), dict) else {}
+    outbound = data["outbound"] if isinstance(data.get("outbound"), dict) else {}
     unanswered = data.get("direction") == "outbound" and outbound.get("outcome") in ("no_answer", "busy")
     _check_answers(data.get("reference_answers"), targets if isinstance(targets, dict) else {}, add, task, unanswered)
     if "{agent_number}" in repr(data.get("rubric")) + repr(intents) and not data.get("agent_number"):

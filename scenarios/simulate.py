@@ -142,9 +142,9 @@ def _perform(call: Call, clock: _Clock, actions: list, targets: dict) -> bool:
         elif name in ("transfer", "consult"):
             outcome = (targets.get(value) or {}).get("outcome", "success")
             if name == "transfer":
-                call.blind_transfer(value, outcome)
+                call.blind_transfer(str(value), outcome)
             else:
-                call.consult(value, outcome)
+                call.consult(str(value), outcome)
                 if outcome == "success":
                     clock.t += 5.0
                     call.complete_transfer()

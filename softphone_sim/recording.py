@@ -20,7 +20,8 @@ def _side(segments: list[tuple[float, Path]], length_ms: int) -> AudioSegment:
 def mix(record: dict, base_dir: Path | str, out_path: Path | str) -> Path:
     """Render a call record's audio into one stereo WAV on the record's clock."""
     base = Path(base_dir)
-    caller, agent = [], []
+    caller: list[tuple[float, Path]] = []
+    agent: list[tuple[float, Path]] = []
     end = 0.0
     for event in record["events"]:
         if event["type"] in ("caller_utterance", "agent_utterance") and event.get("audio"):

@@ -142,6 +142,7 @@ def render_line(text: str, *, persona: str | Persona = "calm", condition="none",
                     samples = apply_condition(np.zeros(0, np.float32), SAMPLE_RATE,
                                               [{"name": "silent", "seconds": seconds}, *chain], seed=seed)
                 else:
+                    assert voice_cls is not None   # set for every spoken line above
                     voice = get_voice(voice_cls.name)
                     samples = voice.synthesize(spoken, speed=persona.speed, pitch_semitones=persona.pitch_semitones,
                                                pause_s=persona.pause_s)
@@ -158,10 +159,10 @@ def prerender(lines, **options) -> list[RenderedLine]:
     strings, or dicts with ``text`` and optional ``persona``, ``condition``, ``seed``, ``silence_s``.
     ``options`` (engine, cache_dir, seed ...) apply to every line. Everything is checked before
     anything is synthesised, so a bad persona or condition fails fast."""
-    jobs = []
+    jobs: list[dict] = []
     for line in lines:
         if isinstance(line, str):
-            job = {"text": line}
+            job: dict = {"text": line}
         elif isinstance(line, dict):
             job = dict(line)
         else:

@@ -211,7 +211,8 @@ class NeuralVoice(Voice):
                 pieces.append(phones[:cut])
                 phones = phones[cut + 1:] if phones[cut:cut + 1] == ["#0"] else phones[cut:]
             pieces.append(phones)
-        chunks, current = [], []
+        chunks: list[list[str]] = []
+        current: list[str] = []
         for phones in pieces:
             if current and len(current) + 1 + len(phones) > budget:
                 chunks.append(current)
@@ -272,7 +273,8 @@ def _read_audio(path: Path) -> tuple[np.ndarray, int]:
             raw = w.readframes(w.getnframes())
         if width not in (1, 2, 4):
             raise wave.Error(f"{8 * width}-bit PCM")
-        data = np.frombuffer(raw, {1: np.uint8, 2: "<i2", 4: "<i4"}[width]).astype(np.float32)
+        dtypes: dict[int, np.dtype] = {1: np.dtype(np.uint8), 2: np.dtype("<i2"), 4: np.dtype("<i4")}
+        data = np.frombuffer(raw, dtype=dtypes[width]).astype(np.float32)
         if width == 1:
             data -= 128
     except (wave.Error, EOFError):
