@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import copy
 import itertools
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+import yaml
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
+from exams import bank_io
+from scenarios import from_data as scenario_from_data
 from simulator import config as config_module
 from simulator import create_app
 from simulator.auth.models import Role, User
 from simulator.extensions import db
+from simulator.practical.library import add_version
+from simulator.sittings import service
+from simulator.sittings.models import utcnow
+from tests.bank_factory import write_bank
 
 PASSWORD = "correct-horse-1"
 
@@ -117,3 +127,37 @@ def make_user(app):
 def users(make_user):
     """One account per role."""
     return {role: make_user(f"{role.value}1", role) for role in Role}
+
+
+# ---- certification content shared by the sitting, lockdown, progress and security tests -------------
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "scenarios"
+
+
+def scenario_fixture(name: str) -> dict:
+    """A scenario of tests/data/scenarios as data."""
+    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def bank_dir(tmp_path_factory):
+    return write_bank(tmp_path_factory.mktemp("bank"), extra=1)
+
+
+@pytest.fixture
+def content(app, bank_dir):
+    """A theory bank and the level-4 practical pool: two calls (one of level 4), a review, a typing task."""
+    bank_io.sync_from_files(bank_dir)
+    call = scenario_fixture("runtime-lookup")
+    call4 = copy.deepcopy(call)
+    call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")
+    for data in (call, call4, scenario_fixture("review-fixture"), scenario_fixture("typing-fixture"), scenario_fixture("case-fixture")):
+        add_version(scenario_from_data(data, name=data["id"]))
+    db.session.commit()
+
+
+@pytest.fixture
+def sitting(app, users, content):
+    start = utcnow() - timedelta(minutes=5)
+    return service.create_sitting(users[Role.ASSESSOR], name="2026年第4期四级鉴定", level=4, opens_at=start,
+                                  closes_at=start + timedelta(hours=3), access_code="8848")

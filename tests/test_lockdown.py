@@ -16,9 +16,8 @@ from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.sittings import service
 from simulator.sittings.models import SittingCandidate, utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-from tests.test_sittings import _fixture, bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 META_CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
 LOCKED = "正式鉴定"
@@ -118,7 +117,7 @@ def test_practice_during_an_open_certification_is_refused_and_allowed_after_publ
     task_url = _practice_task(client).headers["Location"]
     call_id = task_url.rsplit("/", 1)[-1]
     meta = META_CSRF.search(client.get(task_url).get_data(as_text=True)).group(1)
-    typed = _fixture("typing-fixture")["typing"]["text"]
+    typed = scenario_fixture("typing-fixture")["typing"]["text"]
     assert client.post(f"/practical/tasks/{call_id}/submit", data={"typed": typed},
                        headers={"X-CSRFToken": meta}).status_code == 200
     assert client.get(f"/practical/calls/{call_id}/result").status_code == 200

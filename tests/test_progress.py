@@ -11,9 +11,8 @@ from exams import attempts as exam
 from simulator.auth.models import Role
 from simulator.progress import stats
 from simulator.sittings import service
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-from tests.test_sittings import _fixture, bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 
 def _client(app, username):
@@ -36,7 +35,7 @@ def test_progress_charts_weakest_areas_and_history(app, users, content):  # noqa
     attempt = exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)                                   # nothing answered: every area at 0 %
     client = _client(app, "trainee1")
-    _practise(client, "test-typing-workorder", {"typed": _fixture("typing-fixture")["typing"]["text"][:30]})
+    _practise(client, "test-typing-workorder", {"typed": scenario_fixture("typing-fixture")["typing"]["text"][:30]})
     _practise(client, "test-review-opening", {"text": "坐席没有报工号。"})
     areas = stats.theory_by_area(trainee.id)
     assert areas and all(a["rate"] == 0 for a in areas)

@@ -15,9 +15,8 @@ from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.sittings import service
 from simulator.sittings.models import utcnow
-from tests.conftest import PASSWORD, IsolatedClient
+from tests.conftest import PASSWORD
 from tests.helpers import csrf_token, login
-from tests.test_sittings import bank_dir, content  # noqa: F401  (fixtures)
 
 TEMPLATES_WITH_SCRIPTS = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 

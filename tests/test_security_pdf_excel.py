@@ -12,14 +12,12 @@ from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 
 from exams import attempts as exam
+from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.sittings import pdf, service
 from simulator.sittings.models import AuditEntry, SittingCandidate, utcnow
 from tests.conftest import PASSWORD
 from tests.helpers import csrf_token, login
-from tests.test_sittings import bank_dir, content  # noqa: F401  (fixtures)
-
-from simulator.auth.models import Role
 
 
 @pytest.fixture

@@ -3,64 +3,26 @@ tasks in certification mode, proctoring, overrides with the audit log, publishin
 verification — and who may see what."""
 from __future__ import annotations
 
-import copy
 import io
 import re
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 from openpyxl import Workbook, load_workbook
 
-from exams import bank_io
 from exams import attempts as exam
-from scenarios import from_data as scenario_from_data
 from scenarios.blueprint import PracticalBlueprintError, draw, load
 from simulator.extensions import db
-from simulator.practical.library import add_version
 from simulator.practical.models import PracticalCall
 from simulator.sittings import service
-from simulator.sittings.models import AuditEntry, Sitting, SittingCandidate, utcnow
-from tests.bank_factory import write_bank
-from tests.conftest import PASSWORD
+from simulator.sittings.models import AuditEntry, Sitting, SittingCandidate
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-
-FIXTURES = Path(__file__).resolve().parent / "data" / "scenarios"
 
 
 def fresh(model, key):
     """The row as the requests left it (they commit in their own sessions)."""
     db.session.expire_all()
     return db.session.get(model, key)
-
-
-def _fixture(name: str) -> dict:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text("utf-8"))
-
-
-@pytest.fixture(scope="module")
-def bank_dir(tmp_path_factory):
-    return write_bank(tmp_path_factory.mktemp("bank"), extra=1)
-
-
-@pytest.fixture
-def content(app, bank_dir):
-    """A theory bank and the level-4 practical pool: two calls (one of level 4), a review, a typing task."""
-    bank_io.sync_from_files(bank_dir)
-    call = _fixture("runtime-lookup")
-    call4 = copy.deepcopy(call)
-    call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")
-    for data in (call, call4, _fixture("review-fixture"), _fixture("typing-fixture"), _fixture("case-fixture")):
-        add_version(scenario_from_data(data, name=data["id"]))
-    db.session.commit()
-
-
-@pytest.fixture
-def sitting(app, users, content):
-    start = utcnow() - timedelta(minutes=5)
-    return service.create_sitting(users[_role("assessor")], name="2026年第4期四级鉴定", level=4, opens_at=start,
-                                  closes_at=start + timedelta(hours=3), access_code="8848")
 
 
 def _role(name):
@@ -171,8 +133,8 @@ def test_the_whole_sitting_through_the_pages(app, users, sitting):
         call_page = trainee.get(resp.headers["Location"]).get_data(as_text=True)
         meta = re.search(r'name="csrf-token" content="([^"]+)"', call_page).group(1)
         call_id = resp.headers["Location"].rsplit("/", 1)[-1]
-        answer = (_fixture("review-fixture")["reference_answers"][0]["text"] if item["type"] == "recording_review"
-                  else {"typed": _fixture("typing-fixture")["typing"]["text"]})
+        answer = (scenario_fixture("review-fixture")["reference_answers"][0]["text"] if item["type"] == "recording_review"
+                  else {"typed": scenario_fixture("typing-fixture")["typing"]["text"]})
         data = {"text": answer} if isinstance(answer, str) else answer
         assert trainee.post(f"/practical/tasks/{call_id}/submit", data=data, headers={"X-CSRFToken": meta}).status_code == 200
         hidden = trainee.get(f"/practical/calls/{call_id}/result").get_data(as_text=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 
 import pytest
 import requests
@@ -20,7 +19,6 @@ from simulator.extensions import db
 from tests.bank_factory import write_bank
 from tests.conftest import PASSWORD
 from tests.helpers import login, submit
-from tests.test_sittings import content, sitting  # noqa: F401  (fixtures)
 
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 FORM_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
