@@ -90,6 +90,8 @@ def for_tests(tmp_dir: Path, **overrides) -> dict:
         TESTING=True,
         SQLALCHEMY_DATABASE_URI=os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.sqlite3'}",
         SEED_DEMO_ACCOUNTS=False,
+        # Real hashing, with a work factor that keeps hundreds of test logins fast (production: scrypt).
+        PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
         CALLS_DIR=str(tmp_dir / "calls"),
         # Rendered caller lines are content-addressed, so tests share the project's cache.
         TTS_CACHE_DIR=os.environ.get("TTS_CACHE_DIR") or str(PROJECT_ROOT / "instance" / "tts-cache"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -60,14 +61,21 @@ def password_problem(user, password: str) -> str | None:
 
 # Checked instead of a real hash when the username is unknown, so that an unknown name costs the same
 # hash work as a known one and login timing does not tell which usernames exist.
-_DUMMY_HASH: str | None = None
+_DUMMY_HASHES: dict[str, str] = {}
+DEFAULT_HASH_METHOD = "scrypt"
+
+
+def _hash_method() -> str:
+    """werkzeug's method string; the test configuration sets a cheap one (PASSWORD_HASH_METHOD)."""
+    return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD) if has_app_context() \
+        else DEFAULT_HASH_METHOD
 
 
 def check_dummy_password(password: str) -> bool:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = generate_password_hash("no-such-user: this never matches")
-    check_password_hash(_DUMMY_HASH, password)
+    method = _hash_method()
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("no-such-user: this never matches", method=method)
+    check_password_hash(_DUMMY_HASHES[method], password)
     return False
 
 
@@ -110,7 +118,7 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str, *, temporary: bool = False) -> None:
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ValueError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=_hash_method())
         self.must_change_password = temporary
         self.session_version = (self.session_version or 0) + 1
 
