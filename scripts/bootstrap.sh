@@ -44,13 +44,16 @@ if [ ! -x .venv/bin/python ]; then
   say "creating .venv"
   "$python_bin" -m venv .venv
 fi
-want="$(sha256sum requirements.txt | cut -d' ' -f1)"
-have="$(cat .venv/.requirements.sha256 2>/dev/null || true)"
+# The app needs requirements.txt; the tests and house checks also requirements-dev.txt (which includes it).
+req_file=requirements.txt
+[ "$mode" = test ] && req_file=requirements-dev.txt
+want="$(cat requirements.txt "$req_file" | sha256sum | cut -d' ' -f1)"
+have="$(cat ".venv/.${req_file%.txt}.sha256" 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
-  say "installing Python packages from requirements.txt"
+  say "installing Python packages from $req_file"
   pip_install --upgrade pip
-  pip_install -r requirements.txt
-  echo "$want" > .venv/.requirements.sha256
+  pip_install -r "$req_file"
+  echo "$want" > ".venv/.${req_file%.txt}.sha256"
 fi
 
 # ---- speech models: environment variable, models/<name>/, ../shared/models/<name>/, download --------
