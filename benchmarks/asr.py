@@ -1,6 +1,7 @@
 """Speech-recognition benchmark: accuracy, speed, streaming latency and concurrency on this machine.
 
-    .venv/bin/python benchmarks/asr.py [--quick] [--sections human,synthetic,rtf,latency,concurrency,prompt,grammar,batch]
+    .venv/bin/python benchmarks/asr.py [--quick]
+        [--sections human,synthetic,rtf,latency,concurrency,prompt,grammar,batch]
 
 Sections (each prints its own table):
 - human:       CER on ../shared/eval-audio/human (LOW-CONFIDENCE references reported apart)
@@ -18,7 +19,6 @@ import argparse
 import csv
 import importlib.util
 import os
-import statistics
 import sys
 import threading
 import time
@@ -36,8 +36,8 @@ from grading.asr.whisper_engine import WhisperRecognizer  # noqa: E402
 HUMAN = Path(os.environ.get("EVAL_AUDIO", ROOT.parent / "shared" / "eval-audio" / "human"))
 if not HUMAN.is_dir():
     HUMAN = Path("/work/shared/eval-audio/human")
-PHRASES = [l.strip() for l in (ROOT / "benchmarks" / "service_phrases.txt").read_text("utf-8").splitlines()
-           if l.strip() and not l.startswith("#")]
+PHRASES = [line.strip() for line in (ROOT / "benchmarks" / "service_phrases.txt").read_text("utf-8").splitlines()
+           if line.strip() and not line.startswith("#")]
 CACHE = ROOT / "instance" / "tts-cache"
 
 

@@ -92,8 +92,8 @@ class Candidate(threading.Thread):
             s.post(self.base + "/login", data={"username": self.username, "password": PASSWORD,
                                                "csrf_token": CSRF_FORM.search(page).group(1)}, timeout=60)
             home = s.get(self.base + "/theory/", timeout=60).text
-            resp = s.post(self.base + "/theory/start/mock", data={"level": "5", "csrf_token": CSRF_FORM.search(home).group(1)},
-                          timeout=120)
+            resp = s.post(self.base + "/theory/start/mock",
+                          data={"level": "5", "csrf_token": CSRF_FORM.search(home).group(1)}, timeout=120)
             paper = resp.text
             token = CSRF_META.search(paper).group(1)
             questions = QUESTION.findall(paper)
@@ -181,7 +181,8 @@ def main() -> int:
     if lat:
         print(f"  autosaves ok: {len(lat)}/{total}  errors: {len(results['errors'])}")
         print(f"  latency ms: p50 {1000 * percentile(lat, 50):.0f}  p95 {1000 * percentile(lat, 95):.0f}  "
-              f"p99 {1000 * percentile(lat, 99):.0f}  max {1000 * max(lat):.0f}  mean {1000 * statistics.mean(lat):.0f}")
+              f"p99 {1000 * percentile(lat, 99):.0f}  max {1000 * max(lat):.0f}  "
+              f"mean {1000 * statistics.mean(lat):.0f}")
         print(f"  wall time {wall:.1f}s (includes login, paper start and load)")
     for err in (results["start_errors"] + results["errors"])[:5]:
         print("  example error:", err)

@@ -30,7 +30,8 @@ ABSOLUTE_WORDS = ("一定", "必须", "只能", "只要", "只需", "只有", "�
 _ABSOLUTE = re.compile("|".join(ABSOLUTE_WORDS))
 # Markers of courteous wording and of curt wording, for the "pick the politest option" cue.
 _POLITE = re.compile(r"您|请|对不起|抱歉|谢谢|感谢|麻烦|不好意思|打扰|好吗|可以吗|稍等|劳驾|辛苦")
-_CURT = re.compile(r"(?<![您])你(?!们公司)|！|!|到底|怎么又|行了|算了|随便|别|少废话|赶紧|快点|自己|没办法|不归|不管|爱")
+_CURT = re.compile(r"(?<![您])你(?!们公司)|！|!|到底|怎么又|行了|算了|随便|别|少废话|赶紧|快点|自己"
+                   r"|没办法|不归|不管|爱")
 _TEXT = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9]")
 
 
@@ -92,7 +93,7 @@ def single_echoes_stem(q: Question) -> Outcomes:
 def single_convergent(q: Question) -> Outcomes:
     """The option that shares most with the others (distractors are often variations of the key)."""
     grams = {letter: _bigrams(text) for letter, text in q.options.items()}
-    return _ties(q, lambda l, _t: (round(sum(_jaccard(grams[l], g) for o, g in grams.items() if o != l), 6),))
+    return _ties(q, lambda own, _t: (round(sum(_jaccard(grams[own], g) for o, g in grams.items() if o != own), 6),))
 
 
 def judge_absolute_false(q: Question) -> Outcomes:

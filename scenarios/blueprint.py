@@ -91,7 +91,8 @@ def draw(blueprint: PracticalBlueprint, pool: list[tuple[str, str, int]], seed: 
         if len(own) < spec.own_level or len(own) + len(rest) < spec.count:
             levels = "、".join(f"{lv}级" for lv in spec.levels)
             raise PracticalBlueprintError(
-                f"场景库不足：{blueprint.name}需要 {spec.count} 个{spec.type}（{levels}，其中本级至少 {spec.own_level} 个），"
+                f"场景库不足：{blueprint.name}需要 {spec.count} 个{spec.type}"
+                f"（{levels}，其中本级至少 {spec.own_level} 个），"
                 f"现有本级 {len(own)} 个、其他 {len(rest)} 个")
         chosen = rng.sample(own, spec.own_level)
         remaining = [s for s in own + rest if s not in chosen]

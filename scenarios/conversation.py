@@ -30,7 +30,8 @@ class Turn:
     def from_dict(cls, d: dict) -> "Turn":
         return cls(id=d["id"], say=d["say"], line=d.get("line"), silence_s=d.get("silence_s"),
                    reply_within_s=d.get("reply_within_s"), end=d.get("end"),
-                   branches=tuple(d.get("branches") or ()), on_no_reply=d.get("on_no_reply"), on_overtalk=d.get("on_overtalk"))
+                   branches=tuple(d.get("branches") or ()), on_no_reply=d.get("on_no_reply"),
+                   on_overtalk=d.get("on_overtalk"))
 
 
 class Conversation:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 SITUATION_LABELS = {
     "silent_caller": "无声来电", "low_volume": "来电声音小", "noisy_line": "线路杂音", "speakerphone": "客户使用免提",
-    "dialect": "方言来电", "fast_speaker": "客户语速过快", "lookup_hold": "查询并保留通话", "system_failure": "系统缓慢或故障",
+    "dialect": "方言来电", "fast_speaker": "客户语速过快", "lookup_hold": "查询并保留通话",
+    "system_failure": "系统缓慢或故障",
     "transfer_success": "转接成功", "transfer_failed": "转接不成功", "manager_request": "要求找领导",
     "personal_info_request": "询问坐席个人信息", "complaint_about_agent": "投诉坐席", "angry_caller": "情绪激动的客户",
     "abusive_caller": "辱骂坐席", "harassment": "骚扰电话", "date_invitation": "约坐席见面", "wrong_number": "打错电话",

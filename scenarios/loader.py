@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -18,7 +18,8 @@ class ScenarioError(Exception):
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
-        super().__init__("；".join(self.problems[:5]) + (f" 等 {len(self.problems)} 处问题" if len(self.problems) > 5 else ""))
+        more = f" 等 {len(self.problems)} 处问题" if len(self.problems) > 5 else ""
+        super().__init__("；".join(self.problems[:5]) + more)
 
 
 @dataclass(frozen=True)

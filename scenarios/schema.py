@@ -99,7 +99,8 @@ def check(data: Any) -> list[str]:
             add(f"transfer_targets.{key}", "outcome 必须是 success、busy 或 no_answer")
     outbound = data.get("outbound")
     if data.get("direction") == "outbound":
-        if not isinstance(outbound, dict) or outbound.get("outcome") not in ("answered", "not_customer", "no_answer", "busy"):
+        outcomes = ("answered", "not_customer", "no_answer", "busy")
+        if not isinstance(outbound, dict) or outbound.get("outcome") not in outcomes:
             add("outbound", "外呼场景需要 outbound.outcome：answered、not_customer、no_answer 或 busy")
     turn_ids = _check_script(data, intents, add) if task == "live_call" else set()
     item_ids = _check_rubric(data, intents, targets if isinstance(targets, dict) else {}, add)
@@ -297,7 +298,8 @@ def _check_task(data: dict, task: str, add) -> None:
         if not isinstance(lines, list) or not lines:
             add("recording.lines", "至少需要一句录音内容")
         for i, line in enumerate(lines or []):
-            if not isinstance(line, dict) or line.get("who") not in ("agent", "caller") or not str(line.get("say", "")).strip():
+            if (not isinstance(line, dict) or line.get("who") not in ("agent", "caller")
+                    or not str(line.get("say", "")).strip()):
                 add(f"recording.lines[{i}]", "每句应为 {who: agent|caller, say: …}")
     if task == "typing" and isinstance(data.get("typing"), dict):
         if len(str(data["typing"].get("text", "")).strip()) < 20:
@@ -344,7 +346,8 @@ def _check_answers(answers: Any, targets: dict, add, task: str = "live_call", un
                 add(tplace, "应为一句话，或 {say: …, then: [动作]}")
                 continue
             for k, action in enumerate(turn.get("then") or []):
-                name = action if isinstance(action, str) else (next(iter(action)) if isinstance(action, dict) and len(action) == 1 else None)
+                single_key = isinstance(action, dict) and len(action) == 1
+                name = action if isinstance(action, str) else (next(iter(action)) if single_key else None)
                 if name not in ACTIONS:
                     add(f"{tplace}.then[{k}]", f"未知的动作 {action!r}（可用：{'、'.join(ACTIONS)}）")
                 elif name in ("transfer", "consult") and action[name] not in targets:

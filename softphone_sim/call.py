@@ -68,7 +68,8 @@ ALLOWED = {
             CallState.WRAP_UP),
 }
 ACTION_LABELS = {
-    "ring": "振铃", "answer": "接听", "abandon": "放弃", "outbound_result": "外呼结果", "hold": "保持", "unhold": "取消保持",
+    "ring": "振铃", "answer": "接听", "abandon": "放弃", "outbound_result": "外呼结果", "hold": "保持",
+    "unhold": "取消保持",
     "mute": "静音", "unmute": "取消静音", "blind_transfer": "直接转接", "consult": "咨询转接",
     "complete_transfer": "完成转接", "cancel_consult": "取消转接", "hangup": "挂机", "drop": "断线",
     "finish_wrap_up": "结束话后处理", "agent_utterance": "坐席说话", "caller_utterance": "来电者说话",

@@ -166,7 +166,7 @@ def prerender(lines, **options) -> list[RenderedLine]:
         elif isinstance(line, dict):
             job = dict(line)
         else:
-            job = dict(zip(("text", "persona", "condition"), line))
+            job = dict(zip(("text", "persona", "condition"), line, strict=False))   # persona, condition optional
         job = {**options, **job}
         get_persona(job.get("persona", "calm"))
         parse_condition(job.get("condition", "none"))

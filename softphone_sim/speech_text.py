@@ -13,8 +13,8 @@ Reading rules (one choice each, applied in this order):
 - money: ``¥128.50`` / ``128.5元`` → 一百二十八元五角, ``¥0.05`` → 五分, ``3000块`` → 三千块,
   ``2块钱`` → 两块钱;
 - percentages ``15%`` → 百分之十五, fractions ``1/3`` → 三分之一;
-- phone numbers (mobile, landline also as ``(010) 62345678``, 400/800, 95xxx, 100xx, 12xxx service lines, 110/119/120 after
-  打/拨/报警) digit by digit with 1 read 幺: ``13812345678`` → 幺三八幺二三四五六七八;
+- phone numbers (mobile, landline also as ``(010) 62345678``, 400/800, 95xxx, 100xx, 12xxx service lines,
+  110/119/120 after 打/拨/报警) digit by digit with 1 read 幺: ``13812345678`` → 幺三八幺二三四五六七八;
 - account, order, card and ID numbers digit by digit (1 read 一; letters kept in capitals for the
   voice to spell): numbers of 7 or more digits, numbers with letters or a leading 0, and any number
   of 3 or more digits after 尾号/账号/单号/卡号/编号/密码/验证码…;
@@ -54,8 +54,8 @@ AREA_CODE = re.compile(r"[（(]\s*(0\d{2,3})\s*[）)][\s-]*(\d{7,8})(?!\d)")    
 LABELLED = re.compile(r"(尾号|分机|号码|账号|帐号|账户|单号|卡号|编号|工号|户号|证号|密码|验证码|序列号|型号)"
                       r"(是|为|：|:)?\s*([A-Za-z\d][A-Za-z\d\-]{2,})")
 PHONE_LABELS = ("尾号", "分机", "号码")
-LONG_ID = re.compile(r"(?<![\dA-Za-z.])([A-Za-z]{1,4}-?\d[A-Za-z\d\-]*|0\d{2,}|\d{7,}[A-Za-z\d\-]*|\d+[A-Za-z][A-Za-z\d\-]*)"
-                     r"(?![\dA-Za-z])")
+LONG_ID = re.compile(r"(?<![\dA-Za-z.])([A-Za-z]{1,4}-?\d[A-Za-z\d\-]*|0\d{2,}|\d{7,}[A-Za-z\d\-]*"
+                     r"|\d+[A-Za-z][A-Za-z\d\-]*)(?![\dA-Za-z])")
 DECIMAL = re.compile(r"(?<![\d.])(\d+)\.(\d+)(?![\d.])")
 INTEGER = re.compile(r"\d+")
 TWO_BEFORE_MEASURE = re.compile(

@@ -41,7 +41,7 @@ def tts_status(requested: str = "auto") -> dict:
     chosen = next((checks[name] for name in order if checks[name]["available"]), None)
     voice = None
     if chosen:
-        from .voice import VOICE_CLASSES   # numpy/scipy only; the voice itself is not loaded
+        from .voice import VOICE_CLASSES  # numpy/scipy only; the voice itself is not loaded
         voice = VOICE_CLASSES[chosen["name"]].engine_id()
     return {
         "requested": requested,

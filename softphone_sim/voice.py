@@ -105,8 +105,9 @@ class Voice(abc.ABC):
 
 # Latin letters as Chinese speakers spell them (the model has no Latin phones).
 LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                   ["诶", "比", "西", "迪", "伊", "艾福", "吉", "艾尺", "艾", "杰", "开", "艾勒", "艾姆", "恩", "欧", "批",
-                    "丘", "阿", "艾斯", "替", "优", "维", "达布溜", "艾克斯", "歪", "贼"]))
+                   ["诶", "比", "西", "迪", "伊", "艾福", "吉", "艾尺", "艾", "杰", "开", "艾勒", "艾姆",
+                    "恩", "欧", "批", "丘", "阿", "艾斯", "替", "优", "维", "达布溜", "艾克斯", "歪", "贼"],
+                   strict=True))
 WORDS = {"WIFI": "歪费", "OK": "欧开", "APP": "诶屁屁", "VIP": "维艾批"}
 # Syllables pypinyin can give that the Baker phone set lacks: nearest one it has.
 _FALLBACK = {"m": ("m", "u"), "n": ("^", "en"), "ng": ("^", "en"), "hm": ("h", "en"), "hng": ("h", "eng"),
@@ -231,7 +232,7 @@ class NeuralVoice(Voice):
         acoustic.allocate_tensors()
         values = (np.array([ids], np.int32), np.array([0], np.int32), np.array([duration_ratio], np.float32),
                   np.array([1.0], np.float32), np.array([1.0], np.float32))
-        for detail, value in zip(inputs, values):
+        for detail, value in zip(inputs, values, strict=True):
             acoustic.set_tensor(detail["index"], value)
         acoustic.invoke()
         mel = acoustic.get_tensor(acoustic.get_output_details()[1]["index"])
@@ -332,7 +333,7 @@ class Pyttsx3Voice(Voice):
                     for j, i in enumerate(missing):
                         if (Path(again) / f"{j}.wav").exists():
                             os.replace(Path(again) / f"{j}.wav", paths[i])
-            for sentence, path in zip(sentences, paths):
+            for sentence, path in zip(sentences, paths, strict=True):
                 if not path.exists() or path.stat().st_size <= 44:
                     raise RuntimeError(f"pyttsx3 produced no audio for {sentence!r}: {log.strip()[-300:]}")
                 samples, rate = _read_audio(path)

@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 
 from grading import audio as intake
-from grading.audio import (AudioFormatError, AudioTooLarge, AudioTooLong, CorruptAudio, EmptyAudio, NotAudio,
-                           VideoNotAllowed, load_audio, pcm_to_audio)
+from grading.audio import (
+    AudioFormatError,
+    AudioTooLarge,
+    AudioTooLong,
+    CorruptAudio,
+    EmptyAudio,
+    NotAudio,
+    VideoNotAllowed,
+    load_audio,
+    pcm_to_audio,
+)
 from tests.audio_fixtures import HUMAN_DIR, convert, ffmpeg
 
 SPEECH = HUMAN_DIR / "aishell1_BAC009S0764W0121.wav"   # 4.20 s, 16 kHz mono

@@ -8,8 +8,8 @@ from grading import cer, for_matching
 from grading.asr import get_recognizer
 from softphone_sim import render_line
 
-PHRASES = [line.strip() for line in
-           (Path(__file__).resolve().parent.parent / "benchmarks" / "service_phrases.txt").read_text("utf-8").splitlines()
+_PHRASE_FILE = Path(__file__).resolve().parent.parent / "benchmarks" / "service_phrases.txt"
+PHRASES = [line.strip() for line in _PHRASE_FILE.read_text("utf-8").splitlines()
            if line.strip() and not line.startswith("#")]
 
 

@@ -202,7 +202,7 @@ def test_cli_ensure_reports_each_model_in_one_line():
     out = subprocess.run([sys.executable, "-m", "grading", "models", "ensure", "--quiet"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    lines = [l for l in out.stdout.splitlines() if l.startswith("[models]")]
-    assert any(l.startswith("[models] faster-whisper-base:") for l in lines)
-    assert sum(model_store.VOSK_SMALL_CN.name in l for l in lines) == 1
+    lines = [line for line in out.stdout.splitlines() if line.startswith("[models]")]
+    assert any(line.startswith("[models] faster-whisper-base:") for line in lines)
+    assert sum(model_store.VOSK_SMALL_CN.name in line for line in lines) == 1
     assert lines[-1].startswith("[models] speech recognition:")

@@ -35,8 +35,10 @@ def test_the_fixture_is_valid():
     (lambda d: d.update(line="underwater"), "line", "线路条件无效"),
     (lambda d: d.update(sources=["nope.txt"]), "sources[0]", "规范文件名"),
     (lambda d: d["script"].update(start="t9"), "script.start", "没有这个话轮"),
-    (lambda d: d["script"]["turns"][0]["branches"][0].update(next="t9"), "script.turns[0].branches[0].next", "没有这个话轮"),
-    (lambda d: d["script"]["turns"][0]["branches"][0].update({"if": "flatters"}), "script.turns[0].branches[0].if", "未定义的意图"),
+    (lambda d: d["script"]["turns"][0]["branches"][0].update(next="t9"), "script.turns[0].branches[0].next",
+     "没有这个话轮"),
+    (lambda d: d["script"]["turns"][0]["branches"][0].update({"if": "flatters"}), "script.turns[0].branches[0].if",
+     "未定义的意图"),
     (lambda d: d["script"]["turns"][0]["branches"].pop(), "script.turns[0].branches", "otherwise"),
     (lambda d: d["script"]["turns"][0]["branches"][1].update(next="t2"), "script.turns.t1b", "无法到达"),
     (lambda d: d["script"]["turns"][3].pop("end"), "script.turns[3].branches", "必须有分支"),
@@ -50,7 +52,8 @@ def test_the_fixture_is_valid():
      "rubric.items[4].first", "phrase 评分项"),
     (lambda d: d.pop("agent_number"), "agent_number", "{agent_number}"),
     (lambda d: d["reference_answers"].pop(), "reference_answers", "缺少 failing"),
-    (lambda d: d["reference_answers"][0]["turns"][1].update(then=[{"teleport": 1}]), "reference_answers[0].turns[1].then[0]", "未知的动作"),
+    (lambda d: d["reference_answers"][0]["turns"][1].update(then=[{"teleport": 1}]),
+     "reference_answers[0].turns[1].then[0]", "未知的动作"),
     (lambda d: d.update(direction="outbound"), "outbound", "outbound.outcome"),
 ])
 def test_each_rule_names_the_place(change, place, words):

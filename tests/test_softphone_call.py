@@ -7,9 +7,9 @@ import wave
 import numpy as np
 import pytest
 
+from softphone_sim import cti, ivr, workorder
 from softphone_sim.acd import AcdQueue
 from softphone_sim.call import Call, CallState, InvalidAction
-from softphone_sim import cti, ivr, workorder
 from softphone_sim.recording import mix
 
 

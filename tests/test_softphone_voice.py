@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from softphone_sim import PERSONAS, get_persona, get_voice, prerender, render_line, tts_status
+from softphone_sim._pyttsx3_worker import pick_voice
 from softphone_sim.line import active_rms
 from softphone_sim.render import default_cache_dir
 from softphone_sim.voice import NeuralVoice, Pyttsx3Voice, Voice
-from softphone_sim._pyttsx3_worker import pick_voice
 
 RATE = 16000
 LINE = "您好，我想查询一下我这个月的话费。"
@@ -204,8 +204,9 @@ def test_render_cache(tmp_path, neural):
     assert params == (RATE, 1, 2) and first.duration_s == pytest.approx(samples.size / RATE, abs=0.001)
     again = render_line("（很小声）您好，我的宽带坏了。", persona="soft", condition="low_volume", cache_dir=tmp_path)
     assert again.cache_hit and again.path == first.path and again.key == first.key
-    other_persona = render_line("（很小声）您好，我的宽带坏了。", persona="angry", condition="low_volume", cache_dir=tmp_path)
-    other_condition = render_line("（很小声）您好，我的宽带坏了。", persona="soft", condition="noisy:snr=5", cache_dir=tmp_path)
+    line = "（很小声）您好，我的宽带坏了。"
+    other_persona = render_line(line, persona="angry", condition="low_volume", cache_dir=tmp_path)
+    other_condition = render_line(line, persona="soft", condition="noisy:snr=5", cache_dir=tmp_path)
     other_seed = render_line("（很小声）您好，我的宽带坏了。", persona="soft", condition="low_volume", seed=7,
                              cache_dir=tmp_path)
     assert len({first.path, other_persona.path, other_condition.path, other_seed.path}) == 4
@@ -286,8 +287,8 @@ def run_cli(*args, env):
 def test_cli_say(tmp_path):
     out = tmp_path / "out" / "line.wav"
     env = dict(os.environ, TTS_CACHE_DIR=str(tmp_path / "cache"))
-    run = run_cli("say", "请问你们的营业厅几点关门？", "-o", str(out), "--persona", "elderly", "--condition", "telephone",
-                  env=env)
+    run = run_cli("say", "请问你们的营业厅几点关门？", "-o", str(out), "--persona", "elderly",
+                  "--condition", "telephone", env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("\n") == 1 and "voice neural" in run.stdout and " s, " in run.stdout
     samples, params = read_wav(out)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-
 MIN_ANSWER_S = 0.6      # voiced time that is surely an answer, not a cough, before any word is known
 
 
@@ -252,7 +251,8 @@ class TurnTaking:
                 self.phase = Phase.HEARING      # words said over the caller are the reply
             else:
                 return self._timed_out()
-        if self.phase == Phase.PAUSED and self.pause_from is not None and audio_now - self.pause_from >= s.end_of_turn_pause_s:
+        paused_for = audio_now - self.pause_from if self.pause_from is not None else 0.0
+        if self.phase == Phase.PAUSED and self.pause_from is not None and paused_for >= s.end_of_turn_pause_s:
             self.phase = Phase.HEARING
         if self.phase == Phase.HEARING:
             return self._hear(now)
