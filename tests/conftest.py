@@ -47,6 +47,19 @@ TEMPLATE_DB = "migrated_template"
 _numbers = itertools.count(1)
 
 
+# Modules whose tests load a speech model or play calls in real time (marked ``slow``; see pytest.ini).
+SLOW_MODULES = {"test_asr_whisper", "test_asr_vosk", "test_closed_loop", "test_live_call_turn_taking",
+                "test_live_call_durability", "test_softphone_voice", "test_practical_device", "test_practical_runtime"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        elif "browser" in item.keywords:
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_generate_tests(metafunc):
     module = metafunc.module.__name__.rpartition(".")[2]
     if "database" in metafunc.fixturenames and module in BOTH_DATABASES:
