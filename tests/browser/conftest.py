@@ -24,6 +24,52 @@ CHROMIUM_ARGS = [
 ]
 
 
+def fake_microphone_file(tmp: Path, script: list, name: str = "mic.wav") -> Path:
+    """A WAV for Chromium's fake microphone: ``script`` items are seconds of quiet (numbers) or sentences
+    spoken in the product's caller voice (strings). Chromium loops the file."""
+    import wave
+
+    import numpy as np
+
+    from softphone_sim.render import render_line
+
+    parts = []
+    for item in script:
+        if isinstance(item, str):
+            line = render_line(item, persona="calm", cache_dir=tmp / "voice")
+            with wave.open(str(line.path)) as w:
+                parts.append(np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"))
+        else:
+            parts.append(np.zeros(int(16000 * item), "<i2"))
+    out = tmp / name
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.concatenate(parts).tobytes())
+    return out
+
+
+def launch_with_fake_microphone(browser, wav: Path):
+    """A second Chromium from the session's Playwright whose microphone plays ``wav``."""
+    return browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
+
+
+FIXTURES = PROJECT_ROOT / "tests" / "data" / "scenarios"
+
+
+def sync_fixture_scenarios(db_url: str) -> None:
+    """Load the test scenarios of tests/data/scenarios into the server's database."""
+    from simulator import config, create_app
+    from simulator.practical.library import sync_library
+
+    app = create_app({**config.from_env(Path("/tmp"), env={"SECRET_KEY": "x"}), "SQLALCHEMY_DATABASE_URI": db_url})
+    with app.app_context():
+        assert sync_library(FIXTURES)["rejected"] == 0
+
+
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
@@ -119,7 +165,8 @@ def pass_device_check(page, attempts: int = 6) -> str:
 
     page.wait_for_url(_re.compile(r".*/practical/device\?next=.*"))
     page.click("[data-testid=device-allow]")
-    page.wait_for_function("() => document.querySelector('[data-testid=device-permission]').textContent.includes('已允许')")
+    page.wait_for_function("() => document.querySelector('[data-testid=device-permission]')"
+                           ".textContent.includes('已允许')")
     for _ in range(attempts):
         page.wait_for_selector("[data-testid=device-record]:not([disabled])")
         page.click("[data-testid=device-record]")

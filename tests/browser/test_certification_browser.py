@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import wave
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 
 from scenarios import LIBRARY_DIR
-from softphone_sim import render_line
 
-from .conftest import CHROMIUM_ARGS, chromium_path, pass_device_check, sign_in, start_server
+from .conftest import fake_microphone_file, launch_with_fake_microphone, pass_device_check, sign_in, start_server
 
 pytestmark = pytest.mark.browser
 ACCESS_CODE = "6173"
@@ -30,19 +27,10 @@ SITTING = "2026年第11期五级鉴定（浏览器测试）"
 def answer_wav(tmp: Path) -> Path:
     """A generic but well-formed agent: the opening, an offer of further help, the farewell, with pauses
     for the caller (Chromium loops the file)."""
-    parts = [np.zeros(16000 * 8, "<i2")]    # the call is answered during this lead-in
+    script: list = [8]     # the call is answered during this lead-in
     for text in ("您好，工号1035，很高兴为您服务。", "好的，请问还有什么可以帮您？", "感谢您的来电，再见。"):
-        line = render_line(text, persona="calm", cache_dir=tmp / "voice")
-        with wave.open(str(line.path)) as w:
-            parts.append(np.frombuffer(w.readframes(w.getnframes()), dtype="<i2"))
-        parts.append(np.zeros(int(16000 * 4.5), "<i2"))
-    out = tmp / "answer.wav"
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.concatenate(parts).tobytes())
-    return out
+        script += [text, 4.5]
+    return fake_microphone_file(tmp, script, "answer.wav")
 
 
 def test_a_certification_sitting_from_creation_to_the_verified_certificate(tmp_path, browser):
@@ -50,9 +38,7 @@ def test_a_certification_sitting_from_creation_to_the_verified_certificate(tmp_p
     proc, base = start_server(tmp_path, {"CALLS_DIR": str(calls_dir)})
     db_file = tmp_path / "browser.sqlite3"
     wav = answer_wav(tmp_path)
-    fake_mic = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
+    fake_mic = launch_with_fake_microphone(browser, wav)
     assessor_ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     trainee_ctx = fake_mic.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     trainee_ctx.grant_permissions(["microphone"], origin=base)
@@ -102,7 +88,7 @@ def _assessor_creates_and_enrols(page, base: str) -> str:
     url = page.url
     options = page.locator("[data-testid=enrol-form] select option")
     labels = [options.nth(i).text_content() for i in range(options.count())]
-    page.select_option("[data-testid=enrol-form] select", label=next(l for l in labels if "trainee" in l))
+    page.select_option("[data-testid=enrol-form] select", label=next(t for t in labels if "trainee" in t))
     page.click("[data-testid=enrol-form] [type=submit]")
     page.wait_for_function("() => document.querySelector('[data-testid=candidates]').textContent.includes('trainee')")
     return url

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from softphone_sim import render_line
-
-from .conftest import CHROMIUM_ARGS, chromium_path, pass_device_check, sign_in, start_server
-from .test_softphone_browser import sync_fixture_scenarios
+from .conftest import (
+    fake_microphone_file,
+    launch_with_fake_microphone,
+    pass_device_check,
+    sign_in,
+    start_server,
+    sync_fixture_scenarios,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -23,17 +25,7 @@ pytestmark = pytest.mark.browser
 def mic_wav(tmp: Path) -> Path:
     """The trainee's opening, then a long quiet so the turn ends and the caller answers (Chromium
     loops the file; a sentence every few seconds would keep the trainee talking)."""
-    line = render_line("您好，工号1035，很高兴为您服务。", persona="calm", cache_dir=tmp / "voice")
-    with wave.open(str(line.path)) as w:
-        speech = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    samples = np.concatenate([np.zeros(4000, "<i2"), speech, np.zeros(16000 * 14, "<i2")])
-    out = tmp / "mic.wav"
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(samples.tobytes())
-    return out
+    return fake_microphone_file(tmp, [0.25, "您好，工号1035，很高兴为您服务。", 14])
 
 
 def test_microphone_check_then_ringing_caller_presence_and_the_work_order_question(tmp_path, browser):
@@ -42,9 +34,7 @@ def test_microphone_check_then_ringing_caller_presence_and_the_work_order_questi
     fake_mic = None
     try:
         sync_fixture_scenarios(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
-        fake_mic = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={mic_wav(tmp_path)}", "--autoplay-policy=no-user-gesture-required"])
+        fake_mic = launch_with_fake_microphone(browser, mic_wav(tmp_path))
         context = fake_mic.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.grant_permissions(["microphone"], origin=base)
         page = context.new_page()

@@ -4,42 +4,25 @@ from __future__ import annotations
 
 import json
 import re
-import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from softphone_sim import render_line
-
-from .conftest import CHROMIUM_ARGS, chromium_path, pass_device_check, sign_in, start_server
+from .conftest import (
+    fake_microphone_file,
+    launch_with_fake_microphone,
+    pass_device_check,
+    sign_in,
+    start_server,
+    sync_fixture_scenarios,
+)
 
 pytestmark = pytest.mark.browser
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 
 
 def answer_wav(tmp: Path) -> Path:
     """The trainee's opening, then four seconds of quiet (Chromium loops the file)."""
-    line = render_line("您好，工号1035，很高兴为您服务。", persona="calm", cache_dir=tmp / "voice")
-    with wave.open(str(line.path)) as w:
-        speech = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-    samples = np.concatenate([np.zeros(8000, "<i2"), speech, np.zeros(16000 * 4, "<i2")])
-    out = tmp / "answer.wav"
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(samples.tobytes())
-    return out
-
-
-def sync_fixture_scenarios(db_url: str) -> None:
-    from simulator import config, create_app
-    from simulator.practical.library import sync_library
-
-    app = create_app({**config.from_env(Path("/tmp"), env={"SECRET_KEY": "x"}), "SQLALCHEMY_DATABASE_URI": db_url})
-    with app.app_context():
-        assert sync_library(FIXTURES)["rejected"] == 0
+    return fake_microphone_file(tmp, [0.5, "您好，工号1035，很高兴为您服务。", 4], "answer.wav")
 
 
 def test_a_practical_call_with_a_fake_microphone(tmp_path, browser):
@@ -49,9 +32,7 @@ def test_a_practical_call_with_a_fake_microphone(tmp_path, browser):
         sync_fixture_scenarios(f"sqlite:///{tmp_path / 'browser.sqlite3'}")
         wav = answer_wav(tmp_path)
         # A second Chromium from the session's Playwright, with the fake microphone playing the answer.
-        fake_mic = browser.browser_type.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS + [
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"])
+        fake_mic = launch_with_fake_microphone(browser, wav)
         context = fake_mic.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
         context.grant_permissions(["microphone"], origin=base)
         page = context.new_page()
