@@ -101,6 +101,25 @@ def _letters(n: int) -> list[str]:
     return [chr(ord("A") + i) for i in range(n)]
 
 
+def shown(value) -> str:
+    """A value as a trainer wrote it, for messages: no Python reprs (``['A']``, ``None``)."""
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "、".join(shown(v) for v in value) if value else "（空）"
+    if isinstance(value, dict):
+        return "、".join(str(k) for k in value) if value else "（空）"
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    return f"「{value}」"
+
+
+MIN_STEM_CHARS = 6
+MIN_EXPLANATION_CHARS = 6
+
+
 def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Question | None:
     def bad(msg):
         problems.append(Problem(place, msg))
@@ -116,31 +135,31 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
     level, qtype, difficulty = raw.get("level"), raw.get("type"), raw.get("difficulty")
     ok = True
     if not re.fullmatch(rf"{re.escape(area)}-[345]-\d{{3}}", qid):
-        bad(f"编号 {qid!r} 格式应为 {area}-<等级>-<三位数字>")
+        bad(f"编号：{shown(qid)} 格式应为 {area}-<等级>-<三位数字>，如 {area}-5-001")
         ok = False
     if level not in LEVELS:
-        bad(f"等级必须是 5、4 或 3（现为 {level!r}）")
+        bad(f"等级：必须是 5、4 或 3（现为 {shown(level)}）")
         ok = False
     elif qid and re.fullmatch(r"[a-z]+-\d-\d{3}", qid) and int(qid.split("-")[1]) != level:
-        bad(f"编号 {qid!r} 与等级 {level} 不一致")
+        bad(f"编号：{shown(qid)} 与等级 {level} 不一致")
     if qtype not in TYPES:
-        bad(f"题型必须是 {', '.join(TYPES)} 之一（现为 {qtype!r}）")
+        bad(f"题型：必须是 {'、'.join(TYPES)} 之一（现为 {shown(qtype)}）")
         return None
     if difficulty not in (1, 2, 3):
-        bad(f"难度必须是 1、2 或 3（现为 {difficulty!r}）")
+        bad(f"难度：必须是 1、2 或 3（现为 {shown(difficulty)}）")
         ok = False
     stem = raw.get("stem")
-    if not isinstance(stem, str) or len(stem.strip()) < 6:
-        bad("题干缺失或过短")
+    if not isinstance(stem, str) or len(stem.strip()) < MIN_STEM_CHARS:
+        bad(f"题干：缺失或过短（至少 {MIN_STEM_CHARS} 个字）")
         ok = False
     explanation = raw.get("explanation")
-    if not isinstance(explanation, str) or len(explanation.strip()) < 6:
-        bad("解析缺失或过短")
+    if not isinstance(explanation, str) or len(explanation.strip()) < MIN_EXPLANATION_CHARS:
+        bad(f"解析：缺失或过短（至少 {MIN_EXPLANATION_CHARS} 个字）")
         ok = False
     source = raw.get("source")
     if source not in SOURCES:
         hint = f"（文件 {source} 应写作 {_TITLE_OF_FILE[source]}）" if source in _TITLE_OF_FILE else ""
-        bad(f"依据必须是以下文献之一：{'、'.join(SOURCES)}；现为 {source!r}{hint}")
+        bad(f"依据：必须是以下文献之一：{'、'.join(SOURCES)}；现为 {shown(source)}{hint}")
         ok = False
 
     options = raw.get("options") or {}
@@ -148,10 +167,10 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
     letters: tuple[str, ...] = ()
     if qtype == "judge":
         if options:
-            bad("判断题不设选项")
+            bad("选项：判断题不设选项")
             ok = False
         if not isinstance(answer, bool):
-            bad("判断题答案必须是 true（正确）或 false（错误）")
+            bad("答案：判断题答案必须是 true（正确）或 false（错误）")
             ok = False
         else:
             letters = ("T",) if answer else ("F",)
@@ -162,23 +181,24 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
         options = {str(k).strip(): (str(v).strip() if v is not None else "") for k, v in options.items()}
         wanted_sizes = (4,) if qtype == "single" else (4, 5)
         if len(options) not in wanted_sizes or list(options) != _letters(len(options)):
-            bad(f"{qtype} 题需要 {' 或 '.join(map(str, wanted_sizes))} 个选项，依次为 A-{_letters(max(wanted_sizes))[-1]}，"
-                f"现为 {list(options)}")
+            type_name = {"single": "单选", "multiple": "多选"}[qtype]
+            bad(f"选项：{type_name}题需要 {' 或 '.join(map(str, wanted_sizes))} 个选项，依次为 "
+                f"A-{_letters(max(wanted_sizes))[-1]}，现为 {shown(list(options))}")
             ok = False
         texts = list(options.values())
         if any(not t for t in texts):
-            bad("有选项为空")
+            bad("选项：有选项为空")
             ok = False
         if len(set(texts)) != len(texts):
-            bad("有两个选项文字相同")
+            bad("选项：有两个选项文字相同")
             ok = False
         for letter, text in options.items():
             if CRUTCH_OPTION.search(text):
-                bad(f"选项 {letter} 属于“以上都对/都不对”类兜底选项：{text}")
+                bad(f"选项 {letter}：属于“以上都对/都不对”类兜底选项（{text}）")
                 ok = False
         if qtype == "single":
             if not isinstance(answer, str) or answer.strip() not in options:
-                bad(f"答案 {answer!r} 不在选项之中")
+                bad(f"答案：{shown(answer)} 不在选项之中")
                 ok = False
             else:
                 letters = (answer.strip(),)
@@ -187,7 +207,7 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
                 answer = list(answer.replace(",", "").replace(" ", ""))
             if (not isinstance(answer, list) or len(answer) < 2 or len(set(answer)) != len(answer)
                     or any(a not in options for a in answer)):
-                bad(f"多选题答案必须列出至少两个不同的选项字母，现为 {answer!r}")
+                bad(f"答案：多选题答案必须列出至少两个不同的选项字母，现为 {shown(answer)}")
                 ok = False
             else:
                 letters = tuple(sorted(answer))

@@ -303,7 +303,7 @@ def test_validate_cli_reports_each_problem_with_its_place(tmp_path):
     run = subprocess.run([sys.executable, "-m", "exams", "validate", str(bad), "--no-pool"],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    for fragment in ("kpi-5-001", "兜底选项", "答案 'E' 不在选项之中", "解析缺失", "依据必须是以下文献之一"):
+    for fragment in ("kpi-5-001", "兜底选项", "答案：「E」 不在选项之中", "解析：缺失或过短（至少 6 个字）", "依据：必须是以下文献之一"):
         assert fragment in run.stdout
 
 
@@ -332,3 +332,17 @@ def test_flask_bank_commands(app, bank_dir, tmp_path):
     result = runner.invoke(args=["bank", "import", str(broken)])
     assert result.exit_code != 0 and "nothing was imported" in result.output
     assert runner.invoke(args=["sweep"]).exit_code == 0
+
+
+def test_bank_messages_name_the_field_and_show_values_without_python_reprs():
+    from exams.question_bank import Problem, parse_question
+    problems: list[Problem] = []
+    parse_question({"id": "kpi-5-002", "level": 7, "type": "single", "difficulty": None, "stem": "短",
+                    "options": {"A": "甲", "B": "乙"}, "answer": ["A"], "explanation": "短", "source": None},
+                   "kpi", "第2行", problems)
+    messages = [p.message for p in problems]
+    assert any(m.startswith("等级：") and "「" not in m and "7" in m for m in messages)
+    assert any(m.startswith("选项：") and "「A」、「B」" in m for m in messages), messages
+    assert any(m.startswith("题干：") and "至少 6 个字" in m for m in messages)
+    for message in messages:
+        assert not any(token in message for token in ("['", "']", "None", "{'")), message
