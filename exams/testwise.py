@@ -85,6 +85,20 @@ def single_not_absolute_then_longest(q: Question) -> Outcomes:
     return _ties(q, lambda _l, t: (not is_absolute(t), _length(t)))
 
 
+def single_shortest(q: Question) -> Outcomes:
+    return _ties(q, lambda _l, t: (-_length(t),))
+
+
+def single_never_longest(q: Question) -> Outcomes:
+    """Over-corrected banks teach the opposite cue: anything but the longest (and politest) option."""
+    longest = max(_length(t) for t in q.options.values())
+    return _ties(q, lambda _l, t: (_length(t) < longest,))
+
+
+def single_least_polite(q: Question) -> Outcomes:
+    return _ties(q, lambda _l, t: (-politeness(t),))
+
+
 def single_echoes_stem(q: Question) -> Outcomes:
     stem = _bigrams(q.stem)
     return _ties(q, lambda _l, t: (len(_bigrams(t) & stem), _length(t)))
@@ -98,6 +112,10 @@ def single_convergent(q: Question) -> Outcomes:
 
 def judge_absolute_false(q: Question) -> Outcomes:
     return [(("F",) if is_absolute(q.stem) else ("T",), 1.0)]
+
+
+def judge_absolute_true(q: Question) -> Outcomes:
+    return [(("T",) if is_absolute(q.stem) else ("F",), 1.0)]
 
 
 def judge_always_true(q: Question) -> Outcomes:
@@ -134,6 +152,14 @@ def multiple_all_polite(q: Question) -> Outcomes:
     return [(tuple(sorted(polite)), 1.0)]
 
 
+def multiple_two_shortest(q: Question) -> Outcomes:
+    return [(tuple(sorted(_by_length(q, q.options)[-2:])), 1.0)]
+
+
+def multiple_all_but_longest(q: Question) -> Outcomes:
+    return [(tuple(sorted(_by_length(q, q.options)[1:])), 1.0)]
+
+
 def multiple_all_but_shortest(q: Question) -> Outcomes:
     return [(tuple(sorted(_by_length(q, q.options)[:-1])), 1.0)]
 
@@ -150,15 +176,21 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("polite-then-longest", "选最礼貌的，其次最长的", "single", single_polite_then_longest),
     Strategy("longest", "选最长的", "single", single_longest),
     Strategy("not-absolute-then-longest", "避开绝对词，其次最长的", "single", single_not_absolute_then_longest),
+    Strategy("shortest", "选最短的", "single", single_shortest),
+    Strategy("never-longest", "除最长的以外任选", "single", single_never_longest),
+    Strategy("least-polite", "选最不客气的", "single", single_least_polite),
     Strategy("echoes-stem", "选与题干用词最重合的", "single", single_echoes_stem),
     Strategy("convergent", "选与其他选项最相似的", "single", single_convergent),
     Strategy("absolute-is-false", "含绝对词判错，否则判对", "judge", judge_absolute_false),
+    Strategy("absolute-is-true", "含绝对词判对，否则判错", "judge", judge_absolute_true),
     Strategy("always-true", "一律判对", "judge", judge_always_true),
     Strategy("always-false", "一律判错", "judge", judge_always_false),
     Strategy("three-longest-not-absolute", "选不含绝对词的最长三项", "multiple", multiple_three_longest_not_absolute),
     Strategy("all-not-absolute", "选所有不含绝对词的", "multiple", multiple_all_not_absolute),
     Strategy("all-polite", "选所有不失礼的", "multiple", multiple_all_polite),
     Strategy("all-but-shortest", "除最短一项外全选", "multiple", multiple_all_but_shortest),
+    Strategy("all-but-longest", "除最长一项外全选", "multiple", multiple_all_but_longest),
+    Strategy("two-shortest", "选最短的两项", "multiple", multiple_two_shortest),
 )
 # The combination the issue measured first (polite/longest, absolute words false, three longest).
 CLASSIC = ("polite-then-longest", "absolute-is-false", "three-longest-not-absolute")
