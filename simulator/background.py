@@ -1,5 +1,6 @@
-"""Background work of the server process: submitting theory papers whose time ran out while the
-candidate's browser was gone (a page load would also do it, but results must not wait for one)."""
+"""Background work of the server process: submitting theory papers and grading practical tasks whose
+time ran out while the candidate's browser was gone (a page load would also do it, but results must
+not wait for one)."""
 from __future__ import annotations
 
 import threading
@@ -8,9 +9,11 @@ from .extensions import db
 
 
 def start_sweeper(app, interval_s: float = 30.0) -> threading.Event:
-    """Run ``finalize_overdue`` every ``interval_s`` seconds in a daemon thread; set the returned
-    event to stop it."""
+    """Run ``finalize_overdue`` (theory) and ``close_overdue_tasks`` (practical) every ``interval_s``
+    seconds in a daemon thread; set the returned event to stop it."""
     from exams.attempts import finalize_overdue
+
+    from .practical.service import close_overdue_tasks
 
     stop = threading.Event()
 
@@ -21,6 +24,9 @@ def start_sweeper(app, interval_s: float = 30.0) -> threading.Event:
                     done = finalize_overdue()
                     if done:
                         app.logger.info("submitted %d overdue theory attempt(s)", done)
+                    graded = close_overdue_tasks()
+                    if graded:
+                        app.logger.info("graded %d practical task(s) whose time was up", graded)
                 except Exception:  # keep sweeping after a transient database error
                     app.logger.exception("overdue-attempt sweep failed")
                     db.session.rollback()

@@ -149,10 +149,14 @@ def bank_stats():
 
 @click.command("sweep")
 def sweep_command():
-    """Submit every theory attempt whose time is up (the server also does this every 30 s)."""
+    """Submit every theory attempt and grade every practical task whose time is up (the server also
+    does this every 30 s)."""
     from exams.attempts import finalize_overdue
 
+    from .practical.service import close_overdue_tasks
+
     click.echo(f"submitted {finalize_overdue()} overdue attempt(s)")
+    click.echo(f"graded {close_overdue_tasks()} practical task(s) whose time was up")
 
 
 def register_cli(app) -> None:

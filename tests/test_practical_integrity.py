@@ -147,6 +147,30 @@ def test_a_task_left_open_past_its_limit_is_closed_when_next_seen(trainee):
     assert fresh(call_id).status == "finished" and fresh(call_id).score == 100.0
 
 
+def test_the_sweep_grades_a_task_whose_trainee_never_comes_back(app, trainee):
+    """The trainee closed the browser: the server's sweep (the same one ``flask sweep`` runs) grades the
+    task on the saved draft; a task still within its time is left alone."""
+    from simulator.practical.service import close_overdue_tasks
+
+    gone_id, token = start_task(trainee)
+    assert trainee.post(f"/practical/tasks/{gone_id}/draft", json={"text": BORDERLINE},
+                        headers={"X-CSRFToken": token}).status_code == 200
+    move_start_back(gone_id, 300 + 31 + 5)
+    assert close_overdue_tasks() == 1
+    row = fresh(gone_id)
+    assert row.status == "finished" and row.score is not None and row.score < 100.0
+    record = json.loads((Path(row.call_dir) / "record.json").read_text("utf-8"))
+    assert record["time_up"]["graded_on"] == "saved_draft"
+    assert close_overdue_tasks() == 0, "a finished task is not graded twice"
+    within_id, _ = start_task(trainee)
+    move_start_back(within_id, 200)
+    assert close_overdue_tasks() == 0 and fresh(within_id).status == "live"
+    runner = app.test_cli_runner()
+    move_start_back(within_id, 200)
+    out = runner.invoke(args=["sweep"])
+    assert out.exit_code == 0 and "graded 1 practical task" in out.output and fresh(within_id).status == "finished"
+
+
 def test_a_submit_within_the_grace_after_the_limit_is_accepted(trainee):
     call_id, token = start_task(trainee)
     move_start_back(call_id, 300 + 10)                  # the page's countdown ended 10 s ago

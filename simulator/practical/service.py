@@ -253,6 +253,20 @@ def close_if_time_up(row: PracticalCall) -> bool:
     return True
 
 
+def close_overdue_tasks() -> int:
+    """Grade every open task (not a live call: those have their idle sweep) whose time is up, so a
+    result never waits for the trainee to come back. Returns how many were closed."""
+    open_tasks = (db.session.query(PracticalCall).join(ScenarioVersion, PracticalCall.scenario_version_id ==
+                                                       ScenarioVersion.id)
+                  .filter(PracticalCall.status == "live", ScenarioVersion.task != "live_call").all())
+    closed = 0
+    for row in open_tasks:
+        if task_time_up(row):
+            close_if_time_up(row)
+            closed += 1
+    return closed
+
+
 def save_draft(row: PracticalCall, draft: dict) -> None:
     """Keep the trainee's text so far (and when it was saved, for grading at the deadline)."""
     if task_time_up(row):
