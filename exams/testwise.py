@@ -85,6 +85,13 @@ def single_not_absolute_then_longest(q: Question) -> Outcomes:
     return _ties(q, lambda _l, t: (not is_absolute(t), _length(t)))
 
 
+def single_second_longest(q: Question) -> Outcomes:
+    """Writers who shorten keys to hide them tend to leave them one notch below the longest."""
+    lengths = sorted({_length(t) for t in q.options.values()}, reverse=True)
+    target = lengths[1] if len(lengths) > 1 else lengths[0]
+    return _ties(q, lambda _l, t: (_length(t) == target,))
+
+
 def single_shortest(q: Question) -> Outcomes:
     return _ties(q, lambda _l, t: (-_length(t),))
 
@@ -176,6 +183,7 @@ STRATEGIES: tuple[Strategy, ...] = (
     Strategy("polite-then-longest", "选最礼貌的，其次最长的", "single", single_polite_then_longest),
     Strategy("longest", "选最长的", "single", single_longest),
     Strategy("not-absolute-then-longest", "避开绝对词，其次最长的", "single", single_not_absolute_then_longest),
+    Strategy("second-longest", "选第二长的", "single", single_second_longest),
     Strategy("shortest", "选最短的", "single", single_shortest),
     Strategy("never-longest", "除最长的以外任选", "single", single_never_longest),
     Strategy("least-polite", "选最不客气的", "single", single_least_polite),
