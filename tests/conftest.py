@@ -164,7 +164,8 @@ def content(app, bank_dir):
     call = scenario_fixture("runtime-lookup")
     call4 = copy.deepcopy(call)
     call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")
-    for data in (call, call4, scenario_fixture("review-fixture"), scenario_fixture("typing-fixture"), scenario_fixture("case-fixture")):
+    others = [scenario_fixture(name) for name in ("review-fixture", "typing-fixture", "case-fixture")]
+    for data in (call, call4, *others):
         add_version(scenario_from_data(data, name=data["id"]))
     db.session.commit()
 

@@ -144,7 +144,8 @@ def test_a_certification_call_needs_the_check_and_never_shows_the_callers_words(
     assert "客户正在说话" in html and "显示客户原话" not in html, "certification: the indicator only"
     headers = {"X-CSRFToken": META.search(html).group(1)}
     call_id = call_url.rsplit("/", 1)[-1]
-    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers).status_code == 200
+    begin = client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers)
+    assert begin.status_code == 200
     from simulator.practical import service
     service.registry().get(call_id).call.t0 -= 8.0
     client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"}, headers=headers)
@@ -161,7 +162,8 @@ def _to_wrap_up(client) -> tuple[str, dict]:
     page = client.get(f"/practical/calls/{call_id}").get_data(as_text=True)
     headers = {"X-CSRFToken": META.search(page).group(1)}
     from simulator.practical import service
-    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers).status_code == 200
+    begin = client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers)
+    assert begin.status_code == 200
     service.registry().get(call_id).call.t0 -= 8.0          # it rang meanwhile
     assert client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"},
                        headers=headers).get_json()["view"]["state"] == "talking"
@@ -180,11 +182,14 @@ def test_a_required_work_order_is_skipped_only_on_purpose(app, trainee):
     invalid = trainee.post(f"/practical/calls/{call_id}/work-order", json={"type": "查询", "summary": "短"},
                            headers=headers).get_json()
     assert invalid["saved"] and not invalid["valid"]
-    assert trainee.post(f"/practical/calls/{call_id}/action", json={"action": "hangup"}, headers=headers).status_code == 200
+    hangup = trainee.post(f"/practical/calls/{call_id}/action", json={"action": "hangup"}, headers=headers)
+    assert hangup.status_code == 200
     resp = trainee.post(f"/practical/calls/{call_id}/finish", json={}, headers=headers)
     body = resp.get_json()
-    assert resp.status_code == 409 and body["work_order_missing"] and "工单" in body["error"] and "确认" in body["error"]
-    resp = trainee.post(f"/practical/calls/{call_id}/finish", data="[1, 2", headers={**headers, "Content-Type": "application/json"})
+    assert resp.status_code == 409 and body["work_order_missing"]
+    assert "工单" in body["error"] and "确认" in body["error"]
+    resp = trainee.post(f"/practical/calls/{call_id}/finish", data="[1, 2",
+                        headers={**headers, "Content-Type": "application/json"})
     assert resp.status_code == 400 and "格式" in resp.get_json()["error"]
     resp = trainee.post(f"/practical/calls/{call_id}/finish", json=["skip"], headers=headers)
     assert resp.status_code == 400

@@ -109,7 +109,8 @@ def test_certification_scores_are_hidden_from_the_trainee_until_published(app, c
     assert "100.0" not in hidden
 
     sittings.publish(db.session.get(type(sitting), sitting.id), users[Role.ASSESSOR])
-    history = client.get("/practical/").get_data(as_text=True).split('data-testid="call-history"')[1].split("</table>")[0]
+    home = client.get("/practical/").get_data(as_text=True)
+    history = home.split('data-testid="call-history"')[1].split("</table>")[0]
     assert "成绩待发布" not in history and "100.0" in history
 
 
@@ -118,7 +119,8 @@ def test_certification_scores_are_hidden_from_the_trainee_until_published(app, c
 def test_a_task_submitted_hours_after_its_limit_is_refused_and_graded_on_the_draft_saved_in_time(trainee):
     call_id, token = start_task(trainee)
     headers = {"X-CSRFToken": token}
-    assert trainee.post(f"/practical/tasks/{call_id}/draft", json={"text": BORDERLINE}, headers=headers).status_code == 200
+    draft = trainee.post(f"/practical/tasks/{call_id}/draft", json={"text": BORDERLINE}, headers=headers)
+    assert draft.status_code == 200
     move_start_back(call_id, 3 * 3600)                  # the limit is 300 s; three hours have passed
     resp = trainee.post(f"/practical/tasks/{call_id}/draft", json={"text": EXCELLENT}, headers=headers)
     assert resp.status_code == 409 and "作答时间已到" in resp.get_json()["error"]
@@ -247,7 +249,8 @@ def test_concurrent_submits_and_drafts_never_collide(app, trainee):
         except Exception as exc:          # a 500 inside the test client surfaces as the exception
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=drafts, args=(c, t, n)) for n, (c, t) in enumerate(zip(clients, tokens))]
+    pairs = enumerate(zip(clients, tokens, strict=True))
+    threads = [threading.Thread(target=drafts, args=(c, t, n)) for n, (c, t) in pairs]
     for t in threads:
         t.start()
     for t in threads:
@@ -268,7 +271,8 @@ def test_concurrent_submits_and_drafts_never_collide(app, trainee):
         except Exception as exc:
             errors.append(repr(exc))
 
-    threads = [threading.Thread(target=submit, args=(c, t, a)) for c, t, a in zip(clients, tokens, answers)]
+    triples = zip(clients, tokens, answers, strict=True)
+    threads = [threading.Thread(target=submit, args=(c, t, a)) for c, t, a in triples]
     for t in threads:
         t.start()
     for t in threads:

@@ -7,7 +7,6 @@ import json
 import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grading.asr import get_recognizer
@@ -55,7 +54,8 @@ class Driver:
     def silence_until(self, predicate, max_s: float = 30.0) -> None:
         waited = 0.0
         while not predicate():
-            assert waited < max_s, f"nothing happened in {max_s} s; events: {self.types()} {self.live.client_events[-6:]}"
+            assert waited < max_s, (f"nothing happened in {max_s} s; events: {self.types()} "
+                                    f"{self.live.client_events[-6:]}")
             self.live.feed_audio(SILENCE)
             self.clock.t += CHUNK_S
             self.live.tick()
@@ -72,7 +72,8 @@ class Driver:
 
     def caller_said(self, n: int):
         """The caller has started line ``n`` and finished speaking it."""
-        return lambda: len(self.events("caller_utterance")) >= n and not self.live.turns.caller_speaking(self.live.call.now())
+        return lambda: (len(self.events("caller_utterance")) >= n
+                        and not self.live.turns.caller_speaking(self.live.call.now()))
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,8 @@ def _url(rule, ids) -> str | None:
             args[name] = ids["task"] if "/tasks/" in rule.rule else ids["call"]
         else:
             return None
-    return rule.rule.replace("<int:attempt_id>", str(args.get("attempt_id", ""))).replace("<call_id>", str(args.get("call_id", "")))
+    return (rule.rule.replace("<int:attempt_id>", str(args.get("attempt_id", "")))
+            .replace("<call_id>", str(args.get("call_id", ""))))
 
 
 def _client(clients, view):

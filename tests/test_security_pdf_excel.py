@@ -205,5 +205,5 @@ def test_append_row_helper_keeps_values_and_types():
     wb.save(buf)
     values = _no_formulas(buf.getvalue())
     rows = [values[i:i + 5] for i in range(0, len(values), 5)]
-    for value, row in zip(FORMULAS, rows):
+    for value, row in zip(FORMULAS, rows, strict=True):
         assert row[0] == value.replace("\r", "\n") and row[1:] == [12.5, None, "普通", 3]

@@ -328,4 +328,5 @@ def test_the_migration_upgrades_an_existing_database(app, bank, users, database)
     attempt = db.session.get(Attempt, attempt_id)
     with pytest.raises(exam.StaleAnswer):
         exam.save_answer(attempt, 0, ["F"] if attempt.paper[0]["type"] == "judge" else ["B"], base=0)
-    assert exam.save_answer(attempt, 0, ["F"] if attempt.paper[0]["type"] == "judge" else ["B"], base=1)["revision"] == 2
+    other = ["F"] if attempt.paper[0]["type"] == "judge" else ["B"]
+    assert exam.save_answer(attempt, 0, other, base=1)["revision"] == 2
