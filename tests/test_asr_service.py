@@ -21,8 +21,9 @@ from tests.audio_fixtures import HUMAN_DIR, human_references
 
 ROOT = Path(__file__).resolve().parent.parent
 REFS = human_references()
-# clips on which the 30 s window's text is right enough to compare against
-SAME_TEXT = ["aishell1_BAC009S0724W0121.wav", "masr_test.wav", "aishell1_BAC009S0764W0122.wav"]
+# clips whose text the fitted window reproduces exactly; on 0764W0122 it is better than 30 s (城市, not 尝试)
+SAME_TEXT = ["aishell1_BAC009S0724W0121.wav", "masr_test.wav"]
+NOT_WORSE = SAME_TEXT + ["aishell1_BAC009S0764W0122.wav"]
 CALL_CLIPS = [("aishell1_BAC009S0764W0124.wav", "aishell1_BAC009S0724W0121.wav"),
               ("masr_test.wav", "aishell1_BAC009S0764W0122.wav"),
               ("aishell1_BAC009S0764W0123.wav", "aishell1_BAC009S0764W0125.wav"),
@@ -64,13 +65,17 @@ def test_window_is_fitted_in_steps_within_bounds():
     assert fitted_window_s(29.5, 10.0) == 30.0
 
 
-@pytest.mark.parametrize("name", SAME_TEXT)
+@pytest.mark.parametrize("name", NOT_WORSE)
 def test_fitted_window_gives_the_same_text_as_30_seconds(whisper, name):
     samples = load_audio(HUMAN_DIR / name).float32
     full = WhisperRecognizer(whisper.model_path, min_window_s=30).decode(samples, vad_filter=False)
     fitted = WhisperRecognizer(whisper.model_path).decode(samples, vad_filter=False)
     assert fitted_window_s(samples.size / 16000, WhisperRecognizer(whisper.model_path).min_window_s) < 30
-    assert for_matching("".join(s.text for s in fitted)) == for_matching("".join(s.text for s in full))
+    fitted_text, full_text = "".join(s.text for s in fitted), "".join(s.text for s in full)
+    reference = REFS[name]["reference_text"]
+    assert cer(reference, fitted_text) <= cer(reference, full_text), (fitted_text, full_text)
+    if name in SAME_TEXT:
+        assert for_matching(fitted_text) == for_matching(full_text)
     assert fitted and fitted[-1].end <= samples.size / 16000 + 0.1
     words = [w for s in fitted for w in s.words]
     assert words and all(a.start <= b.start for a, b in zip(words, words[1:]))

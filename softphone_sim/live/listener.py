@@ -83,6 +83,7 @@ class AgentAudio:
             service = None if self.streaming else service_for(recognizer)
         self.service = service                 # None: decode on this thread with the recogniser itself
         self._caption_future = None            # the caption waiting in the service, cancelled by a final
+        self._in_flight_s = 0.0                # the final waiting in the service (part of the backlog)
         self.failed_finals = 0
 
     # ---- the request path ---------------------------------------------------------------------
@@ -172,8 +173,9 @@ class AgentAudio:
     def backlog_s(self) -> float:
         """Seconds of the agent's speech waiting to be recognised."""
         with self._jobs_ready:
-            return round(sum((j.end - j.start) / SAMPLE_RATE if j.kind == "final" else len(j.pcm) / BYTES_PER_SECOND
-                             for j in self._jobs if j.kind != "caption"), 3)
+            return round(self._in_flight_s + sum((j.end - j.start) / SAMPLE_RATE if j.kind == "final"
+                                                 else len(j.pcm) / BYTES_PER_SECOND
+                                                 for j in self._jobs if j.kind != "caption"), 3)
 
     def pending_jobs(self) -> int:
         with self._jobs_ready:
@@ -220,6 +222,7 @@ class AgentAudio:
         if self.service is not None:
             from grading.asr.service import AsrJob
             future = self.service.submit(AsrJob("final", samples, offset, call_id=self.call_id))
+            self._in_flight_s = samples.size / SAMPLE_RATE
             try:
                 return future.result(timeout=self.service.settings.job_timeout_s)
             except Exception as exc:        # timeout, a worker's error: the utterance counts as no words
@@ -228,6 +231,8 @@ class AgentAudio:
                 log.warning("call %s: utterance %d not recognised (%s)", self.call_id, job.index,
                             type(exc).__name__ or exc)
                 return []
+            finally:
+                self._in_flight_s = 0.0
         decode = getattr(self.recognizer, "decode", None)
         if decode is not None:
             # VAD already cut the utterance; the recogniser's own filter would only shift the times.
