@@ -82,7 +82,7 @@ def run_load(base, calls_dir, names, n, ramp, scenario_id, reference) -> dict:
 
 
 def report(n: int, r: dict) -> None:
-    line = [f"{n:>3} concurrent calls (load {r['load'][0]:.2f} -> {r['load'][1]:.2f}):"]
+    line = [f"{n:>3} concurrent calls (load {r['load'][0]:.2f} -> {r['load'][1]:.2f})"]
     for name, label in (("final", "speech end -> final"), ("reply", "speech end -> caller's next line")):
         v = r[name]
         if v:

@@ -27,7 +27,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .service import AsrJob, ServiceSettings, decode_jobs
+from .service import CAPTION_BATCH_MAX, AsrJob, ServiceSettings, decode_jobs
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class RedisWorker:
         if finals:
             return self._run(FINALS, finals)
         fresh = [(mid, f) for mid, f in captions if float(f.get(b"expires") or 0) == 0 or
-                 float(f[b"expires"]) > time.time()]
+                 float(f[b"expires"]) > time.time()][-CAPTION_BATCH_MAX:]
         return self._run(CAPTIONS, fresh) if fresh else 0
 
     def _run(self, stream: str, messages: list) -> int:

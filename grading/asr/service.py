@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_MAX = 8
 DEFAULT_BATCH_WAIT_MS = 20
 MAX_BATCH_WAIT_MS = 100
+CAPTION_BATCH_MAX = 2      # a caption batch started just before a final arrives delays it: keep it small
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,9 @@ class BatchingService:
                 queue = self._finals
             else:
                 queue = self._captions
+            limit = s.batch_max if queue is self._finals else min(s.batch_max, CAPTION_BATCH_MAX)
             batch = []
-            while queue and len(batch) < s.batch_max:
+            while queue and len(batch) < limit:
                 batch.append(queue.popleft())
         return batch
 
