@@ -114,6 +114,24 @@ def test_batching_returns_each_call_its_own_transcripts_in_order(whisper, tmp_pa
         assert calls[n].failed_finals == 0
 
 
+def test_finals_go_before_captions_and_a_caption_nobody_wants_is_dropped(whisper):
+    from grading.asr.service import AsrJob
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False)
+    first, second = (load_audio(HUMAN_DIR / c).float32 for c in CALL_CLIPS[0])
+    wanted = {"still": True}
+    caption = service.submit(AsrJob("caption", first, wanted=lambda: wanted["still"]))
+    final = service.submit(AsrJob("final", second))
+    stale = service.submit(AsrJob("caption", first, expires_at=time.time() - 1))
+    service.start()
+    assert cer(REFS[CALL_CLIPS[0][1]]["reference_text"], "".join(s.text for s in final.result(timeout=900))) <= 0.4
+    assert caption.result(timeout=900) and service.batches[0] == ("final", 1), "the final went first"
+    assert stale.result(timeout=900) == [] and service.batches[1:] == [("caption", 1)], "the stale one never ran"
+    wanted["still"] = False                       # its utterance ended: the caption is dropped unseen
+    assert service.submit(AsrJob("caption", first, wanted=lambda: wanted["still"])).result(timeout=900) == []
+    assert len(service.batches) == 2
+    service.close()
+
+
 def test_a_final_nobody_recognises_does_not_hang_the_call(whisper, tmp_path, redis_server):
     """Scale-out configured but no worker running: the final times out and counts as no words."""
     from grading.asr.redis_queue import RedisService
