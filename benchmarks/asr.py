@@ -12,6 +12,8 @@ Sections (each prints its own table):
 - prompt:      Whisper initial prompt: accuracy and whether it invents prompt words on noise
 - grammar:     Vosk grammar for closed prompts (with the Korean test model: shows the forcing effect)
 - batch:       faster-whisper's batched pipeline against one-by-one decoding
+- windows:     the encoder window (fitted, at least N s, or 30 s): time and CER on human and synthetic
+               speech, one by one and as batches of 8 (how ASR_MIN_WINDOW_S was chosen)
 """
 from __future__ import annotations
 
@@ -233,9 +235,39 @@ def section_batch(rec, quick):
           f"batched pipeline (batch 8) {batched:.1f} s")
 
 
+def section_windows(rec, quick):
+    if rec.engine != "whisper":
+        print("windows: Whisper only")
+        return
+    human = [(r["reference_text"], load_audio(HUMAN / r["file"]).float32) for r in human_rows()
+             if "LOW-CONFIDENCE" not in r["notes"]]
+    synthetic = [(p, load_audio(path).float32) for p, path in synthetic_files(20 if quick else None)]
+    print(f"encoder windows ({len(human)} human clips {sum(a.size for _, a in human) / 16000:.0f} s; "
+          f"{len(synthetic)} synthetic phrases {sum(a.size for _, a in synthetic) / 16000:.0f} s; "
+          f"load {os.getloadavg()[0]:.2f})")
+    print("  | minimum window | human time | human CER | synthetic time | synthetic CER | batch-8 time (all) | batch-8 CER human / synthetic |")
+    print("  |---|---|---|---|---|---|---|")
+    for minimum in (2.5, 5.0, 7.5, 10.0, 15.0, 30.0):
+        r = WhisperRecognizer(rec.model_path, min_window_s=minimum)
+        row = [f"{minimum:g} s" if minimum < 30 else "30 s (off)"]
+        for clips in (human, synthetic):
+            started = time.perf_counter()
+            pairs = [(ref, "".join(s.text for s in r.decode(a, vad_filter=False))) for ref, a in clips]
+            row += [f"{time.perf_counter() - started:.2f} s", f"{pooled_cer(pairs):.3f}"]
+        started = time.perf_counter()
+        cers = []
+        for clips in (human, synthetic):
+            hyps = []
+            for i in range(0, len(clips), 8):
+                hyps += ["".join(s.text for s in segs) for segs in r.decode_batch([(a, 0.0) for _, a in clips[i:i + 8]])]
+            cers.append(f"{pooled_cer([(ref, h) for (ref, _), h in zip(clips, hyps)]):.3f}")
+        row += [f"{time.perf_counter() - started:.2f} s", " / ".join(cers)]
+        print("  | " + " | ".join(row) + " |", flush=True)
+
+
 SECTIONS = {"human": section_human, "synthetic": section_synthetic, "rtf": section_rtf, "latency": section_latency,
             "concurrency": section_concurrency, "prompt": section_prompt, "grammar": section_grammar,
-            "batch": section_batch}
+            "batch": section_batch, "windows": section_windows}
 
 
 def main() -> int:

@@ -11,6 +11,12 @@ turn-taking errors found in the records (no-reply while the trainee spoke, a lin
 trainee, a line repeated after a reply, a reply attached to the wrong line).
 
     .venv/bin/python benchmarks/live_calls.py [--calls 1,5,10] [--ramp 10] [--scenario l5-consult-billing]
+        [--workers N [--pin]]
+
+Recognition runs in the server process (the embedded batching service) unless ``--workers N``: then a
+private redis-server is started and N ``python -m grading worker`` processes decode for the server
+(``--pin``: worker i pinned to core i with one inference thread, as if each were its own machine).
+The load average is printed with every figure: figures taken on a busy machine are not capacity.
 """
 from __future__ import annotations
 
@@ -65,16 +71,18 @@ def run_load(base, calls_dir, names, n, ramp, scenario_id, reference) -> dict:
                                 args=(base, calls_dir, names[i], scenario_id, reference, i, i * ramp / max(1, n),
                                       results, lock)) for i in range(n)]
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     results["wall"] = time.perf_counter() - t0
+    results["load"] = (load_before, os.getloadavg()[0])
     return results
 
 
 def report(n: int, r: dict) -> None:
-    line = [f"{n:>3} concurrent calls:"]
+    line = [f"{n:>3} concurrent calls (load {r['load'][0]:.2f} -> {r['load'][1]:.2f})"]
     for name, label in (("final", "speech end -> final"), ("reply", "speech end -> caller's next line")):
         v = r[name]
         if v:
@@ -92,12 +100,34 @@ def report(n: int, r: dict) -> None:
         print(f"      mean reply {statistics.mean(r['reply']):.2f} s", flush=True)
 
 
+def start_workers(n: int, pin: bool, url: str, tmp: Path) -> list:
+    import subprocess
+    procs = []
+    for i in range(n):
+        cmd = [sys.executable, "-m", "grading", "worker", "--name", f"bench-w{i}"]
+        if pin:
+            cmd += ["--cpu", str(i % (os.cpu_count() or 1))]
+        log = open(tmp / f"worker{i}.log", "w")
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, REDIS_URL=url), stdout=log,
+                                      stderr=subprocess.STDOUT))
+    import redis
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 600
+    while len(list(client.scan_iter("asr:worker:*"))) < n:      # every worker has its model loaded
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit(f"workers did not start; see {tmp}/worker*.log")
+        time.sleep(0.2)
+    return procs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", default="1,5,10", help="comma-separated loads, run one after the other")
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which a load's calls start")
     parser.add_argument("--scenario", default="l5-consult-billing")
     parser.add_argument("--server-threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=0, help="recognition in N Redis worker processes")
+    parser.add_argument("--pin", action="store_true", help="pin worker i to CPU core i (one thread each)")
     args = parser.parse_args()
     loads = [int(x) for x in args.calls.split(",") if x.strip()]
 
@@ -105,6 +135,12 @@ def main() -> int:
     db_url = f"sqlite:///{tmp / 'calls.sqlite3'}"
     calls_dir = tmp / "calls"
     os.environ["CALLS_DIR"] = str(calls_dir)
+    redis_server, workers = None, []
+    if args.workers:
+        from tests.redisserver import RedisServer
+        redis_server = RedisServer().start()
+        os.environ.update(REDIS_URL=redis_server.url, ASR_WORKERS=str(args.workers))
+        workers = start_workers(args.workers, args.pin, redis_server.url, tmp)
     proc, base = start_server(db_url, args.server_threads, tmp / "server.log")
     failed = False
     try:
@@ -114,6 +150,11 @@ def main() -> int:
               f"250 ms chunks; {os.cpu_count()} CPU cores; end-of-turn pause "
               f"{os.environ.get('END_OF_TURN_PAUSE_S', '1.6')} s (inside the reply delay); server log {tmp / 'server.log'}",
               flush=True)
+        where = "in-process batching"
+        if args.workers:
+            where = f"{args.workers} Redis worker(s)" + (" pinned one per core" if args.pin else "")
+        print(f"recognition: {where}; ASR_MIN_WINDOW_S {os.environ.get('ASR_MIN_WINDOW_S', 'default')}, "
+              f"ASR_BATCH_MAX {os.environ.get('ASR_BATCH_MAX', 'default')}", flush=True)
         offset = 0
         for n in loads:
             r = run_load(base, calls_dir, names[offset:offset + n], n, args.ramp, args.scenario, reference)
@@ -123,6 +164,11 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        for w in workers:
+            w.terminate()
+            w.wait(timeout=30)
+        if redis_server is not None:
+            redis_server.stop()
     return 1 if failed else 0
 
 

@@ -61,6 +61,17 @@ def _cmd_transcribe(args) -> int:
     return 0
 
 
+def _cmd_worker(args) -> int:
+    if not args.redis_url:
+        print("worker: set REDIS_URL or --redis-url", file=sys.stderr)
+        return 2
+    if args.cpu:
+        os.sched_setaffinity(0, set(args.cpu))
+        os.environ.setdefault("ASR_THREADS", str(len(set(args.cpu))))   # one inference thread per pinned core
+    from .asr.redis_queue import run_worker
+    return run_worker(args.redis_url, name=args.name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading", description="Speech models and grading tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--model-path", help="use this model folder instead of the configured one")
     transcribe.add_argument("--json", action="store_true", help="print text, timings and confidences as JSON")
     transcribe.set_defaults(func=_cmd_transcribe)
+    worker = sub.add_parser("worker", help="serve speech recognition for the web processes from Redis (scale-out)")
+    worker.add_argument("--redis-url", default=os.environ.get("REDIS_URL", ""),
+                        help="Redis to take jobs from (default: REDIS_URL)")
+    worker.add_argument("--name", help="consumer name (default: host-pid)")
+    worker.add_argument("--cpu", type=int, action="append",
+                        help="pin this worker to CPU core N (repeatable), e.g. one worker per core")
+    worker.set_defaults(func=_cmd_worker)
     sub.add_parser("score", help="grade a stored call record against its scenario "
                                  "(score --scenario ID_OR_FILE --record CALL.json [--json])")
     sub.add_parser("validity", help="play the labelled validity suite and report agreement with the labels "

@@ -15,8 +15,12 @@ pip_install() { .venv/bin/python -m pip install -q --disable-pip-version-check "
 # fonts-wqy-microhei: Chinese text in the PDF score reports and certificates (and in browser screenshots)
 apt_pkgs=(espeak-ng libespeak-ng1 ffmpeg sox fonts-wqy-microhei)
 if [ "$mode" = test ]; then
-  # postgresql: the tests start their own throw-away cluster (tests/pgcluster.py); no service is used.
-  apt_pkgs+=(chromium postgresql)
+  # postgresql, redis-server: the tests start their own throw-away servers (tests/pgcluster.py,
+  # tests/redisserver.py); no system service is used.
+  apt_pkgs+=(chromium postgresql redis-server)
+elif [ "${ASR_WORKERS:-0}" -gt 0 ] && [ -z "${REDIS_URL:-}" ]; then
+  # scale-out recognition on this machine: run.sh starts a private redis-server (docs/deployment.md)
+  apt_pkgs+=(redis-server)
 fi
 missing=()
 for pkg in "${apt_pkgs[@]}"; do

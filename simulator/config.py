@@ -70,6 +70,9 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),
         # Practical calls: one folder per call (record.json, both sides' audio, grade.json).
         "CALLS_DIR": env.get("CALLS_DIR") or str(instance_path / "calls"),
+        # Several web processes behind a proxy: this one's number 0-255, written into the ids of the live
+        # calls it holds (the proxy routes a call's requests by it; docs/deployment.md). Unset: one process.
+        "WEB_NODE": int(env["WEB_NODE"]) if (env.get("WEB_NODE") or "").strip() else None,
         "TTS_CACHE_DIR": env.get("TTS_CACHE_DIR") or str(instance_path / "tts-cache"),
         # Live calls: quiet that ends the trainee's turn (pauses inside an answer are shorter), and
         # how long a call with no audio and no action stays open before it is closed as abandoned.

@@ -202,3 +202,21 @@ def test_calls_speak_with_the_configured_voice(app, client, users, library):
     client.get(f"/practical/calls/{call_id}/state")
     lines = [e for e in live.record()["events"] if e["type"] == "caller_utterance"]
     assert lines and lines[0]["voice"] == "pyttsx3"
+
+
+def test_with_several_web_processes_a_call_id_names_the_process_that_holds_it(app, client, users, library):
+    """Call affinity: the proxy routes a call's requests by the two node digits of its id; a web
+    process starting up closes only the interrupted calls of its own node, never another's live call."""
+    from simulator.practical import service
+    app.config["WEB_NODE"] = 7
+    login(client, "trainee1", "correct-horse-1")
+    call_id, _token = start(client)
+    assert call_id.startswith("07") and len(call_id) == 36
+    service.registry().remove(call_id)           # as if node 7 held it and this were another process
+    app.config["WEB_NODE"] = 8
+    assert service.recover_interrupted() == 0
+    assert db.session.get(PracticalCall, call_id).status == "live", "node 8 left node 7's call alone"
+    app.config["WEB_NODE"] = 7                   # node 7 restarts: its lost call is closed on its record
+    assert service.recover_interrupted() == 1
+    db.session.expire_all()
+    assert db.session.get(PracticalCall, call_id).status == "interrupted"

@@ -8,6 +8,7 @@ speech, the utterance is decoded properly (beam 5, word timings) and becomes fin
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
@@ -22,9 +23,14 @@ from .base import Final, Partial, Recognizer, Segment, StreamSession, Transcript
 from .vad import StreamingVad, has_speech
 
 MODEL_NAME = "faster-whisper-base"
+FULL_WINDOW_S = 30.0          # what Whisper was trained on; faster-whisper always pads to it
+WINDOW_STEP_S = 2.5           # fitted windows grow in steps, so similar utterances share a shape
+WINDOW_MARGIN_S = 1.0         # room after the last word for the end-of-text timestamp
+DEFAULT_MIN_WINDOW_S = 10.0   # measured: shorter windows lost accuracy (docs/speech.md, "Encoder windows")
 # Whisper was trained on subtitles: on silence or noise it may "hear" these credits. Dropped.
 HALLUCINATIONS = re.compile(r"(字幕|订阅|点赞|转发|打赏|明镜|栏目|amara|谢谢观看|感谢观看|请不吝)", re.I)
 NO_SPEECH_PROB = 0.6
+LOOP = re.compile(r"(.{1,8}?)\1{5,}")     # the same few characters six times in a row: the decoder looped
 MIN_AVG_LOGPROB = -1.0
 
 _models: dict[tuple[str, int], object] = {}
@@ -35,15 +41,48 @@ def default_threads() -> int:
     return int(os.environ.get("ASR_THREADS") or min(2, os.cpu_count() or 1))
 
 
+def configured_min_window_s() -> float:
+    """``ASR_MIN_WINDOW_S``: the shortest encoder window; 30 turns fitting off."""
+    value = float(os.environ.get("ASR_MIN_WINDOW_S") or DEFAULT_MIN_WINDOW_S)
+    return min(FULL_WINDOW_S, max(WINDOW_STEP_S, value))
+
+
+def fitted_window_s(duration_s: float, minimum_s: float) -> float:
+    """The encoder window for ``duration_s`` of audio: at least ``minimum_s``, in ``WINDOW_STEP_S`` steps,
+    at most 30 s."""
+    needed = math.ceil((duration_s + WINDOW_MARGIN_S) / WINDOW_STEP_S) * WINDOW_STEP_S
+    return min(FULL_WINDOW_S, max(minimum_s, needed))
+
+
+def _fitted_model_class():
+    from faster_whisper import WhisperModel
+    from faster_whisper.audio import pad_or_trim
+
+    class FittedWhisperModel(WhisperModel):
+        """faster-whisper pads every window to 30 s before the encoder, whatever the audio's length; the
+        encoder cost grows with the window, so a 3 s answer paid for 30 s. This encodes the first window
+        fitted to the audio (``window_s`` set by the caller under the model's lock); the decoder, the
+        fallbacks and word timings stay faster-whisper's own. Audio longer than one window goes on with
+        30 s windows."""
+        window_s: float = FULL_WINDOW_S
+
+        def generate_segments(self, features, tokenizer, options, log_progress, encoder_output=None):
+            content_frames = features.shape[-1] - 1
+            frames = int(self.window_s * self.frames_per_second)
+            if encoder_output is None and content_frames <= frames < self.feature_extractor.nb_max_frames:
+                encoder_output = self.encode(pad_or_trim(features[:, :content_frames], frames))
+            return super().generate_segments(features, tokenizer, options, log_progress, encoder_output)
+
+    return FittedWhisperModel
+
+
 def shared_model(path: str, threads: int):
     """One model per process (per path and thread count): loading costs ~0.6 s and ~150 MB."""
-    from faster_whisper import WhisperModel
-
     key = (str(path), threads)
     with _models_lock:
         if key not in _models:
-            _models[key] = (WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads),
-                            threading.Semaphore(1))
+            model = _fitted_model_class()(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
+            _models[key] = (model, threading.Semaphore(1))
         return _models[key]
 
 
@@ -52,7 +91,7 @@ class WhisperRecognizer(Recognizer):
     model_name = MODEL_NAME
 
     def __init__(self, model_path: str | Path | None = None, threads: int | None = None, beam_size: int = 5,
-                 initial_prompt: str | None = None):
+                 initial_prompt: str | None = None, min_window_s: float | None = None):
         if model_path is None:
             from ..model_store import WHISPER_BASE, locate
             model_path = locate(WHISPER_BASE).path
@@ -62,6 +101,7 @@ class WhisperRecognizer(Recognizer):
         self.threads = threads or default_threads()
         self.beam_size = beam_size
         self.initial_prompt = initial_prompt
+        self.min_window_s = min_window_s if min_window_s is not None else configured_min_window_s()
         self.model, self.busy = shared_model(self.model_path, self.threads)
 
     # ---- decoding ----------------------------------------------------------------------------
@@ -76,24 +116,53 @@ class WhisperRecognizer(Recognizer):
         if vad_filter and not has_speech(samples):
             return []
         with self.busy:
+            self.model.window_s = fitted_window_s(samples.size / SAMPLE_RATE, self.min_window_s)
             segments, _ = self.model.transcribe(
                 samples, language="zh", beam_size=beam_size or self.beam_size, word_timestamps=words,
                 without_timestamps=not words, condition_on_previous_text=False,
                 initial_prompt=self.initial_prompt, vad_filter=False)
             raw = list(segments)
+        return _segments(raw, offset)
+
+    def decode_batch(self, items: list[tuple[np.ndarray, float]], *, beam_size: int | None = None,
+                     words: bool = True) -> list[list[Segment]]:
+        """Decode several utterances (float32 samples, offset) in one encoder and one decoder call: the
+        recognition service's batch of finals from different calls. Each is fitted into the window of the
+        longest; an utterance longer than one window, or a batch of one, goes through ``decode``."""
+        longest = max((s.size for s, _ in items), default=0) / SAMPLE_RATE
+        if len(items) <= 1 or longest + WINDOW_MARGIN_S > FULL_WINDOW_S:
+            return [self.decode(s, offset=o, beam_size=beam_size, words=words, vad_filter=False) for s, o in items]
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions, get_suppressed_tokens
+
+        model = self.model
+        frames = int(fitted_window_s(longest, self.min_window_s) * model.frames_per_second)
+        features = np.stack([pad_or_trim(model.feature_extractor(s)[..., :-1], frames) for s, _ in items])
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="zh")
+        options = TranscriptionOptions(
+            beam_size=beam_size or self.beam_size, best_of=5, patience=1, length_penalty=1, repetition_penalty=1,
+            no_repeat_ngram_size=0, log_prob_threshold=-1.0, no_speech_threshold=0.6,
+            compression_ratio_threshold=2.4, condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
+            temperatures=[0.0], initial_prompt=self.initial_prompt, prefix=None, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]), without_timestamps=not words,
+            max_initial_timestamp=1.0, word_timestamps=words, prepend_punctuations="\"'“¿([{-",
+            append_punctuations="\"'.。,，!！?？:：”)]}、", multilingual=False,
+            # a looping hypothesis would hold up the whole batch until 448 tokens: bounded by the audio's
+            # length (speech is < 8 characters a second) and then decoded again alone
+            max_new_tokens=min(400, int(longest * 12) + 32),
+            clip_timestamps="0", hallucination_silence_threshold=None, hotwords=None)
+        metadata = [{"offset": 0.0, "duration": s.size / SAMPLE_RATE} for s, _ in items]
+        with self.busy:
+            outputs = BatchedInferencePipeline(model).forward(features, tokenizer, metadata, options)
         out = []
-        for seg in raw:
-            text = normalize_transcript(seg.text)
-            if not text or HALLUCINATIONS.search(text):
-                continue
-            if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < MIN_AVG_LOGPROB:
-                continue
-            seg_words = [Word(normalize_transcript(w.word), round(float(w.start) + offset, 3), round(float(w.end) + offset, 3),
-                              round(float(w.probability), 3)) for w in (seg.words or []) if w.word.strip()]
-            confidence = (round(sum(w.confidence for w in seg_words) / len(seg_words), 3) if seg_words
-                          else round(float(np.exp(seg.avg_logprob)), 3))
-            out.append(Segment(text, round(float(seg.start) + offset, 3), round(float(seg.end) + offset, 3), confidence,
-                               [w for w in seg_words if w.text]))
+        for segs, (samples, offset) in zip(outputs, items):
+            if _needs_fallback(segs, options):
+                # The batched search has no temperature fallback: a looping or unsure result is decoded
+                # again alone, with faster-whisper's fallbacks, as the one-by-one path would have.
+                out.append(self.decode(samples, offset=offset, beam_size=beam_size, words=words, vad_filter=False))
+            else:
+                out.append(_segments([_BatchSegment(d) for d in segs], offset))
         return out
 
     def transcribe(self, source) -> Transcript:
@@ -106,6 +175,50 @@ class WhisperRecognizer(Recognizer):
 
     def stream(self, on_partial=None, **options) -> "WhisperStream":
         return WhisperStream(self, on_partial=on_partial, **options)
+
+
+def _needs_fallback(segments: list[dict], options) -> bool:
+    from faster_whisper.transcribe import get_compression_ratio
+    if not segments:
+        return False
+    text = "".join(d["text"] for d in segments)
+    first = segments[0]
+    silent = first["no_speech_prob"] > options.no_speech_threshold
+    # Bounded by max_new_tokens, a loop may stay under the compression-ratio threshold: caught as a repeat.
+    return (get_compression_ratio(text) > options.compression_ratio_threshold or bool(LOOP.search(text))
+            or (first["avg_logprob"] < options.log_prob_threshold and not silent))
+
+
+class _BatchSegment:
+    """A segment dict of faster-whisper's batched pipeline, read like its ``Segment``."""
+
+    def __init__(self, d: dict):
+        self.text, self.start, self.end = d["text"], d["start"], d["end"]
+        self.no_speech_prob, self.avg_logprob = d["no_speech_prob"], d["avg_logprob"]
+        self.words = [_Word(w) for w in d.get("words") or []]
+
+
+class _Word:
+    def __init__(self, w: dict):
+        self.word, self.start, self.end, self.probability = w["word"], w["start"], w["end"], w["probability"]
+
+
+def _segments(raw, offset: float) -> list[Segment]:
+    out = []
+    for seg in raw:
+        text = normalize_transcript(seg.text)
+        if not text or HALLUCINATIONS.search(text):
+            continue
+        if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < MIN_AVG_LOGPROB:
+            continue
+        seg_words = [Word(normalize_transcript(w.word), round(float(w.start) + offset, 3),
+                          round(float(w.end) + offset, 3), round(float(w.probability), 3))
+                     for w in (seg.words or []) if w.word.strip()]
+        confidence = (round(sum(w.confidence for w in seg_words) / len(seg_words), 3) if seg_words
+                      else round(float(np.exp(seg.avg_logprob)), 3))
+        out.append(Segment(text, round(float(seg.start) + offset, 3), round(float(seg.end) + offset, 3), confidence,
+                           [w for w in seg_words if w.text]))
+    return out
 
 
 def join_text(segments: list[Segment]) -> str:

@@ -72,7 +72,7 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     if data.get("task", "live_call") != "live_call":
         raise CallError("该题目不是通话任务")
     _make_room(user)
-    call_id = str(uuid.uuid4())
+    call_id = node_call_id(current_app.config.get("WEB_NODE"))
     call_dir = Path(current_app.config["CALLS_DIR"]) / call_id
     live = LiveCall(data, call_dir=call_dir, recognizer=get_recognizer(current_app.config["ASR_ENGINE"]),
                     conversation=Conversation(data), scenario_version=version.version, call_id=call_id,
@@ -93,11 +93,32 @@ def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> Pra
     return row
 
 
+def node_call_id(node: int | None) -> str:
+    """A new call id. With several web processes (``WEB_NODE`` set) its first two hex digits name the
+    process that holds the live call, and a reverse proxy routes ``/practical/calls/<id>/...`` there by
+    them (docs/deployment.md); still 36 characters, as the column expects."""
+    plain = str(uuid.uuid4())
+    return plain if node is None else f"{int(node) % 256:02x}{plain[2:]}"
+
+
+def is_mine(call_id: str) -> bool:
+    """Whether this web process is the one that holds ``call_id`` while it is live: always with one web
+    process; with several, by the call id's node digits."""
+    node = current_app.config.get("WEB_NODE")
+    if node is None:
+        return True
+    try:
+        return int(call_id[:2], 16) == int(node) % 256
+    except ValueError:
+        return False
+
+
 def live_call(row: PracticalCall) -> LiveCall | None:
     """The running call of ``row``; a live call this server process no longer holds (the server was
-    restarted) is closed and graded on what was recorded."""
+    restarted) is closed and graded on what was recorded. A call of another web process (a request
+    the proxy misrouted) is left alone."""
     live = registry().get(row.id)
-    if live is None and row.status == "live":
+    if live is None and row.status == "live" and is_mine(row.id):
         recover_call(row)
     return live
 
@@ -129,7 +150,7 @@ def recover_call(row: PracticalCall) -> None:
 
 def recover_interrupted() -> int:
     """At start-up: every call left live by a previous server process is closed on its record."""
-    rows = db.session.query(PracticalCall).filter_by(status="live").all()
+    rows = [r for r in db.session.query(PracticalCall).filter_by(status="live").all() if is_mine(r.id)]
     for row in rows:
         if registry().get(row.id) is None:
             recover_call(row)

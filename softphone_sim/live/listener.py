@@ -7,14 +7,19 @@ jobs that a worker thread runs (``run_job``); tests run them inline.
 
 Two recogniser kinds:
 - engines with true streaming (Vosk) get every chunk and are flushed at the end of each utterance;
-- the others (Whisper) decode each utterance's audio span once it ended, and caption the utterance in
-  progress about once a second while the model is idle.
+- the others (Whisper) send each utterance's audio span, once it ended, to the process's recognition
+  service (``grading.asr.service``: one model, finals of all calls decoded in batches, in-process or on
+  Redis workers) and wait for its transcript; the utterance in progress is captioned about once a
+  second, at lower priority. A final that fails or is not back within ``ASR_JOB_TIMEOUT_S`` counts as
+  recognised as nothing, so the call goes on (the turn is judged as one with no words) and never hangs.
 """
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +27,8 @@ import numpy as np
 
 from grading.asr.vad import SpeechEnded, SpeechStarted, VadSettings, VoiceActivity
 
+log = logging.getLogger(__name__)
+_DEFAULT = object()
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 CAPTION_EVERY_S = 1.0
@@ -50,7 +57,8 @@ class Caption:
 
 
 class AgentAudio:
-    def __init__(self, directory: Path, recognizer, *, vad: VadSettings | None = None, durable: bool = True):
+    def __init__(self, directory: Path, recognizer, *, vad: VadSettings | None = None, durable: bool = True,
+                 service=_DEFAULT, call_id: str = ""):
         self.path = Path(directory) / "stream.pcm"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.recognizer = recognizer
@@ -69,6 +77,14 @@ class AgentAudio:
         self._open_start: int | None = None    # sample where the utterance in progress began
         self._last_caption_at = 0
         self.closed = False
+        self.call_id = call_id
+        if service is _DEFAULT:
+            from grading.asr.service import service_for
+            service = None if self.streaming else service_for(recognizer)
+        self.service = service                 # None: decode on this thread with the recogniser itself
+        self._caption_future = None            # the caption waiting in the service, cancelled by a final
+        self._in_flight_s = 0.0                # the final waiting in the service (part of the backlog)
+        self.failed_finals = 0
 
     # ---- the request path ---------------------------------------------------------------------
 
@@ -120,6 +136,9 @@ class AgentAudio:
             self._last_caption_at = self.samples
         elif isinstance(event, SpeechEnded):
             self._open_start = None
+            caption = self._caption_future
+            if caption is not None:
+                caption.cancel()               # the final matters now, not a caption of it
             self._put(Job("final", index=event.index, start=max(0, int(event.start * SAMPLE_RATE) - pad),
                               end=min(self.samples, int(event.end * SAMPLE_RATE) + pad)))
 
@@ -154,8 +173,9 @@ class AgentAudio:
     def backlog_s(self) -> float:
         """Seconds of the agent's speech waiting to be recognised."""
         with self._jobs_ready:
-            return round(sum((j.end - j.start) / SAMPLE_RATE if j.kind == "final" else len(j.pcm) / BYTES_PER_SECOND
-                             for j in self._jobs if j.kind != "caption"), 3)
+            return round(self._in_flight_s + sum((j.end - j.start) / SAMPLE_RATE if j.kind == "final"
+                                                 else len(j.pcm) / BYTES_PER_SECOND
+                                                 for j in self._jobs if j.kind != "caption"), 3)
 
     def pending_jobs(self) -> int:
         with self._jobs_ready:
@@ -199,6 +219,20 @@ class AgentAudio:
         if samples.size < SAMPLE_RATE * 0.2:
             return []
         offset = job.start / SAMPLE_RATE
+        if self.service is not None:
+            from grading.asr.service import AsrJob
+            future = self.service.submit(AsrJob("final", samples, offset, call_id=self.call_id))
+            self._in_flight_s = samples.size / SAMPLE_RATE
+            try:
+                return future.result(timeout=self.service.settings.job_timeout_s)
+            except Exception as exc:        # timeout, a worker's error: the utterance counts as no words
+                future.cancel()
+                self.failed_finals += 1
+                log.warning("call %s: utterance %d not recognised (%s)", self.call_id, job.index,
+                            type(exc).__name__ or exc)
+                return []
+            finally:
+                self._in_flight_s = 0.0
         decode = getattr(self.recognizer, "decode", None)
         if decode is not None:
             # VAD already cut the utterance; the recogniser's own filter would only shift the times.
@@ -216,11 +250,35 @@ class AgentAudio:
             final_waiting = any(j.kind == "final" for j in self._jobs)
         if final_waiting or self._open_start is None:
             return []                  # the utterance is over: its final matters, not a caption
+        if self.service is not None:
+            return self._service_caption(job)
         if decode is None or busy is None or not busy.acquire(blocking=False):
             return []                  # captions only when the model is idle: never delay a final
         busy.release()
         segments = decode(self.slice(job.start, job.end), offset=job.start / SAMPLE_RATE, beam_size=1, words=False,
                           vad_filter=False)
+        text = "".join(s.text for s in segments).strip()
+        return [Caption(text)] if text else []
+
+    def _caption_wanted(self) -> bool:
+        with self._jobs_ready:
+            final_waiting = any(j.kind == "final" for j in self._jobs)
+        return not final_waiting and self._open_start is not None and not self.closed
+
+    def _service_caption(self, job: Job) -> list:
+        from grading.asr.service import AsrJob
+        wait = 2 * CAPTION_EVERY_S
+        future = self.service.submit(AsrJob("caption", self.slice(job.start, job.end), job.start / SAMPLE_RATE,
+                                            call_id=self.call_id, wanted=self._caption_wanted,
+                                            expires_at=time.time() + wait))
+        self._caption_future = future
+        try:
+            segments = future.result(timeout=wait)
+        except Exception:                   # cancelled by a final, late or failed: captions are best effort
+            future.cancel()
+            return []
+        finally:
+            self._caption_future = None
         text = "".join(s.text for s in segments).strip()
         return [Caption(text)] if text else []
 

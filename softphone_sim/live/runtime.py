@@ -52,7 +52,7 @@ class LiveCall:
                  agent: dict | None = None, mode: str = "practice", call_id: str | None = None,
                  timing: Timing | None = None, tts_cache: Path | str | None = None,
                  renderer: Callable[..., Any] = render_line, started: bool = True, durable: bool = True,
-                 tts_engine: str = "auto"):
+                 tts_engine: str = "auto", asr_service=None):
         self.scenario = scenario
         self.dir = Path(call_dir)
         (self.dir / "caller").mkdir(parents=True, exist_ok=True)
@@ -76,7 +76,9 @@ class LiveCall:
         self.grade_result: dict | None = None
         self.status = "live"             # live | finished | abandoned
         self.turns = TurnTaking(self.timing)
-        self.audio = AgentAudio(self.dir / "agent", recognizer, durable=durable)
+        # asr_service None: the process's shared recognition service (grading.asr.service.service_for)
+        extra = {} if asr_service is None else {"service": asr_service}
+        self.audio = AgentAudio(self.dir / "agent", recognizer, durable=durable, call_id=self.call_id, **extra)
         self.caller_lines = 0
         self.turn = None                  # the scenario turn the caller said last
         self._line_event: dict | None = None   # its caller_utterance in the record

@@ -1,0 +1,216 @@
+"""Recognition workers on Redis (scale-out): Redis streams with a consumer group.
+
+Why streams (redis-py) rather than RQ or Dramatiq: a worker here is one long-lived process that keeps
+the model loaded and wants *several* jobs at once to batch them (``XREADGROUP COUNT n``), with latency of
+a few milliseconds per hop; RQ forks or runs one job at a time, Dramatiq delivers one message per actor
+call. A job a worker took and did not acknowledge stays in the group's pending list, and another worker
+takes it over with ``XAUTOCLAIM`` once it has been idle for ``ASR_CLAIM_IDLE_MS`` (the worker died, was
+killed or lost its machine): no utterance is lost.
+
+The audio travels inside the job (16-bit PCM, ~32 kB per second of speech), so a worker needs only the
+Redis address, not the web process's disk. The transcript comes back on a list per job
+(``asr:result:<id>``, ``BLPOP`` by the waiting call, expiring after a few minutes).
+
+Keys: ``asr:finals`` and ``asr:captions`` (streams, group ``asr``), ``asr:result:<id>`` (lists),
+``asr:worker:<name>`` (heartbeat, expiring).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import asdict
+
+import numpy as np
+
+from .service import CAPTION_BATCH_MAX, AsrJob, ServiceSettings, decode_jobs
+
+log = logging.getLogger(__name__)
+
+FINALS, CAPTIONS, GROUP = "asr:finals", "asr:captions", "asr"
+RESULT_TTL_S = 300
+HEARTBEAT_TTL_S = 15
+
+
+def _connect(url: str):
+    import redis
+    return redis.Redis.from_url(url, socket_keepalive=True, health_check_interval=30)
+
+
+def _segments_to_json(segments: list) -> str:
+    return json.dumps([asdict(s) for s in segments], ensure_ascii=False)
+
+
+def _segments_from_json(data: str) -> list:
+    from .base import Segment, Word
+    return [Segment(d["text"], d["start"], d["end"], d["confidence"], [Word(**w) for w in d["words"]])
+            for d in json.loads(data)]
+
+
+class RedisFuture:
+    """The transcript of one job: ``result(timeout)`` waits for the worker's answer."""
+
+    def __init__(self, client, job_id: str):
+        self.client, self.key = client, f"asr:result:{job_id}"
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> bool:
+        self._cancelled.set()
+        return True
+
+    def result(self, timeout: float | None = None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._cancelled.is_set():
+            left = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
+            if left <= 0:
+                raise TimeoutError(f"no transcript for {self.key} within {timeout} s")
+            got = self.client.blpop([self.key], timeout=max(0.01, left))
+            if got is not None:
+                reply = json.loads(got[1])
+                if reply.get("error"):
+                    raise RuntimeError(reply["error"])
+                return _segments_from_json(reply["segments"])
+        from concurrent.futures import CancelledError
+        raise CancelledError()
+
+
+class RedisService:
+    """The web process's side: jobs into Redis, transcripts back."""
+
+    def __init__(self, url: str, settings: ServiceSettings | None = None):
+        self.url = url
+        self.settings = settings or ServiceSettings.from_env()
+        self.client = _connect(url)
+        ensure_groups(self.client)
+
+    def submit(self, job: AsrJob) -> RedisFuture:
+        job_id = uuid.uuid4().hex
+        pcm = (np.clip(job.samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        fields = {"id": job_id, "kind": job.kind, "pcm": pcm, "offset": repr(float(job.offset)),
+                  "call": job.call_id, "expires": repr(job.expires_at or 0.0)}
+        # Captions are best effort: only the latest few are kept.
+        self.client.xadd(CAPTIONS if job.caption else FINALS, fields,
+                         maxlen=200 if job.caption else 100_000, approximate=True)
+        return RedisFuture(self.client, job_id)
+
+    def workers(self) -> list[str]:
+        return sorted(k.decode().split(":", 2)[2] for k in self.client.scan_iter("asr:worker:*"))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def ensure_groups(client) -> None:
+    import redis
+    for stream in (FINALS, CAPTIONS):
+        try:
+            client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+class RedisWorker:
+    """One worker process: the model loaded once, finals in batches, captions when no final waits, and
+    the jobs of dead workers taken over."""
+
+    def __init__(self, url: str, recognizer, *, name: str | None = None, settings: ServiceSettings | None = None,
+                 claim_idle_ms: int | None = None):
+        self.client = _connect(url)
+        self.recognizer = recognizer
+        self.settings = settings or ServiceSettings.from_env()
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.claim_idle_ms = int(claim_idle_ms or os.environ.get("ASR_CLAIM_IDLE_MS") or 10_000)
+        self.stop = threading.Event()
+        self.done = 0
+        ensure_groups(self.client)
+
+    def heartbeat(self) -> None:
+        self.client.set(f"asr:worker:{self.name}", str(time.time()), ex=HEARTBEAT_TTL_S)
+
+    def run(self) -> None:
+        log.info("ASR worker %s ready (batch up to %d)", self.name, self.settings.batch_max)
+        last_beat = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() - last_beat > HEARTBEAT_TTL_S / 3:
+                self.heartbeat()
+                last_beat = time.monotonic()
+            self.step(block_ms=1000)
+
+    def step(self, block_ms: int = 1000) -> int:
+        """Take and decode one batch; returns how many jobs were finished."""
+        s = self.settings
+        # 1. finals a dead worker held (idle longer than claim_idle_ms): before anything new
+        _next, claimed, *_ = self.client.xautoclaim(FINALS, GROUP, self.name, self.claim_idle_ms, "0-0",
+                                                    count=s.batch_max)
+        finals = [m for m in claimed if m[1]]
+        if claimed:
+            log.warning("worker %s took over %d final(s) of a dead worker", self.name, len(finals))
+        captions = []
+        if not finals:
+            # 2. new work: block on both streams; finals first when both have some
+            got = self.client.xreadgroup(GROUP, self.name, {FINALS: ">", CAPTIONS: ">"}, count=s.batch_max,
+                                         block=block_ms) or []
+            for stream, messages in got:
+                (finals if _name(stream) == FINALS else captions).extend(messages)
+            if finals and len(finals) < s.batch_max and s.batch_wait_s > 0:
+                time.sleep(s.batch_wait_s)           # dynamic batching: let other calls' finals join
+                more = self.client.xreadgroup(GROUP, self.name, {FINALS: ">"}, count=s.batch_max - len(finals))
+                for _stream, messages in more or []:
+                    finals.extend(messages)
+        if captions:
+            # Captions are never retried: acknowledge at once; stale ones are dropped unseen.
+            self.client.xack(CAPTIONS, GROUP, *[mid for mid, _ in captions])
+            if finals:
+                captions = []                        # a final is waiting: no caption now
+        if finals:
+            return self._run(FINALS, finals)
+        fresh = [(mid, f) for mid, f in captions if float(f.get(b"expires") or 0) == 0 or
+                 float(f[b"expires"]) > time.time()][-CAPTION_BATCH_MAX:]
+        return self._run(CAPTIONS, fresh) if fresh else 0
+
+    def _run(self, stream: str, messages: list) -> int:
+        jobs = [AsrJob("caption" if stream == CAPTIONS else "final",
+                       np.frombuffer(f[b"pcm"], dtype="<i2").astype("float32") / 32768.0,
+                       float(f[b"offset"]), call_id=f.get(b"call", b"").decode()) for _mid, f in messages]
+        try:
+            results = [_segments_to_json(segs) for segs in decode_jobs(self.recognizer, jobs)]
+            replies = [json.dumps({"segments": r}) for r in results]
+        except Exception as exc:
+            log.exception("worker %s: batch of %d failed", self.name, len(jobs))
+            replies = [json.dumps({"error": f"{type(exc).__name__}: {exc}"})] * len(jobs)
+        pipe = self.client.pipeline(transaction=False)
+        for (mid, f), reply in zip(messages, replies):
+            key = f"asr:result:{f[b'id'].decode()}"
+            pipe.rpush(key, reply)
+            pipe.expire(key, RESULT_TTL_S)
+        ids = [mid for mid, _ in messages]
+        if stream == FINALS:
+            pipe.xack(FINALS, GROUP, *ids)
+            pipe.xdel(FINALS, *ids)
+        pipe.execute()
+        self.done += len(messages)
+        return len(messages)
+
+
+def _name(stream) -> str:
+    return stream.decode() if isinstance(stream, bytes) else stream
+
+
+def run_worker(url: str, *, name: str | None = None) -> int:
+    """``python -m grading worker``: load the model once, then serve until interrupted."""
+    from . import get_recognizer
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    recognizer = get_recognizer("whisper")
+    worker = RedisWorker(url, recognizer, name=name)
+    print(f"ASR worker {worker.name} ready on {url} (batch up to {worker.settings.batch_max}, "
+          f"claim after {worker.claim_idle_ms} ms idle)", flush=True)
+    try:
+        worker.run()
+    except KeyboardInterrupt:
+        pass
+    return 0
