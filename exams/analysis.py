@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from simulator.extensions import db
+from sqlalchemy.orm import Session
 
 from .models import Attempt, AttemptAnswer
 
@@ -61,8 +61,8 @@ def _flags(n: int, facility: float, discrimination: float | None) -> tuple[str, 
     return tuple(flags)
 
 
-def bank_item_stats(modes=("mock", "certification")) -> dict[str, ItemStats]:
-    rows = (db.session.query(Attempt.id, Attempt.score, AttemptAnswer.question_id, AttemptAnswer.correct)
+def bank_item_stats(session: Session, modes=("mock", "certification")) -> dict[str, ItemStats]:
+    rows = (session.query(Attempt.id, Attempt.score, AttemptAnswer.question_id, AttemptAnswer.correct)
             .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
             .filter(Attempt.status == "submitted", Attempt.mode.in_(modes)).all())
     return analyse([(r[0], r[1] or 0.0, r[2], bool(r[3])) for r in rows])

@@ -97,7 +97,7 @@ def bank_import(path: Path):
     from exams import bank_io
 
     try:
-        report = bank_io.import_path(path)
+        report = bank_io.import_path(db.session, path)
     except bank_io.ImportRejected as exc:
         for problem in exc.problems:
             click.echo(f"{problem.place}: {problem.message}", err=True)
@@ -111,7 +111,7 @@ def bank_export(path: Path):
     """Export every question to an .xlsx file, a .yaml file, or a folder of per-area YAML files."""
     from exams import bank_io
 
-    click.echo(f"exported {bank_io.export_to_path(path)} questions to {path}")
+    click.echo(f"exported {bank_io.export_to_path(db.session, path)} questions to {path}")
 
 
 @bank_cli.command("validate")
@@ -152,7 +152,7 @@ def sweep_command():
     """Submit every theory attempt whose time is up (the server also does this every 30 s)."""
     from exams.attempts import finalize_overdue
 
-    click.echo(f"submitted {finalize_overdue()} overdue attempt(s)")
+    click.echo(f"submitted {finalize_overdue(db.session)} overdue attempt(s)")
 
 
 def register_cli(app) -> None:

@@ -47,7 +47,7 @@ def bank_dir(tmp_path_factory):
 @pytest.fixture
 def content(app, bank_dir):
     """A theory bank and the level-4 practical pool: two calls (one of level 4), a review, a typing task."""
-    bank_io.sync_from_files(bank_dir)
+    bank_io.sync_from_files(db.session, bank_dir)
     call = _fixture("runtime-lookup")
     call4 = copy.deepcopy(call)
     call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")
