@@ -2,19 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 
-import json
-
+from . import rules, testwise
 from .assembly import Candidate, PaperError, assemble, composition
 from .blueprint import LEVELS, load_blueprints, required_pool
 from .question_bank import BANK_DIR, load_bank, pool_counts
-from . import testwise
 
 
 def _cmd_validate(args) -> int:
-    bank = load_bank(args.path, check_pool=not args.no_pool)
+    blueprints = load_blueprints()
+    bank = load_bank(args.path, blueprints, check_pool=not args.no_pool)
+    bank.problems.extend(rules.bank_rules(bank.questions))
+    if not args.no_testwise:
+        bank.problems.extend(rules.testwise_gate(bank.questions, blueprints))
     for problem in bank.problems:
         if problem.severity == "error" or args.warnings:
             print(problem)
@@ -42,7 +45,8 @@ def _cmd_paper(args) -> int:
     blueprints = load_blueprints()
     blueprint = blueprints[args.level]
     bank = load_bank(args.bank, blueprints, check_pool=False)
-    pool = [Candidate(q.id, q.area, q.level, q.type, tuple(q.options)) for q in bank.questions]
+    pool = [Candidate(q.id, q.area, q.level, q.type, tuple(q.options), group=q.group, difficulty=q.difficulty)
+            for q in bank.questions]
     try:
         paper = assemble(pool, blueprint, args.seed)
     except PaperError as exc:
@@ -93,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", nargs="?", default=str(BANK_DIR))
     validate.add_argument("--no-pool", action="store_true", help="skip the pool-size check (for one file)")
     validate.add_argument("--warnings", action="store_true", help="also print warnings")
+    validate.add_argument("--no-testwise", action="store_true",
+                          help=f"skip the cue-strategy gate (best score <= {testwise.MAX_TESTWISE_SCORE:g}; for one file)")
     validate.set_defaults(func=_cmd_validate)
     stats = sub.add_parser("stats", help="items per area, type and level against the blueprints' needs")
     stats.add_argument("path", nargs="?", default=str(BANK_DIR))
