@@ -13,12 +13,13 @@ from pathlib import Path
 import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from .blueprint import LEVEL_NAMES, load_blueprints
 from .models import BankQuestion
-from .question_bank import (BANK_DIR, SOURCES, Bank, Problem, Question, cross_checks, dump_questions, load_bank,
-                            load_file, parse_question)
+from .question_bank import (BANK_DIR, ENEMIES_FILE, SOURCES, Bank, Problem, Question, cross_checks, dump_questions,
+                            load_bank, load_file, parse_question)
 from .spreadsheet import append_row
 
 XLSX_COLUMNS = ["编号", "知识领域", "等级", "题型", "难度", "题干", "A", "B", "C", "D", "E", "答案", "解析", "依据文件"]
@@ -40,10 +41,11 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     kept_edited: list[str] = field(default_factory=list)   # bank rows a trainer changed: left alone
+    regrouped: list[str] = field(default_factory=list)     # rows whose enemy group changed
 
     def as_dict(self) -> dict:
         return {"added": len(self.added), "updated": len(self.updated), "unchanged": self.unchanged,
-                "kept_edited": len(self.kept_edited)}
+                "kept_edited": len(self.kept_edited), "regrouped": len(self.regrouped)}
 
 
 def _fields(q: Question) -> dict:
@@ -54,7 +56,7 @@ def _fields(q: Question) -> dict:
 def to_question(row: BankQuestion) -> Question:
     return Question(id=row.id, area=row.area, level=row.level, type=row.qtype, difficulty=row.difficulty,
                     stem=row.stem, options=dict(row.options or {}), answer=tuple(row.answer),
-                    explanation=row.explanation, source=row.source, file=f"{row.area}.yaml")
+                    explanation=row.explanation, source=row.source, file=f"{row.area}.yaml", group=row.enemy_group)
 
 
 def _store(session: Session, questions: list[Question], *, editor_id: int | None, origin: str) -> ImportReport:
@@ -89,7 +91,23 @@ def sync_from_files(session: Session, path: Path | str = BANK_DIR) -> ImportRepo
     bank = load_bank(path, check_pool=False)
     if bank.errors:
         raise ImportRejected(bank.errors)
-    return _store(session, bank.questions, editor_id=None, origin="bank")
+    report = _store(session, bank.questions, editor_id=None, origin="bank")
+    report.regrouped = _apply_groups(session, {q.id: q.group for q in bank.questions if q.group})
+    return report
+
+
+def _apply_groups(session: Session, groups: dict[str, str]) -> list[str]:
+    """Make the rows' enemy groups those of the file (the one place groups are edited): a trainer's
+    edit of an item keeps its group, a group removed from the file is removed from its rows."""
+    changed = []
+    rows = session.query(BankQuestion).filter(or_(BankQuestion.enemy_group.isnot(None),
+                                                  BankQuestion.id.in_(list(groups)))).all()
+    for row in rows:
+        if row.enemy_group != groups.get(row.id):
+            row.enemy_group = groups.get(row.id)
+            changed.append(row.id)
+    session.commit()
+    return changed
 
 
 def import_questions(session: Session, questions: list[Question], *, editor_id: int | None) -> ImportReport:
@@ -272,6 +290,8 @@ def export_to_path(session: Session, path: Path) -> int:
 def import_path(session: Session, path: Path, *, editor_id: int | None = None) -> ImportReport:
     if path.is_dir():
         return sync_from_files(session, path)
+    if path.name == ENEMIES_FILE:       # groups are checked against the files of their folder
+        return sync_from_files(session, path.parent)
     if path.suffix.lower() in (".yaml", ".yml") and path.parent.resolve() == BANK_DIR.resolve():
         single = load_file(path, load_blueprints().areas)
         if single.errors:

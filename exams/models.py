@@ -29,6 +29,8 @@ class BankQuestion(Base):
     explanation = Column(Text, nullable=False)
     source = Column(String(64), nullable=False)
     retired = Column(Boolean, nullable=False, default=False, index=True)
+    # Enemy group from exams/bank/enemies.yaml (items on one fact): never two of a group on one paper.
+    enemy_group = Column(String(64), index=True)
     # "bank" rows come from exams/bank/*.yaml and follow the files until a trainer edits them.
     origin = Column(String(16), nullable=False, default="bank")
     edited_by_id = Column(Integer, ForeignKey("users.id"))
