@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 
@@ -90,6 +91,35 @@ def _cmd_testwise(args) -> int:
     return 1 if args.strict and worst > testwise.MAX_TESTWISE_SCORE else 0
 
 
+def _default_database() -> str:
+    # The app's default (simulator/config.py): instance/simulator.sqlite3 in the project folder.
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{BANK_DIR.parent.parent / 'instance' / 'simulator.sqlite3'}"
+
+
+def _cmd_difficulty(args) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from . import analysis
+
+    url = args.database.replace("postgres://", "postgresql://", 1)
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = analysis.relabel(session, min_responses=args.min_responses, apply=args.apply)
+    finally:
+        engine.dispose()
+    changed = [r for r in rows if r.measured != (r.before or r.labelled)]
+    for r in changed:
+        print(f"{r.question_id}: {r.responses} 人作答，难度系数 P={r.facility:.2f}，标注难度 {r.labelled} → 实测难度 {r.measured}")
+    shares = Counter((r.labelled, r.measured) for r in rows)
+    print(f"{len(rows)} item(s) with >= {args.min_responses} responses, {len(changed)} relabelled"
+          + ("" if args.apply else " (dry run: --apply stores them)")
+          + ("; labelled->measured: " + ", ".join(f"{a}->{b} {n}" for (a, b), n in sorted(shares.items()))
+             if rows else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m exams", description="Theory question bank and papers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,7 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     wise.add_argument("--items", action="store_true", help="list the items a cue answers with certainty")
     wise.add_argument("--strict", action="store_true", help=f"exit 1 above {testwise.MAX_TESTWISE_SCORE:g}")
     wise.set_defaults(func=_cmd_testwise)
+    diff = sub.add_parser("difficulty", help="difficulty from item analysis (facility) of submitted papers")
+    diff.add_argument("--database", default=_default_database(),
+                      help="SQLAlchemy URL (default: $DATABASE_URL or the app's instance/simulator.sqlite3)")
+    diff.add_argument("--min-responses", type=int,
+                      default=int(os.environ.get("DIFFICULTY_MIN_RESPONSES", analysis_min_responses())),
+                      help="items answered fewer times keep their label (default $DIFFICULTY_MIN_RESPONSES or 30)")
+    diff.add_argument("--apply", action="store_true", help="store the measured difficulty (assembly uses it)")
+    diff.set_defaults(func=_cmd_difficulty)
     return parser
+
+
+def analysis_min_responses() -> int:
+    from .analysis import DIFFICULTY_MIN_RESPONSES
+
+    return DIFFICULTY_MIN_RESPONSES
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,9 +74,9 @@ def session_of(row) -> Session:
 def active_pool(session: Session) -> list[Candidate]:
     rows = session.query(BankQuestion.id, BankQuestion.area, BankQuestion.level, BankQuestion.qtype,
                          BankQuestion.options, BankQuestion.enemy_group, BankQuestion.difficulty,
-                         ).filter(BankQuestion.retired.is_(False)).all()
+                         BankQuestion.measured_difficulty).filter(BankQuestion.retired.is_(False)).all()
     return [Candidate(r.id, r.area, r.level, r.qtype, tuple(sorted(r.options or {})), group=r.enemy_group,
-                      difficulty=r.difficulty) for r in rows]
+                      difficulty=r.measured_difficulty or r.difficulty) for r in rows]
 
 
 def _active_key(user_id: int, mode: str, sitting_id: int | None) -> str:

@@ -22,7 +22,11 @@ class BankQuestion(Base):
     area = Column(String(32), nullable=False, index=True)
     level = Column(Integer, nullable=False, index=True)
     qtype = Column(String(16), nullable=False)
-    difficulty = Column(Integer, nullable=False, default=2)
+    difficulty = Column(Integer, nullable=False, default=2)          # the author's label (bank file)
+    # From item analysis (exams.analysis.relabel): share correct, and the difficulty it shows; when
+    # set, assembly balances on it instead of the label.
+    facility = Column(Float)
+    measured_difficulty = Column(Integer)
     stem = Column(Text, nullable=False)
     options = Column(JSON, nullable=False, default=dict)   # {"A": "...", ...}; {} for judge
     answer = Column(JSON, nullable=False)                  # ["B"], ["A", "C"], ["T"] / ["F"]
@@ -36,6 +40,10 @@ class BankQuestion(Base):
     edited_by_id = Column(Integer, ForeignKey("users.id"))
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
     version = Column(Integer, nullable=False, default=1)
+
+    @property
+    def effective_difficulty(self) -> int:
+        return self.measured_difficulty or self.difficulty
 
     @property
     def answer_letters(self) -> tuple[str, ...]:

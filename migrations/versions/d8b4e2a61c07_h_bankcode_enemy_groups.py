@@ -1,4 +1,4 @@
-"""h-bankcode: enemy groups of theory items (items on one fact never share a paper)
+"""h-bankcode: enemy groups of theory items (items on one fact never share a paper), difficulty from data
 
 Revision ID: d8b4e2a61c07
 Revises: c5e1a9d7f3b2
@@ -19,9 +19,13 @@ def upgrade():
     with op.batch_alter_table('exam_questions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('enemy_group', sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_exam_questions_enemy_group'), ['enemy_group'], unique=False)
+        batch_op.add_column(sa.Column('facility', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('measured_difficulty', sa.Integer(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('exam_questions', schema=None) as batch_op:
+        batch_op.drop_column('measured_difficulty')
+        batch_op.drop_column('facility')
         batch_op.drop_index(batch_op.f('ix_exam_questions_enemy_group'))
         batch_op.drop_column('enemy_group')
