@@ -294,9 +294,12 @@ def check_item(attempt: Attempt, position: int) -> dict:
 
 
 def _feedback(item: PaperItem, question: BankQuestion, row: AttemptAnswer) -> dict:
+    key_text = _display_answer(item, question.answer)
+    chosen = _display_answer(item, row.response) or "未作答"
+    # Spelled out as choice, key and mark: for 判断 a bare "正确/错误" verdict reads like the key.
+    summary = f"你选：{chosen} · 答案：{key_text} · {'✓' if row.correct else '✗'}"
     return {"position": row.position, "correct": bool(row.correct),
-            "key": _to_displayed(item, question.answer),
-            "key_text": _display_answer(item, question.answer),
+            "key": _to_displayed(item, question.answer), "key_text": key_text, "summary": summary,
             "explanation": question.explanation, "source": source_title(question.source)}
 
 
