@@ -15,6 +15,8 @@ from exams.models import BankQuestion
 from simulator.auth.models import Role
 from simulator.extensions import db
 from tests.bank_factory import generate, write_bank
+from tests.conftest import PASSWORD
+from tests.helpers import login
 
 SEEDS = range(300)
 
@@ -132,3 +134,15 @@ def test_re_importing_the_group_file_regroups_rows_and_keeps_a_trainers_edit(app
     assert report.regrouped
     assert dict(db.session.query(BankQuestion.id, BankQuestion.enemy_group).filter(
         BankQuestion.enemy_group.isnot(None))) == {qid: "only-one" for qid in sorted(groups)[:2]}
+
+
+def test_the_trainers_edit_page_shows_an_items_group(app, grouped_bank, users):
+    bank, groups = grouped_bank
+    qid = sorted(groups)[0]
+    siblings = sorted(q for q, g in groups.items() if g == groups[qid] and q != qid)
+    client = app.test_client()
+    login(client, users[Role.TRAINER].username, PASSWORD)
+    page = client.get(f"/bank/{qid}/edit").get_data(as_text=True)
+    assert f"互斥组 {groups[qid]}" in page and "、".join(siblings) in page
+    lone = next(q for (q,) in db.session.query(BankQuestion.id) if q not in groups)
+    assert 'data-testid="enemy-group"' not in client.get(f"/bank/{lone}/edit").get_data(as_text=True)

@@ -118,7 +118,10 @@ def edit(qid: str):
             saved = _save(form, qid, "已保存试题")
             if saved:
                 return saved
-    return render_template("bank/edit.html", form=form, question=row)
+    siblings = [r[0] for r in db.session.query(BankQuestion.id).filter(
+        BankQuestion.enemy_group == row.enemy_group, BankQuestion.id != row.id).order_by(BankQuestion.id)
+        ] if row.enemy_group else []
+    return render_template("bank/edit.html", form=form, question=row, siblings=siblings)
 
 
 @bp.route("/<qid>/retire", methods=["POST"])
