@@ -111,7 +111,8 @@ def _cmd_difficulty(args) -> int:
         engine.dispose()
     changed = [r for r in rows if r.measured != (r.before or r.labelled)]
     for r in changed:
-        print(f"{r.question_id}: {r.responses} 人作答，难度系数 P={r.facility:.2f}，标注难度 {r.labelled} → 实测难度 {r.measured}")
+        print(f"{r.question_id}: {r.responses} 人作答，难度系数 P={r.facility:.2f}，"
+              f"标注难度 {r.labelled} → 实测难度 {r.measured}")
     shares = Counter((r.labelled, r.measured) for r in rows)
     print(f"{len(rows)} item(s) with >= {args.min_responses} responses, {len(changed)} relabelled"
           + ("" if args.apply else " (dry run: --apply stores them)")
@@ -128,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-pool", action="store_true", help="skip the pool-size check (for one file)")
     validate.add_argument("--warnings", action="store_true", help="also print warnings")
     validate.add_argument("--no-testwise", action="store_true",
-                          help=f"skip the cue-strategy gate (best score <= {testwise.MAX_TESTWISE_SCORE:g}; for one file)")
+                          help=f"skip the cue-strategy gate (best <= {testwise.MAX_TESTWISE_SCORE:g}; for one file)")
     validate.set_defaults(func=_cmd_validate)
     stats = sub.add_parser("stats", help="items per area, type and level against the blueprints' needs")
     stats.add_argument("path", nargs="?", default=str(BANK_DIR))

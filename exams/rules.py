@@ -83,7 +83,8 @@ def absolute_balance(questions: Sequence[Question]) -> list[Problem]:
             if abs(t_share - f_share) > JUDGE_ABSOLUTE_TOLERANCE:
                 heavy = false if f_share > t_share else true
                 problems.append(Problem(_place(level, qtype),
-                                        f"含绝对词（一定、必须、只能……）的陈述：正确的 {t_share:.0%}，错误的 {f_share:.0%}"
+                                        f"含绝对词（一定、必须、只能……）的陈述：正确的 {t_share:.0%}，"
+                                        f"错误的 {f_share:.0%}"
                                         f"（相差最多 {JUDGE_ABSOLUTE_TOLERANCE:.0%}）；含绝对词的"
                                         f"{'错误' if heavy is false else '正确'}陈述："
                                         f"{_ids([q for q in heavy if testwise.is_absolute(q.stem)])}"))
@@ -139,8 +140,8 @@ def near_duplicate_stems(questions: Sequence[Question]) -> list[Problem]:
         if a.group is not None and a.group == b.group:
             continue
         problems.append(Problem(f"{b.file}: {b.id}",
-                                f"题干与 {a.id}（{a.file}）几乎相同（相似度 {score:.0f}）：若考同一知识点，请把两题列入同一"
-                                f"互斥组（enemies.yaml），否则改写题干"))
+                                f"题干与 {a.id}（{a.file}）几乎相同（相似度 {score:.0f}）："
+                                f"若考同一知识点，请把两题列入同一互斥组（enemies.yaml），否则改写题干"))
     return problems
 
 

@@ -12,7 +12,8 @@ from exams.question_bank import SOURCES
 
 # Random characters keep generated stems from looking like near-duplicates of each other (the
 # validator's near-duplicate rule), reproducibly per item.
-_WORDS = "春夏秋冬东南西北金木水火土山川湖海风云雷电花草树林日月星辰江河桥路城乡甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉"
+_WORDS = ("春夏秋冬东南西北金木水火土山川湖海风云雷电花草树林日月星辰江河桥路城乡"
+          "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉")
 # Multiple-choice keys of 2, 3 and 4 options (the key-count spread rule), never all five.
 MULTIPLE_KEYS = (["A", "C"], ["B", "D", "E"], ["A", "B", "C", "E"], ["C", "E"], ["A", "B", "D"])
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
+
+from exams import bank_io
 from exams.models import Attempt, BankQuestion
 from simulator.auth.models import Role
 from simulator.extensions import db
+from tests.bank_factory import write_bank
 from tests.helpers import submit
-from tests.test_theory_web import META_CSRF, _client, _post_json, _start_mock, bank, bank_dir  # noqa: F401
+from tests.test_theory_web import META_CSRF, _client, _post_json, _start_mock
 
 JUDGE = {"T": "正确", "F": "错误"}
+
+
+@pytest.fixture
+def bank(app, tmp_path):
+    return bank_io.sync_from_files(db.session, write_bank(tmp_path / "bank", extra=2))
 
 
 def _paper(app) -> tuple[list[dict], dict[str, list[str]]]:
