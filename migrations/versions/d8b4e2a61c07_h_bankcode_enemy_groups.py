@@ -24,7 +24,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('exam_questions', schema=None) as batch_op:
+    # No table copy (recreate="never": SQLite >= 3.35 drops columns in place): copying exam_questions
+    # would drop the table other tables' foreign keys point to, which SQLite refuses with FKs on.
+    with op.batch_alter_table('exam_questions', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('measured_difficulty')
         batch_op.drop_column('facility')
         batch_op.drop_index(batch_op.f('ix_exam_questions_enemy_group'))
