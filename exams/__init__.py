@@ -5,7 +5,7 @@ Public surface (the web app and the CLI use only these):
 - blueprints: ``load_blueprints``, ``Blueprint``, ``LEVEL_NAMES``
 - assembly and scoring: ``assemble``, ``composition``, ``PaperError``, ``score_item``
 - database-backed exam life cycle: see ``exams.attempts``, ``exams.bank_io``, ``exams.analysis``
-  (they need the Flask-SQLAlchemy session, so they are imported explicitly, not here)
+  (they take a SQLAlchemy session and load the ORM, so they are imported explicitly, not here)
 """
 from .assembly import PaperError, assemble, composition
 from .blueprint import LEVEL_NAMES, Blueprint, load_blueprints

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from collections import Counter
 
-import json
-
+from . import rules, testwise
 from .assembly import Candidate, PaperError, assemble, composition
 from .blueprint import LEVELS, load_blueprints, required_pool
 from .question_bank import BANK_DIR, load_bank, pool_counts
-from . import testwise
 
 
 def _cmd_validate(args) -> int:
-    bank = load_bank(args.path, check_pool=not args.no_pool)
+    blueprints = load_blueprints()
+    bank = load_bank(args.path, blueprints, check_pool=not args.no_pool)
+    bank.problems.extend(rules.bank_rules(bank.questions))
+    if not args.no_testwise:
+        bank.problems.extend(rules.testwise_gate(bank.questions, blueprints))
     for problem in bank.problems:
         if problem.severity == "error" or args.warnings:
             print(problem)
@@ -42,7 +46,8 @@ def _cmd_paper(args) -> int:
     blueprints = load_blueprints()
     blueprint = blueprints[args.level]
     bank = load_bank(args.bank, blueprints, check_pool=False)
-    pool = [Candidate(q.id, q.area, q.level, q.type, tuple(q.options)) for q in bank.questions]
+    pool = [Candidate(q.id, q.area, q.level, q.type, tuple(q.options), group=q.group, difficulty=q.difficulty)
+            for q in bank.questions]
     try:
         paper = assemble(pool, blueprint, args.seed)
     except PaperError as exc:
@@ -86,6 +91,36 @@ def _cmd_testwise(args) -> int:
     return 1 if args.strict and worst > testwise.MAX_TESTWISE_SCORE else 0
 
 
+def _default_database() -> str:
+    # The app's default (simulator/config.py): instance/simulator.sqlite3 in the project folder.
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{BANK_DIR.parent.parent / 'instance' / 'simulator.sqlite3'}"
+
+
+def _cmd_difficulty(args) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from . import analysis
+
+    url = args.database.replace("postgres://", "postgresql://", 1)
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            rows = analysis.relabel(session, min_responses=args.min_responses, apply=args.apply)
+    finally:
+        engine.dispose()
+    changed = [r for r in rows if r.measured != (r.before or r.labelled)]
+    for r in changed:
+        print(f"{r.question_id}: {r.responses} 人作答，难度系数 P={r.facility:.2f}，"
+              f"标注难度 {r.labelled} → 实测难度 {r.measured}")
+    shares = Counter((r.labelled, r.measured) for r in rows)
+    print(f"{len(rows)} item(s) with >= {args.min_responses} responses, {len(changed)} relabelled"
+          + ("" if args.apply else " (dry run: --apply stores them)")
+          + ("; labelled->measured: " + ", ".join(f"{a}->{b} {n}" for (a, b), n in sorted(shares.items()))
+             if rows else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m exams", description="Theory question bank and papers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("path", nargs="?", default=str(BANK_DIR))
     validate.add_argument("--no-pool", action="store_true", help="skip the pool-size check (for one file)")
     validate.add_argument("--warnings", action="store_true", help="also print warnings")
+    validate.add_argument("--no-testwise", action="store_true",
+                          help=f"skip the cue-strategy gate (best <= {testwise.MAX_TESTWISE_SCORE:g}; for one file)")
     validate.set_defaults(func=_cmd_validate)
     stats = sub.add_parser("stats", help="items per area, type and level against the blueprints' needs")
     stats.add_argument("path", nargs="?", default=str(BANK_DIR))
@@ -109,7 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     wise.add_argument("--items", action="store_true", help="list the items a cue answers with certainty")
     wise.add_argument("--strict", action="store_true", help=f"exit 1 above {testwise.MAX_TESTWISE_SCORE:g}")
     wise.set_defaults(func=_cmd_testwise)
+    diff = sub.add_parser("difficulty", help="difficulty from item analysis (facility) of submitted papers")
+    diff.add_argument("--database", default=_default_database(),
+                      help="SQLAlchemy URL (default: $DATABASE_URL or the app's instance/simulator.sqlite3)")
+    diff.add_argument("--min-responses", type=int,
+                      default=int(os.environ.get("DIFFICULTY_MIN_RESPONSES", analysis_min_responses())),
+                      help="items answered fewer times keep their label (default $DIFFICULTY_MIN_RESPONSES or 30)")
+    diff.add_argument("--apply", action="store_true", help="store the measured difficulty (assembly uses it)")
+    diff.set_defaults(func=_cmd_difficulty)
     return parser
+
+
+def analysis_min_responses() -> int:
+    from .analysis import DIFFICULTY_MIN_RESPONSES
+
+    return DIFFICULTY_MIN_RESPONSES
 
 
 def main(argv: list[str] | None = None) -> int:

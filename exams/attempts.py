@@ -2,6 +2,9 @@
 
 Everything the candidate's browser may see before the result is released comes from
 ``paper_for_candidate``, which never includes keys, explanations or scores.
+
+No Flask here: functions that find or create attempts take the caller's SQLAlchemy ``Session`` (the web
+app passes ``db.session``); functions given an attempt work in the session that attempt belongs to.
 """
 from __future__ import annotations
 
@@ -10,8 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-
-from simulator.extensions import db
+from sqlalchemy.orm import Session, object_session
 
 from . import models
 from .assembly import Candidate, PaperItem, assemble, assemble_practice
@@ -61,40 +63,50 @@ def blueprints() -> BlueprintSet:
     return _blueprints
 
 
-def active_pool() -> list[Candidate]:
-    rows = db.session.query(BankQuestion.id, BankQuestion.area, BankQuestion.level, BankQuestion.qtype,
-                            BankQuestion.options).filter(BankQuestion.retired.is_(False)).all()
-    return [Candidate(r.id, r.area, r.level, r.qtype, tuple(sorted(r.options or {}))) for r in rows]
+def session_of(row) -> Session:
+    """The session a loaded record belongs to: every change to an attempt happens in it."""
+    session = object_session(row)
+    if session is None:
+        raise ValueError(f"{row!r} is not attached to a session")
+    return session
+
+
+def active_pool(session: Session) -> list[Candidate]:
+    rows = session.query(BankQuestion.id, BankQuestion.area, BankQuestion.level, BankQuestion.qtype,
+                         BankQuestion.options, BankQuestion.enemy_group, BankQuestion.difficulty,
+                         BankQuestion.measured_difficulty).filter(BankQuestion.retired.is_(False)).all()
+    return [Candidate(r.id, r.area, r.level, r.qtype, tuple(sorted(r.options or {})), group=r.enemy_group,
+                      difficulty=r.measured_difficulty or r.difficulty) for r in rows]
 
 
 def _active_key(user_id: int, mode: str, sitting_id: int | None) -> str:
     return f"{user_id}:sitting:{sitting_id}" if sitting_id is not None else f"{user_id}:{mode}"
 
 
-def active_attempt(user_id: int, mode: str, sitting_id: int | None = None) -> Attempt | None:
-    attempt = db.session.query(Attempt).filter_by(active_key=_active_key(user_id, mode, sitting_id)).first()
+def active_attempt(session: Session, user_id: int, mode: str, sitting_id: int | None = None) -> Attempt | None:
+    attempt = session.query(Attempt).filter_by(active_key=_active_key(user_id, mode, sitting_id)).first()
     if attempt is not None and finalize_if_due(attempt):
         return None
     return attempt
 
 
-def start_attempt(user_id: int, *, mode: str, level: int, area: str | None = None, count: int = 20,
+def start_attempt(session: Session, user_id: int, *, mode: str, level: int, area: str | None = None, count: int = 20,
                   timed: bool = True, feedback: str = "end", sitting_id: int | None = None,
                   time_limit_minutes: int | None = None, seed: int | None = None) -> Attempt:
     """A new paper, or the candidate's attempt already in progress for the same mode or sitting."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
-    existing = active_attempt(user_id, mode, sitting_id)
+    existing = active_attempt(session, user_id, mode, sitting_id)
     if existing is not None:
         return existing
     blueprint = blueprints()[level]
     seed = seed if seed is not None else random.SystemRandom().randrange(2**62)
     if mode == "practice":
-        paper = assemble_practice(active_pool(), blueprint, seed, count=count, area=area)
+        paper = assemble_practice(active_pool(session), blueprint, seed, count=count, area=area)
         limit = (max(1, round(len(paper) * blueprint.time_limit_minutes / blueprint.total_questions))
                  if timed else None)
     else:
-        paper = assemble(active_pool(), blueprint, seed)
+        paper = assemble(active_pool(session), blueprint, seed)
         limit = time_limit_minutes or blueprint.time_limit_minutes
         feedback, area = "end", None
     attempt = Attempt(user_id=user_id, mode=mode, level=level, area=area, sitting_id=sitting_id, seed=seed,
@@ -104,12 +116,12 @@ def start_attempt(user_id: int, *, mode: str, level: int, area: str | None = Non
                       released=mode != "certification", active_key=_active_key(user_id, mode, sitting_id))
     attempt.answers = [AttemptAnswer(position=i, question_id=item.question_id, response=[])
                        for i, item in enumerate(paper)]
-    db.session.add(attempt)
+    session.add(attempt)
     try:
-        db.session.commit()
+        session.commit()
     except IntegrityError:   # a second "start" won the race: resume that one
-        db.session.rollback()
-        existing = active_attempt(user_id, mode, sitting_id)
+        session.rollback()
+        existing = active_attempt(session, user_id, mode, sitting_id)
         if existing is None:
             raise
         return existing
@@ -126,13 +138,14 @@ def lock_row(row) -> None:
     PostgreSQL: SELECT ... FOR UPDATE. SQLite has no row locks: a no-op UPDATE makes this transaction
     the database's single writer before anything is read (pysqlite only opens a transaction at the
     first write, so reads before it would see a state another writer could change under us)."""
+    session = session_of(row)
     model = type(row)
     table = model.__table__
-    if db.session.get_bind().dialect.name == "sqlite":
-        db.session.execute(update(table).where(table.c.id == row.id).values(id=table.c.id))
-        db.session.query(model).filter_by(id=row.id).populate_existing().one()
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(table).where(table.c.id == row.id).values(id=table.c.id))
+        session.query(model).filter_by(id=row.id).populate_existing().one()
     else:
-        db.session.query(model).filter_by(id=row.id).with_for_update().populate_existing().one()
+        session.query(model).filter_by(id=row.id).with_for_update().populate_existing().one()
 
 
 def lock(attempt: Attempt) -> Attempt:
@@ -156,13 +169,13 @@ def finalize_if_due(attempt: Attempt, now=None) -> bool:
     return True
 
 
-def finalize_overdue(now=None) -> int:
+def finalize_overdue(session: Session, now=None) -> int:
     """Submit every overdue attempt; the server's sweeper calls this periodically."""
     done = 0
-    for attempt in db.session.query(Attempt).filter(Attempt.status == "in_progress",
+    for attempt in session.query(Attempt).filter(Attempt.status == "in_progress",
                                                     Attempt.time_limit_minutes.isnot(None)).all():
         done += finalize_if_due(attempt, now)
-        db.session.commit()         # one paper at a time: never hold one paper's lock while closing the next
+        session.commit()         # one paper at a time: never hold one paper's lock while closing the next
     return done
 
 
@@ -197,7 +210,7 @@ def _to_displayed(item: PaperItem, bank_letters) -> list[str]:
 
 def _answer_row(attempt: Attempt, position: int) -> AttemptAnswer:
     # populate_existing: after the lock, the stored row, not what this session loaded earlier.
-    row = (db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position)
+    row = (session_of(attempt).query(AttemptAnswer).filter_by(attempt_id=attempt.id, position=position)
            .populate_existing().first())
     if row is None:
         raise InvalidAnswer("题号不存在。")
@@ -230,7 +243,7 @@ def save_answer(attempt: Attempt, position: int, displayed: list[str] | None = N
     try:
         return _save_locked(attempt, position, displayed, flagged, base, now)
     except ExamError:
-        db.session.rollback()       # release the lock now, not at the end of the request
+        session_of(attempt).rollback()       # release the lock now, not at the end of the request
         raise
 
 
@@ -252,7 +265,7 @@ def _save_locked(attempt: Attempt, position: int, displayed, flagged, base, now)
     if flagged is not None:
         row.flagged = bool(flagged)
     state = answer_state(item, row)
-    db.session.commit()
+    session_of(attempt).commit()
     return state
 
 
@@ -272,17 +285,21 @@ def check_item(attempt: Attempt, position: int) -> dict:
     if not row.response:
         raise InvalidAnswer("请先作答再查看解析。")
     item = PaperItem.from_json(attempt.paper[position])
-    question = db.session.get(BankQuestion, item.question_id)
+    session = session_of(attempt)
+    question = session.get(BankQuestion, item.question_id)
     result = score_item(item.qtype, question.answer, row.response, item.points, attempt.multiple_scoring)
     row.checked, row.correct, row.points = True, result.correct, result.earned
-    db.session.commit()
+    session.commit()
     return _feedback(item, question, row)
 
 
 def _feedback(item: PaperItem, question: BankQuestion, row: AttemptAnswer) -> dict:
+    key_text = _display_answer(item, question.answer)
+    chosen = _display_answer(item, row.response) or "未作答"
+    # Spelled out as choice, key and mark: for 判断 a bare "正确/错误" verdict reads like the key.
+    summary = f"你选：{chosen} · 答案：{key_text} · {'✓' if row.correct else '✗'}"
     return {"position": row.position, "correct": bool(row.correct),
-            "key": _to_displayed(item, question.answer),
-            "key_text": _display_answer(item, question.answer),
+            "key": _to_displayed(item, question.answer), "key_text": key_text, "summary": summary,
             "explanation": question.explanation, "source": source_title(question.source)}
 
 
@@ -301,9 +318,9 @@ def submit(attempt: Attempt, *, reason: str = "candidate", at=None, commit: bool
     lock(attempt)
     if not attempt.is_open:
         return attempt
-    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
-        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
-    rows = {r.position: r for r in db.session.query(AttemptAnswer).filter_by(attempt_id=attempt.id)
+    session = session_of(attempt)
+    questions = _questions(attempt)
+    rows = {r.position: r for r in session.query(AttemptAnswer).filter_by(attempt_id=attempt.id)
             .populate_existing()}
     scored = []
     for position, item in enumerate(items(attempt)):
@@ -318,7 +335,7 @@ def submit(attempt: Attempt, *, reason: str = "candidate", at=None, commit: bool
     attempt.submitted_at = at or models.utcnow()
     attempt.active_key = None
     if commit:
-        db.session.commit()
+        session.commit()
     return attempt
 
 
@@ -334,15 +351,19 @@ def reopen(attempt: Attempt, *, extra_minutes: int) -> Attempt:
     attempt.status, attempt.submitted_at, attempt.submit_reason = "in_progress", None, None
     attempt.score = attempt.passed = attempt.breakdown = None
     attempt.active_key = _active_key(attempt.user_id, attempt.mode, attempt.sitting_id)
-    db.session.commit()
+    session_of(attempt).commit()
     return attempt
+
+
+def _questions(attempt: Attempt) -> dict[str, BankQuestion]:
+    return {q.id: q for q in session_of(attempt).query(BankQuestion).filter(
+        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
 
 
 def paper_for_candidate(attempt: Attempt) -> list[dict]:
     """The paper as the candidate sees it: stems, options in their shuffled order, the answers given.
     No keys, explanations or scores, except the feedback of practice items already checked."""
-    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
-        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
+    questions = _questions(attempt)
     rows = {r.position: r for r in attempt.answers}
     view = []
     for position, item in enumerate(items(attempt)):
@@ -364,8 +385,7 @@ def review(attempt: Attempt) -> list[dict]:
     if attempt.is_open or not attempt.released:
         raise ExamError("成绩尚未发布。")
     entries = paper_for_candidate(attempt)
-    questions = {q.id: q for q in db.session.query(BankQuestion).filter(
-        BankQuestion.id.in_([d["q"] for d in attempt.paper])).all()}
+    questions = _questions(attempt)
     rows = {r.position: r for r in attempt.answers}
     for entry, item in zip(entries, items(attempt)):
         entry["feedback"] = _feedback(item, questions[item.question_id], rows[entry["position"]])

@@ -1,7 +1,8 @@
 """Moving questions between the bank files, Excel/YAML files and the database.
 
 Every import is all-or-nothing: the whole file is validated first and a single bad row (reported
-with its row number) leaves the database untouched.
+with its row number) leaves the database untouched. Functions that touch the database take the
+caller's SQLAlchemy ``Session`` (the web app passes ``db.session``).
 """
 from __future__ import annotations
 
@@ -12,15 +13,14 @@ from pathlib import Path
 import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-
-from .spreadsheet import append_row
-
-from simulator.extensions import db
+from sqlalchemy import or_
+from sqlalchemy.orm import Session
 
 from .blueprint import LEVEL_NAMES, load_blueprints
 from .models import BankQuestion
-from .question_bank import (BANK_DIR, SOURCES, Bank, Problem, Question, cross_checks, dump_questions, load_bank,
-                            load_file, parse_question)
+from .question_bank import (BANK_DIR, ENEMIES_FILE, SOURCES, Bank, Problem, Question, cross_checks, dump_questions,
+                            load_bank, load_file, parse_question)
+from .spreadsheet import append_row
 
 XLSX_COLUMNS = ["编号", "知识领域", "等级", "题型", "难度", "题干", "A", "B", "C", "D", "E", "答案", "解析", "依据文件"]
 _TRUE = {"正确", "对", "√", "T", "TRUE", "是", "Y"}
@@ -41,10 +41,11 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
     kept_edited: list[str] = field(default_factory=list)   # bank rows a trainer changed: left alone
+    regrouped: list[str] = field(default_factory=list)     # rows whose enemy group changed
 
     def as_dict(self) -> dict:
         return {"added": len(self.added), "updated": len(self.updated), "unchanged": self.unchanged,
-                "kept_edited": len(self.kept_edited)}
+                "kept_edited": len(self.kept_edited), "regrouped": len(self.regrouped)}
 
 
 def _fields(q: Question) -> dict:
@@ -55,17 +56,17 @@ def _fields(q: Question) -> dict:
 def to_question(row: BankQuestion) -> Question:
     return Question(id=row.id, area=row.area, level=row.level, type=row.qtype, difficulty=row.difficulty,
                     stem=row.stem, options=dict(row.options or {}), answer=tuple(row.answer),
-                    explanation=row.explanation, source=row.source, file=f"{row.area}.yaml")
+                    explanation=row.explanation, source=row.source, file=f"{row.area}.yaml", group=row.enemy_group)
 
 
-def _store(questions: list[Question], *, editor_id: int | None, origin: str) -> ImportReport:
+def _store(session: Session, questions: list[Question], *, editor_id: int | None, origin: str) -> ImportReport:
     report = ImportReport()
-    existing = {r.id: r for r in db.session.query(BankQuestion).filter(
+    existing = {r.id: r for r in session.query(BankQuestion).filter(
         BankQuestion.id.in_([q.id for q in questions])).all()}
     for q in questions:
         row, values = existing.get(q.id), _fields(q)
         if row is None:
-            db.session.add(BankQuestion(id=q.id, origin=origin, edited_by_id=editor_id, **values))
+            session.add(BankQuestion(id=q.id, origin=origin, edited_by_id=editor_id, **values))
             report.added.append(q.id)
             continue
         if origin == "bank" and row.edited_by_id is not None:
@@ -80,28 +81,44 @@ def _store(questions: list[Question], *, editor_id: int | None, origin: str) -> 
         if editor_id is not None:
             row.edited_by_id = editor_id
         report.updated.append(q.id)
-    db.session.commit()
+    session.commit()
     return report
 
 
-def sync_from_files(path: Path | str = BANK_DIR) -> ImportReport:
+def sync_from_files(session: Session, path: Path | str = BANK_DIR) -> ImportReport:
     """Load the bank files into the database (set-up and ``flask bank import`` of the folder).
     Questions a trainer edited in the app keep the trainer's version."""
     bank = load_bank(path, check_pool=False)
     if bank.errors:
         raise ImportRejected(bank.errors)
-    return _store(bank.questions, editor_id=None, origin="bank")
+    report = _store(session, bank.questions, editor_id=None, origin="bank")
+    report.regrouped = _apply_groups(session, {q.id: q.group for q in bank.questions if q.group})
+    return report
 
 
-def import_questions(questions: list[Question], *, editor_id: int | None) -> ImportReport:
+def _apply_groups(session: Session, groups: dict[str, str]) -> list[str]:
+    """Make the rows' enemy groups those of the file (the one place groups are edited): a trainer's
+    edit of an item keeps its group, a group removed from the file is removed from its rows."""
+    changed = []
+    rows = session.query(BankQuestion).filter(or_(BankQuestion.enemy_group.isnot(None),
+                                                  BankQuestion.id.in_(list(groups)))).all()
+    for row in rows:
+        if row.enemy_group != groups.get(row.id):
+            row.enemy_group = groups.get(row.id)
+            changed.append(row.id)
+    session.commit()
+    return changed
+
+
+def import_questions(session: Session, questions: list[Question], *, editor_id: int | None) -> ImportReport:
     """Questions from an uploaded file, checked together with the rest of the bank."""
-    others = [to_question(r) for r in db.session.query(BankQuestion).filter(
+    others = [to_question(r) for r in session.query(BankQuestion).filter(
         BankQuestion.id.notin_([q.id for q in questions])).all()]
     problems = [p for p in cross_checks(others + questions)
                 if p.severity == "error" and any(p.place.endswith(q.id) for q in questions)]
     if problems:
         raise ImportRejected(problems)
-    return _store(questions, editor_id=editor_id, origin="trainer")
+    return _store(session, questions, editor_id=editor_id, origin="trainer")
 
 
 # ---- files ----------------------------------------------------------------------------------
@@ -136,7 +153,8 @@ def _cell(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def read_xlsx(data: bytes) -> list[Question]:
+def read_xlsx(data: bytes, session: Session) -> list[Question]:
+    """Rows without 编号 get the next free number of their area and level (looked up in ``session``)."""
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types for a non-workbook
@@ -179,7 +197,7 @@ def read_xlsx(data: bytes) -> list[Question]:
         if not qid:
             key = (area, level)
             if key not in next_number:
-                used = [r[0] for r in db.session.query(BankQuestion.id).filter(
+                used = [r[0] for r in session.query(BankQuestion.id).filter(
                     BankQuestion.id.like(f"{area}-{level}-%")).all()]
                 used += [q.id for q in questions if q.id.startswith(f"{area}-{level}-")]
                 next_number[key] = max([int(u.rsplit("-", 1)[1]) for u in used] + [0]) + 1
@@ -200,10 +218,10 @@ def read_xlsx(data: bytes) -> list[Question]:
     return questions
 
 
-def read_upload(filename: str, data: bytes) -> list[Question]:
+def read_upload(filename: str, data: bytes, session: Session) -> list[Question]:
     suffix = Path(filename or "").suffix.lower()
     if suffix == ".xlsx":
-        return read_xlsx(data)
+        return read_xlsx(data, session)
     if suffix in (".yaml", ".yml"):
         return read_yaml(data, filename)
     raise ImportRejected([Problem("文件", "只支持 .xlsx 或 .yaml 文件")])
@@ -246,15 +264,15 @@ def export_yaml(questions: list[Question]) -> str:
     return "---\n".join(dump_questions(area, qs) for area, qs in by_area.items())
 
 
-def all_questions(include_retired: bool = True) -> list[Question]:
-    query = db.session.query(BankQuestion).order_by(BankQuestion.area, BankQuestion.level, BankQuestion.id)
+def all_questions(session: Session, include_retired: bool = True) -> list[Question]:
+    query = session.query(BankQuestion).order_by(BankQuestion.area, BankQuestion.level, BankQuestion.id)
     if not include_retired:
         query = query.filter(BankQuestion.retired.is_(False))
     return [to_question(r) for r in query.all()]
 
 
-def export_to_path(path: Path) -> int:
-    questions = all_questions()
+def export_to_path(session: Session, path: Path) -> int:
+    questions = all_questions(session)
     if path.suffix.lower() == ".xlsx":
         path.write_bytes(write_xlsx(questions))
     elif path.is_dir() or not path.suffix:
@@ -269,12 +287,14 @@ def export_to_path(path: Path) -> int:
     return len(questions)
 
 
-def import_path(path: Path, *, editor_id: int | None = None) -> ImportReport:
+def import_path(session: Session, path: Path, *, editor_id: int | None = None) -> ImportReport:
     if path.is_dir():
-        return sync_from_files(path)
+        return sync_from_files(session, path)
+    if path.name == ENEMIES_FILE:       # groups are checked against the files of their folder
+        return sync_from_files(session, path.parent)
     if path.suffix.lower() in (".yaml", ".yml") and path.parent.resolve() == BANK_DIR.resolve():
         single = load_file(path, load_blueprints().areas)
         if single.errors:
             raise ImportRejected(single.errors)
-        return _store(single.questions, editor_id=None, origin="bank")
-    return import_questions(read_upload(path.name, path.read_bytes()), editor_id=editor_id)
+        return _store(session, single.questions, editor_id=None, origin="bank")
+    return import_questions(session, read_upload(path.name, path.read_bytes(), session), editor_id=editor_id)

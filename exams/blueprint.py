@@ -30,6 +30,8 @@ class Blueprint:
     level_weights: dict[int, int]
     counts: dict[str, dict[str, int]]  # area -> type -> number of questions
     multiple_scoring: str = "all_or_nothing"
+    # Target shares of difficulty 1/2/3 within each cell, e.g. {1: 0.3, 2: 0.5, 3: 0.2}; None: no target.
+    difficulty_mix: dict[int, float] | None = None
 
     @property
     def total_questions(self) -> int:
@@ -80,12 +82,21 @@ def parse_blueprints(data: dict) -> BlueprintSet:
                 if qtype not in types:
                     raise BlueprintError(f"level {level}, {area}: unknown type {qtype!r}")
         weights = {int(k): int(v) for k, v in raw["level_weights"].items()}
+        mix = raw.get("difficulty_mix")
+        if mix is not None:
+            try:
+                mix = {int(k): float(v) for k, v in dict(mix).items()}
+            except (TypeError, ValueError):
+                raise BlueprintError(f"level {level}: difficulty_mix must map 1, 2, 3 to shares") from None
+            if not set(mix) <= {1, 2, 3} or any(v < 0 for v in mix.values()) or abs(sum(mix.values()) - 1) > 0.01:
+                raise BlueprintError(f"level {level}: difficulty_mix needs shares of difficulty 1-3 summing to 1")
         if any(k < level for k in weights) or level not in weights:
             raise BlueprintError(f"level {level}: weights may name only this level and lower ones")
         bp = Blueprint(level=level, name=raw.get("name", LEVEL_NAMES[level]),
                        time_limit_minutes=int(raw["time_limit_minutes"]), pass_mark=int(raw["pass_mark"]),
                        points={t: int(p) for t, p in raw["points"].items()}, level_weights=weights,
-                       counts=counts, multiple_scoring=raw.get("multiple_scoring", "all_or_nothing"))
+                       counts=counts, multiple_scoring=raw.get("multiple_scoring", "all_or_nothing"),
+                       difficulty_mix=mix)
         if bp.total_points != 100:
             raise BlueprintError(f"level {level}: points total {bp.total_points}, must be exactly 100")
         levels[level] = bp

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from simulator.extensions import db
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import relationship
+
+from dbmodel import Base
 
 
 def utcnow() -> datetime:
@@ -11,62 +15,71 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class BankQuestion(db.Model):
+class BankQuestion(Base):
     __tablename__ = "exam_questions"
 
-    id = db.Column(db.String(40), primary_key=True)          # stable, e.g. etiquette-5-001
-    area = db.Column(db.String(32), nullable=False, index=True)
-    level = db.Column(db.Integer, nullable=False, index=True)
-    qtype = db.Column(db.String(16), nullable=False)
-    difficulty = db.Column(db.Integer, nullable=False, default=2)
-    stem = db.Column(db.Text, nullable=False)
-    options = db.Column(db.JSON, nullable=False, default=dict)   # {"A": "...", ...}; {} for judge
-    answer = db.Column(db.JSON, nullable=False)                  # ["B"], ["A", "C"], ["T"] / ["F"]
-    explanation = db.Column(db.Text, nullable=False)
-    source = db.Column(db.String(64), nullable=False)
-    retired = db.Column(db.Boolean, nullable=False, default=False, index=True)
+    id = Column(String(40), primary_key=True)          # stable, e.g. etiquette-5-001
+    area = Column(String(32), nullable=False, index=True)
+    level = Column(Integer, nullable=False, index=True)
+    qtype = Column(String(16), nullable=False)
+    difficulty = Column(Integer, nullable=False, default=2)          # the author's label (bank file)
+    # From item analysis (exams.analysis.relabel): share correct, and the difficulty it shows; when
+    # set, assembly balances on it instead of the label.
+    facility = Column(Float)
+    measured_difficulty = Column(Integer)
+    stem = Column(Text, nullable=False)
+    options = Column(JSON, nullable=False, default=dict)   # {"A": "...", ...}; {} for judge
+    answer = Column(JSON, nullable=False)                  # ["B"], ["A", "C"], ["T"] / ["F"]
+    explanation = Column(Text, nullable=False)
+    source = Column(String(64), nullable=False)
+    retired = Column(Boolean, nullable=False, default=False, index=True)
+    # Enemy group from exams/bank/enemies.yaml (items on one fact): never two of a group on one paper.
+    enemy_group = Column(String(64), index=True)
     # "bank" rows come from exams/bank/*.yaml and follow the files until a trainer edits them.
-    origin = db.Column(db.String(16), nullable=False, default="bank")
-    edited_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
-    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    version = db.Column(db.Integer, nullable=False, default=1)
+    origin = Column(String(16), nullable=False, default="bank")
+    edited_by_id = Column(Integer, ForeignKey("users.id"))
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    version = Column(Integer, nullable=False, default=1)
+
+    @property
+    def effective_difficulty(self) -> int:
+        return self.measured_difficulty or self.difficulty
 
     @property
     def answer_letters(self) -> tuple[str, ...]:
         return tuple(self.answer)
 
 
-class Attempt(db.Model):
+class Attempt(Base):
     """One candidate's paper: the questions and option orders drawn for them, and the outcome."""
     __tablename__ = "exam_attempts"
 
-    id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
-    mode = db.Column(db.String(16), nullable=False)              # practice | mock | certification
-    level = db.Column(db.Integer, nullable=False)
-    area = db.Column(db.String(32))                             # practice on one area
-    sitting_id = db.Column(db.Integer, index=True)              # certification sittings
-    seed = db.Column(db.BigInteger, nullable=False)
-    paper = db.Column(db.JSON, nullable=False)                   # [{"q": id, "order": [...], "points": n}]
-    feedback = db.Column(db.String(16), nullable=False, default="end")   # immediate | end
-    time_limit_minutes = db.Column(db.Integer)                  # None: untimed
-    extra_minutes = db.Column(db.Integer, nullable=False, default=0)
-    pass_mark = db.Column(db.Integer, nullable=False, default=60)
-    multiple_scoring = db.Column(db.String(24), nullable=False, default="all_or_nothing")
-    started_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-    submitted_at = db.Column(db.DateTime)
-    submit_reason = db.Column(db.String(16))                     # candidate | deadline | assessor
-    status = db.Column(db.String(16), nullable=False, default="in_progress", index=True)
-    score = db.Column(db.Float)
-    passed = db.Column(db.Boolean)
-    breakdown = db.Column(db.JSON)                               # area -> {earned, possible, correct, total}
-    released = db.Column(db.Boolean, nullable=False, default=True)  # certification: after publishing
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    mode = Column(String(16), nullable=False)              # practice | mock | certification
+    level = Column(Integer, nullable=False)
+    area = Column(String(32))                             # practice on one area
+    sitting_id = Column(Integer, index=True)              # certification sittings
+    seed = Column(BigInteger, nullable=False)
+    paper = Column(JSON, nullable=False)                   # [{"q": id, "order": [...], "points": n}]
+    feedback = Column(String(16), nullable=False, default="end")   # immediate | end
+    time_limit_minutes = Column(Integer)                  # None: untimed
+    extra_minutes = Column(Integer, nullable=False, default=0)
+    pass_mark = Column(Integer, nullable=False, default=60)
+    multiple_scoring = Column(String(24), nullable=False, default="all_or_nothing")
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    submitted_at = Column(DateTime)
+    submit_reason = Column(String(16))                     # candidate | deadline | assessor
+    status = Column(String(16), nullable=False, default="in_progress", index=True)
+    score = Column(Float)
+    passed = Column(Boolean)
+    breakdown = Column(JSON)                               # area -> {earned, possible, correct, total}
+    released = Column(Boolean, nullable=False, default=True)  # certification: after publishing
     # Unique while in progress, NULL afterwards: at most one active attempt per candidate and
     # sitting (or mode), even when two "start" requests race.
-    active_key = db.Column(db.String(64), unique=True)
+    active_key = Column(String(64), unique=True)
 
-    user = db.relationship("User")
-    answers = db.relationship("AttemptAnswer", back_populates="attempt", cascade="all, delete-orphan",
+    answers = relationship("AttemptAnswer", back_populates="attempt", cascade="all, delete-orphan",
                               order_by="AttemptAnswer.position")
 
     @property
@@ -86,25 +99,25 @@ class Attempt(db.Model):
         return max(0, int((self.deadline - now).total_seconds()))
 
 
-class AttemptAnswer(db.Model):
+class AttemptAnswer(Base):
     __tablename__ = "exam_answers"
-    __table_args__ = (db.UniqueConstraint("attempt_id", "position"),)
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
 
-    id = db.Column(db.Integer, primary_key=True)
-    attempt_id = db.Column(db.Integer, db.ForeignKey("exam_attempts.id", ondelete="CASCADE"), nullable=False,
+    id = Column(Integer, primary_key=True)
+    attempt_id = Column(Integer, ForeignKey("exam_attempts.id", ondelete="CASCADE"), nullable=False,
                            index=True)
-    position = db.Column(db.Integer, nullable=False)             # 0-based index in the paper
-    question_id = db.Column(db.String(40), db.ForeignKey("exam_questions.id"), nullable=False, index=True)
-    response = db.Column(db.JSON, nullable=False, default=list)  # original option letters / ["T"] / ["F"]
-    flagged = db.Column(db.Boolean, nullable=False, default=False)
-    checked = db.Column(db.Boolean, nullable=False, default=False)  # practice: feedback shown, answer locked
+    position = Column(Integer, nullable=False)             # 0-based index in the paper
+    question_id = Column(String(40), ForeignKey("exam_questions.id"), nullable=False, index=True)
+    response = Column(JSON, nullable=False, default=list)  # original option letters / ["T"] / ["F"]
+    flagged = Column(Boolean, nullable=False, default=False)
+    checked = Column(Boolean, nullable=False, default=False)  # practice: feedback shown, answer locked
     # Bumped by the server on every change of the response: a page sends the revision it last saw, so
     # an answer from a stale tab (or a PC with a wrong clock) is refused instead of silently winning or
     # losing. The server orders answers; client clocks and counters are never stored.
-    revision = db.Column(db.Integer, nullable=False, default=0, server_default="0")
-    answered_at = db.Column(db.DateTime)
-    correct = db.Column(db.Boolean)
-    points = db.Column(db.Float)
+    revision = Column(Integer, nullable=False, default=0, server_default="0")
+    answered_at = Column(DateTime)
+    correct = Column(Boolean)
+    points = Column(Float)
 
-    attempt = db.relationship("Attempt", back_populates="answers")
-    question = db.relationship("BankQuestion")
+    attempt = relationship("Attempt", back_populates="answers")
+    question = relationship("BankQuestion")

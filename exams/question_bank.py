@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
-from rapidfuzz import fuzz
 
 from .blueprint import LEVELS, BlueprintSet, load_blueprints, required_pool
 
 BANK_DIR = Path(__file__).resolve().parent / "bank"
+# Groups of items on one fact (see load_enemies); not a question file.
+ENEMIES_FILE = "enemies.yaml"
+_GROUP_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 # The documents items rest on, cited by title (candidates see the title as 依据); the seed file each
 # title names is kept for trainers who look the fact up.
 SOURCE_FILES = {
@@ -62,6 +64,7 @@ class Question:
     explanation: str
     source: str
     file: str = ""
+    group: str | None = None   # enemy group: never on one paper with another item of the group
 
     @property
     def answer_text(self) -> str:
@@ -84,6 +87,7 @@ class Problem:
 class Bank:
     questions: list[Question] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    group_notes: dict[str, str] = field(default_factory=dict)   # enemy group id -> the shared fact
 
     @property
     def errors(self) -> list[Problem]:
@@ -247,7 +251,7 @@ def load_bank(path: Path | str = BANK_DIR, blueprints: BlueprintSet | None = Non
     """Load a bank file or folder and validate it; problems are collected, never raised."""
     blueprints = blueprints or load_blueprints()
     path = Path(path)
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    files = [f for f in sorted(path.glob("*.yaml")) if f.name != ENEMIES_FILE] if path.is_dir() else [path]
     bank = Bank()
     if not files:
         bank.problems.append(Problem(str(path), "没有找到题库文件（*.yaml）"))
@@ -256,10 +260,56 @@ def load_bank(path: Path | str = BANK_DIR, blueprints: BlueprintSet | None = Non
         part = load_file(file, blueprints.areas)
         bank.questions.extend(part.questions)
         bank.problems.extend(part.problems)
+    folder = path if path.is_dir() else path.parent
+    if (folder / ENEMIES_FILE).exists() and path.name != ENEMIES_FILE:
+        # One file of a bank folder: its items keep their groups; ids of the other files are not errors.
+        groups, bank.group_notes, problems = load_enemies(
+            folder / ENEMIES_FILE, {q.id for q in bank.questions} if path.is_dir() else None)
+        bank.problems.extend(problems)
+        bank.questions = [replace(q, group=groups.get(q.id)) for q in bank.questions]
     bank.problems.extend(cross_checks(bank.questions))
     if check_pool:
         bank.problems.extend(pool_checks(bank.questions, blueprints))
     return bank
+
+
+def load_enemies(path: Path, known_ids: set[str] | None = None) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
+    """The enemy groups of ``path``: (item id -> group id, group id -> note, problems). An item is in at
+    most one group; ids the bank does not hold are reported when ``known_ids`` is given."""
+    name = path.name
+    problems: list[Problem] = []
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return {}, {}, [Problem(name, f"YAML 格式错误：{exc}")]
+    if not isinstance(data, dict) or not isinstance(data.get("groups"), list):
+        return {}, {}, [Problem(name, "互斥组文件需要 groups 列表")]
+    of_item: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for index, raw in enumerate(data["groups"], start=1):
+        gid = str(raw.get("id", "")).strip() if isinstance(raw, dict) else ""
+        place = f"{name}: {gid or f'第{index}组'}"
+        if not isinstance(raw, dict) or not _GROUP_ID.fullmatch(gid) or len(gid) > 64:
+            problems.append(Problem(place, "互斥组需要 id（小写字母、数字和连字符，最长 64 个字符）"))
+            continue
+        if gid in notes:
+            problems.append(Problem(place, "互斥组编号重复"))
+            continue
+        note, items = raw.get("note"), raw.get("items")
+        if not isinstance(note, str) or len(note.strip()) < 2:
+            problems.append(Problem(place, "互斥组需要 note：写明这几道题共同考查的知识点"))
+        if not isinstance(items, list) or len({str(i) for i in items}) < 2:
+            problems.append(Problem(place, "互斥组至少要列出两道不同的题"))
+            continue
+        notes[gid] = str(note or "").strip()
+        for qid in dict.fromkeys(str(i) for i in items):
+            if known_ids is not None and qid not in known_ids:
+                problems.append(Problem(place, f"题库中没有 {qid}"))
+            elif qid in of_item:
+                problems.append(Problem(place, f"{qid} 已在互斥组 {of_item[qid]} 中（每道题最多属于一个组）"))
+            else:
+                of_item[qid] = gid
+    return of_item, notes, problems
 
 
 def cross_checks(questions: list[Question]) -> list[Problem]:
@@ -275,17 +325,7 @@ def cross_checks(questions: list[Question]) -> list[Problem]:
         if key in seen_stems:
             problems.append(Problem(place, f"题干与 {seen_stems[key].id} 相同"))
         seen_stems.setdefault(key, q)
-    # Near-identical stems with the same type usually test the same fact the same way.
-    by_cell = defaultdict(list)
-    for q in questions:
-        by_cell[(q.area, q.type)].append(q)
-    for cell in by_cell.values():
-        for i, a in enumerate(cell):
-            ka = stem_key(a.stem)
-            for b in cell[i + 1:]:
-                kb = stem_key(b.stem)
-                if ka != kb and fuzz.ratio(ka, kb) >= 92:
-                    problems.append(Problem(f"{b.file}: {b.id}", f"题干与 {a.id} 几乎相同", "warning"))
+    # Near-identical stems: exams.rules.near_duplicate_stems (across the bank, aware of enemy groups).
     problems.extend(balance_checks(questions))
     return problems
 

@@ -21,7 +21,7 @@ def start_sweeper(app, interval_s: float = 30.0) -> threading.Event:
         while not stop.wait(interval_s):
             with app.app_context():
                 try:
-                    done = finalize_overdue()
+                    done = finalize_overdue(db.session)
                     if done:
                         app.logger.info("submitted %d overdue theory attempt(s)", done)
                     graded = close_overdue_tasks()

@@ -97,7 +97,7 @@ def bank_import(path: Path):
     from exams import bank_io
 
     try:
-        report = bank_io.import_path(path)
+        report = bank_io.import_path(db.session, path)
     except bank_io.ImportRejected as exc:
         for problem in exc.problems:
             click.echo(f"{problem.place}: {problem.message}", err=True)
@@ -111,7 +111,7 @@ def bank_export(path: Path):
     """Export every question to an .xlsx file, a .yaml file, or a folder of per-area YAML files."""
     from exams import bank_io
 
-    click.echo(f"exported {bank_io.export_to_path(path)} questions to {path}")
+    click.echo(f"exported {bank_io.export_to_path(db.session, path)} questions to {path}")
 
 
 @bank_cli.command("validate")
@@ -155,7 +155,7 @@ def sweep_command():
 
     from .practical.service import close_overdue_tasks
 
-    click.echo(f"submitted {finalize_overdue()} overdue attempt(s)")
+    click.echo(f"submitted {finalize_overdue(db.session)} overdue attempt(s)")
     click.echo(f"graded {close_overdue_tasks()} practical task(s) whose time was up")
 
 

@@ -3,18 +3,12 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
 
-# Named constraints keep Alembic migrations portable between SQLite and PostgreSQL.
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+from dbmodel import Base
 
-db = SQLAlchemy(metadata=metadata)
+# db.Model shares Base's registry and metadata: the exams tables (declared on Base, without Flask)
+# and the web app's tables are one schema for Alembic and for relationships.
+db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

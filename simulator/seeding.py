@@ -45,7 +45,7 @@ def seed_question_bank(app) -> dict:
     from exams import bank_io
 
     try:
-        return bank_io.sync_from_files().as_dict()
+        return bank_io.sync_from_files(db.session).as_dict()
     except bank_io.ImportRejected as exc:
         for problem in exc.problems[:20]:
             app.logger.error("question bank: %s", problem)

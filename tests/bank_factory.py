@@ -2,6 +2,7 @@
 depend on the content of exams/bank/ (which has its own validation test)."""
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import yaml
@@ -9,13 +10,17 @@ import yaml
 from exams.blueprint import load_blueprints, required_pool
 from exams.question_bank import SOURCES
 
-# Varied characters keep generated stems from looking like near-duplicates of each other.
-_WORDS = "春夏秋冬东南西北金木水火土山川湖海风云雷电花草树林日月星辰江河桥路城乡"
+# Random characters keep generated stems from looking like near-duplicates of each other (the
+# validator's near-duplicate rule), reproducibly per item.
+_WORDS = ("春夏秋冬东南西北金木水火土山川湖海风云雷电花草树林日月星辰江河桥路城乡"
+          "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉")
+# Multiple-choice keys of 2, 3 and 4 options (the key-count spread rule), never all five.
+MULTIPLE_KEYS = (["A", "C"], ["B", "D", "E"], ["A", "B", "C", "E"], ["C", "E"], ["A", "B", "D"])
 
 
 def _stem(area: str, level: int, qtype: str, n: int) -> str:
-    words = "".join(_WORDS[(n * k + level * 7 + len(area) * 3) % len(_WORDS)] for k in (1, 3, 5, 11, 13))
-    return f"生成题 {area} {level} {qtype} 第{n}题（{words}）：下列说法符合规范的是（　　）。"
+    words = "".join(random.Random(f"{area}-{level}-{qtype}-{n}").choices(_WORDS, k=16))
+    return f"生成题{n}：{words}（　　）。"
 
 
 def generate(extra: int = 0) -> dict[str, list[dict]]:
@@ -38,7 +43,7 @@ def generate(extra: int = 0) -> dict[str, list[dict]]:
                 q["answer"] = "ABCD"[number % 4]
             else:
                 q["options"] = {letter: f"选项{letter}{number}" for letter in "ABCDE"}
-                q["answer"] = [["A", "C"], ["B", "D", "E"], ["A", "B"], ["C", "E"]][number % 4]
+                q["answer"] = MULTIPLE_KEYS[number % len(MULTIPLE_KEYS)]
             files.setdefault(area, []).append(q)
     return files
 

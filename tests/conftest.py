@@ -41,7 +41,8 @@ class IsolatedClient(FlaskClient):
 BOTH_DATABASES = {
     "test_theory_web", "test_theory_engine", "test_theory_concurrency", "test_sittings", "test_lockdown",
     "test_auth", "test_admin_users", "test_progress", "test_practical_web", "test_cli_and_setup",
-    "test_authoring_web",
+    "test_authoring_web", "test_exams_standalone", "test_enemy_groups",
+    "test_difficulty_from_data", "test_theory_feedback_web",
 }
 TEMPLATE_DB = "migrated_template"
 _numbers = itertools.count(1)
@@ -160,7 +161,7 @@ def bank_dir(tmp_path_factory):
 @pytest.fixture
 def content(app, bank_dir):
     """A theory bank and the level-4 practical pool: two calls (one of level 4), a review, a typing task."""
-    bank_io.sync_from_files(bank_dir)
+    bank_io.sync_from_files(db.session, bank_dir)
     call = scenario_fixture("runtime-lookup")
     call4 = copy.deepcopy(call)
     call4.update(id="test-runtime-lookup-4", level=4, title="话费查询（四级）")

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from exams import attempts as exam
 from simulator.auth.models import Role
+from simulator.extensions import db
 from simulator.progress import stats
 from simulator.sittings import service
 from tests.conftest import PASSWORD, scenario_fixture
@@ -32,7 +33,7 @@ def _practise(client, scenario_id, data):
 
 def test_progress_charts_weakest_areas_and_history(app, users, content):  # noqa: F811
     trainee = users[Role.TRAINEE]
-    attempt = exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)                                   # nothing answered: every area at 0 %
     client = _client(app, "trainee1")
     _practise(client, "test-typing-workorder", {"typed": scenario_fixture("typing-fixture")["typing"]["text"][:30]})

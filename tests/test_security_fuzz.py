@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from exams import bank_io
 from simulator.auth.access import ANY_USER, PUBLIC, access_rule
 from simulator.auth.models import Role
+from simulator.extensions import db
 from simulator.practical.library import sync_library
 from tests.bank_factory import write_bank
 from tests.conftest import PASSWORD
@@ -70,7 +71,7 @@ def test_every_json_body_is_read_through_the_shared_helper():
 @pytest.fixture
 def world(app, make_user, tmp_path):
     """A trainee with a practice paper (feedback per item), a live call and a typing task."""
-    bank_io.sync_from_files(write_bank(tmp_path / "bank"))
+    bank_io.sync_from_files(db.session, write_bank(tmp_path / "bank"))
     assert sync_library(FIXTURES)["rejected"] == 0
     for role in Role:
         make_user(f"{role.value}1", role)

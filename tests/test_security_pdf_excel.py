@@ -183,7 +183,7 @@ def _client_for(app, role):
 def test_bank_export_writes_stems_as_text(app, users, tmp_path):
     from exams import bank_io
     from tests.bank_factory import write_bank
-    bank_io.sync_from_files(write_bank(tmp_path / "bank"))
+    bank_io.sync_from_files(db.session, write_bank(tmp_path / "bank"))
     from exams.models import BankQuestion
     question = db.session.query(BankQuestion).first()
     question.stem = FORMULAS[0]

@@ -34,7 +34,7 @@ def bank_dir(tmp_path_factory):
 
 @pytest.fixture
 def bank(app, bank_dir):
-    bank_io.sync_from_files(bank_dir)
+    bank_io.sync_from_files(db.session, bank_dir)
     return bank_dir
 
 
@@ -310,7 +310,7 @@ def test_the_migration_upgrades_an_existing_database(app, bank, users, database)
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import inspect, text
 
-    attempt = exam.start_attempt(users[Role.TRAINEE].id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, users[Role.TRAINEE].id, mode="mock", level=5)
     attempt_id = attempt.id
     exam.save_answer(attempt, 0, ["T"] if attempt.paper[0]["type"] == "judge" else ["A"])
     db.session.remove()

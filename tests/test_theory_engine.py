@@ -24,7 +24,7 @@ def bank_dir(tmp_path_factory):
 
 @pytest.fixture
 def bank(app, bank_dir):
-    report = bank_io.sync_from_files(bank_dir)
+    report = bank_io.sync_from_files(db.session, bank_dir)
     assert report.added and not report.updated
     return bank_dir
 
@@ -135,16 +135,16 @@ def _key_in_displayed_letters(attempt: Attempt, position: int) -> list[str]:
 
 
 def test_start_stores_the_paper_and_a_second_start_resumes_it(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     assert len(attempt.paper) == 100 and len(attempt.answers) == 100
     assert attempt.time_limit_minutes == 60 and attempt.deadline is not None
-    again = exam.start_attempt(trainee.id, mode="mock", level=5)
+    again = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     assert again.id == attempt.id
     assert db.session.query(Attempt).count() == 1
 
 
 def test_answers_map_displayed_letters_to_the_bank_and_stale_saves_lose(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=4)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=4)
     position = next(i for i, item in enumerate(exam.items(attempt)) if item.qtype == "single")
     item = exam.items(attempt)[position]
     saved = exam.save_answer(attempt, position, ["B"], base=0)
@@ -167,7 +167,7 @@ def test_answers_map_displayed_letters_to_the_bank_and_stale_saves_lose(bank, tr
 
 
 def test_full_marks_and_breakdown(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=3)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=3)
     for position in range(len(attempt.paper)):
         exam.save_answer(attempt, position, _key_in_displayed_letters(attempt, position))
     exam.submit(attempt)
@@ -184,7 +184,7 @@ def test_full_marks_and_breakdown(bank, trainee):
 
 
 def test_sixty_correct_answers_pass(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     for position in range(60):
         exam.save_answer(attempt, position, _key_in_displayed_letters(attempt, position))
     exam.submit(attempt)
@@ -192,18 +192,18 @@ def test_sixty_correct_answers_pass(bank, trainee):
 
 
 def test_deadline_submits_even_without_the_browser(bank, trainee, monkeypatch):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     exam.save_answer(attempt, 0, _key_in_displayed_letters(attempt, 0))
     late = attempt.deadline + exam.GRACE + timedelta(seconds=1)
     monkeypatch.setattr(models, "utcnow", lambda: late)
-    assert exam.finalize_overdue() == 1
+    assert exam.finalize_overdue(db.session) == 1
     db.session.refresh(attempt)
     assert attempt.status == "submitted" and attempt.submit_reason == "deadline"
     assert attempt.submitted_at == attempt.deadline and attempt.score == 1
 
 
 def test_answer_inside_the_grace_period_counts_after_it_is_refused(bank, trainee, monkeypatch):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     monkeypatch.setattr(models, "utcnow", lambda: attempt.deadline + timedelta(seconds=5))
     exam.save_answer(attempt, 0, _key_in_displayed_letters(attempt, 0))
     monkeypatch.setattr(models, "utcnow", lambda: attempt.deadline + exam.GRACE + timedelta(seconds=1))
@@ -213,7 +213,7 @@ def test_answer_inside_the_grace_period_counts_after_it_is_refused(bank, trainee
 
 
 def test_extra_time_moves_the_deadline(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     before = attempt.deadline
     attempt.extra_minutes = 10
     assert attempt.deadline - before == timedelta(minutes=10)
@@ -225,12 +225,12 @@ def test_retired_questions_are_not_drawn(bank, trainee):
         row.retired = True
     db.session.commit()
     retired = {r.id for r in db.session.query(BankQuestion).filter_by(retired=True)}
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5, seed=1)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5, seed=1)
     assert not retired & {d["q"] for d in attempt.paper}
 
 
 def test_practice_immediate_feedback_locks_the_answer(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="practice", level=5, area="etiquette", count=10,
+    attempt = exam.start_attempt(db.session, trainee.id, mode="practice", level=5, area="etiquette", count=10,
                                  timed=False, feedback="immediate")
     assert attempt.deadline is None and {d["area"] for d in attempt.paper} == {"etiquette"}
     with pytest.raises(exam.InvalidAnswer):
@@ -243,7 +243,7 @@ def test_practice_immediate_feedback_locks_the_answer(bank, trainee):
 
 
 def test_mock_paper_offers_no_feedback_before_submission(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="mock", level=5)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5)
     exam.save_answer(attempt, 0, ["T"] if exam.items(attempt)[0].qtype == "judge" else ["A"])
     with pytest.raises(exam.ExamError):
         exam.check_item(attempt, 0)
@@ -254,7 +254,7 @@ def test_mock_paper_offers_no_feedback_before_submission(bank, trainee):
 
 
 def test_certification_results_wait_for_release(bank, trainee):
-    attempt = exam.start_attempt(trainee.id, mode="certification", level=5, sitting_id=42)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="certification", level=5, sitting_id=42)
     assert not attempt.released
     exam.submit(attempt)
     with pytest.raises(exam.ExamError):
@@ -267,7 +267,7 @@ def test_seeding_keeps_a_trainers_edit(bank, trainee):
     row = db.session.get(BankQuestion, "kpi-5-001")
     row.explanation, row.edited_by_id = "培训师修改过的解析。", trainee.id
     db.session.commit()
-    report = bank_io.sync_from_files(bank)
+    report = bank_io.sync_from_files(db.session, bank)
     assert "kpi-5-001" in report.kept_edited
     assert db.session.get(BankQuestion, "kpi-5-001").explanation == "培训师修改过的解析。"
 

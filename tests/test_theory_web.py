@@ -30,7 +30,7 @@ def bank_dir(tmp_path_factory):
 
 @pytest.fixture
 def bank(app, bank_dir):
-    bank_io.sync_from_files(bank_dir)
+    bank_io.sync_from_files(db.session, bank_dir)
     return bank_dir
 
 
@@ -245,8 +245,8 @@ def test_export_xlsx_round_trips_and_template_downloads(app, bank, users):
     assert [c.value for c in sheet[1]] == bank_io.XLSX_COLUMNS
     with app.app_context():
         assert sheet.max_row - 1 == db.session.query(BankQuestion).count()
-        questions = bank_io.read_xlsx(exported.data)
-        originals = {q.id: q for q in bank_io.all_questions()}
+        questions = bank_io.read_xlsx(exported.data, db.session)
+        originals = {q.id: q for q in bank_io.all_questions(db.session)}
         assert all(originals[q.id].answer == q.answer and originals[q.id].options == q.options for q in questions)
     template = client.get("/bank/template.xlsx")
     assert template.status_code == 200 and load_workbook(io.BytesIO(template.data)).active.max_row == 2
@@ -258,7 +258,7 @@ def test_item_analysis_page_shows_submitted_attempts(app, bank, users, make_user
     with app.app_context():
         for n in range(12):
             trainee = make_user(f"cand{n}", Role.TRAINEE)
-            attempt = exam.start_attempt(trainee.id, mode="mock", level=5, seed=77)
+            attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5, seed=77)
             for position in range(n * 8):
                 item = exam.items(attempt)[position]
                 key = db.session.get(BankQuestion, item.question_id).answer

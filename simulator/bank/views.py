@@ -77,7 +77,7 @@ def _save(form: QuestionForm, qid: str, done: str):
     question, problems = _form_to_question(form, qid)
     if question is not None and not problems:
         try:
-            bank_io.import_questions([question], editor_id=current_user.id)
+            bank_io.import_questions(db.session, [question], editor_id=current_user.id)
         except bank_io.ImportRejected as exc:
             problems = exc.problems
         else:
@@ -118,7 +118,10 @@ def edit(qid: str):
             saved = _save(form, qid, "已保存试题")
             if saved:
                 return saved
-    return render_template("bank/edit.html", form=form, question=row)
+    siblings = [r[0] for r in db.session.query(BankQuestion.id).filter(
+        BankQuestion.enemy_group == row.enemy_group, BankQuestion.id != row.id).order_by(BankQuestion.id)
+        ] if row.enemy_group else []
+    return render_template("bank/edit.html", form=form, question=row, siblings=siblings)
 
 
 @bp.route("/<qid>/retire", methods=["POST"])
@@ -152,8 +155,8 @@ def import_file():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            questions = bank_io.read_upload(upload.filename, upload.read())
-            report = bank_io.import_questions(questions, editor_id=current_user.id).as_dict()
+            questions = bank_io.read_upload(upload.filename, upload.read(), db.session)
+            report = bank_io.import_questions(db.session, questions, editor_id=current_user.id).as_dict()
         except bank_io.ImportRejected as exc:
             problems = exc.problems
     return render_template("bank/import.html", form=form, problems=problems, report=report)
@@ -169,7 +172,7 @@ def template_xlsx():
 @bp.route("/export.<fmt>")
 @roles_required(*AUTHORS)
 def export(fmt: str):
-    questions = bank_io.all_questions()
+    questions = bank_io.all_questions(db.session)
     if fmt == "xlsx":
         return send_file(io.BytesIO(bank_io.write_xlsx(questions)), as_attachment=True, download_name="题库.xlsx",
                          mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -182,7 +185,7 @@ def export(fmt: str):
 @bp.route("/analysis")
 @roles_required(*AUTHORS, Role.ASSESSOR)
 def item_analysis():
-    stats = analysis.bank_item_stats()
+    stats = analysis.bank_item_stats(db.session)
     rows = {r.id: r for r in db.session.query(BankQuestion).filter(BankQuestion.id.in_(list(stats))).all()}
     items = sorted(stats.values(), key=lambda s: (not s.flags, s.discrimination if s.discrimination is not None else 9))
     return render_template("bank/analysis.html", items=items, rows=rows, areas=load_blueprints().areas,

@@ -167,7 +167,7 @@ def start_theory(candidate: SittingCandidate) -> Attempt:
     if attempt is not None:
         return attempt
     _ensure_open(candidate.sitting)
-    attempt = theory.start_attempt(candidate.user_id, mode="certification", level=candidate.sitting.level,
+    attempt = theory.start_attempt(db.session, candidate.user_id, mode="certification", level=candidate.sitting.level,
                                    sitting_id=candidate.sitting_id)
     attempt.extra_minutes = candidate.extra_minutes
     candidate.theory_attempt_id = attempt.id

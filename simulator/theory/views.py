@@ -89,7 +89,7 @@ def _start(**choice):
     if message:
         _refuse(message)
     try:
-        attempt = exam.start_attempt(current_user.id, **choice)
+        attempt = exam.start_attempt(db.session, current_user.id, **choice)
     except PaperError as exc:
         flash(f"题库暂时无法组卷：{exc}", "error")
         return redirect(url_for(".home"))

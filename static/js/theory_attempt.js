@@ -124,8 +124,10 @@
       const box = section.querySelector(".feedback");
       box.replaceChildren();
       const verdict = document.createElement("p");
-      verdict.className = fb.correct ? "ok" : "bad";
-      verdict.textContent = (fb.correct ? "回答正确" : "回答错误") + "，正确答案：" + fb.key_text;
+      verdict.className = "verdict " + (fb.correct ? "ok" : "bad");
+      verdict.dataset.testid = "verdict";
+      verdict.textContent = fb.summary;
+      document.getElementById("pal-" + position).classList.toggle("wrong", !fb.correct);
       const why = document.createElement("p"); why.textContent = fb.explanation;
       const src = document.createElement("p"); src.className = "muted"; src.textContent = "依据：" + fb.source;
       box.append(verdict, why, src);
