@@ -319,7 +319,9 @@ def test_low_confidence_forbidden_hit_is_review_without_deduction():
     item = r.item("taboo")
     assert (item.verdict, item.points_earned, item.pending_loss) == ("review", 10, 5)
     assert "识别可信度0.40" in item.note
-    assert r.total == 100 and not r.provisional      # 95 would still pass
+    # 95 would still pass, but a bare 我不知道 is also an attitude flag (推诿): it waits for the assessor
+    assert r.total == 100 and r.provisional
+    assert [n.item for n in r.needs_review] == ["attitude"] and r.needs_review[0].evidence[0].confidence == 0.4
 
 
 def test_forbidden_homophone_is_review_only():
@@ -363,7 +365,8 @@ def test_common_taboos_file(tmp_path, monkeypatch):
     assert grade(record, scenario(TABOO_ITEM)).item("taboo").points_earned == 5
     # items without use: common_taboos never need the file
     monkeypatch.setattr(engine_module, "COMMON_FILE", missing)
-    assert grade(record, scenario(dict(TABOO_ITEM, use=None))).item("taboo").points_earned == 10
+    # (attitude off: the bare 我不知道 would otherwise count as an impolite expression, 推诿)
+    assert grade(record, scenario(dict(TABOO_ITEM, use=None, attitude=False))).item("taboo").points_earned == 10
 
 
 # ---- order, rings, hold, latency, length --------------------------------------------------------
@@ -376,9 +379,10 @@ def test_order():
                .caller("t2").agent("再见").hangup().build())
     item = grade(swapped, scenario(dict(OPENING, scope="any"), dict(CLOSING, scope="any"), order)).item("order")
     assert (item.verdict, item.points_earned) == ("fail", 0)
+    # one end missing: the sequence is not there, no half credit
     half = Call().agent("您好，工号1035，很高兴为您服务").caller("t1").agent("再见").hangup().build()
     item = grade(half, scn).item("order")
-    assert (item.verdict, item.points_earned) == ("partial", 5)
+    assert (item.verdict, item.points_earned) == ("fail", 0) and "首尾都做到" in item.note
     with pytest.raises(RubricError):
         grade(half, scenario(dict(order, first="nope")))
 
