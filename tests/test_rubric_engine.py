@@ -757,3 +757,20 @@ def test_python_m_grading_score_is_the_same_command(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "grading", "score", "--scenario", str(scn_file), "--record",
                               str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
+
+
+def test_reply_to_item_done_one_reply_early_is_credited_whole_or_not_at_all():
+    """A caller does not always follow the script's order: confirming the need in the reply just before
+    the scripted turn is the behaviour; a partial attempt there earns nothing extra."""
+    confirm = {"id": "confirm", "kind": "phrase", "label": "确认需求", "points": 20, "scope": "reply_to:t2",
+               "all_of": [["您是说"], ["对吗"]]}
+    early = (Call().agent("您好").caller("t1", "我家宽带断了").agent("您是说家里宽带上不了网，对吗？")
+             .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    item = grade(early, scenario(confirm)).item("confirm")
+    assert item.points_earned == 20 and "相邻" in item.note
+    half = (Call().agent("您好").caller("t1", "我家宽带断了").agent("您是说宽带断了。")
+            .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    assert grade(half, scenario(confirm)).item("confirm").points_earned == 0
+    never = (Call().agent("您好").caller("t1", "我家宽带断了").agent("好的。")
+             .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    assert grade(never, scenario(confirm)).item("confirm").points_earned == 0

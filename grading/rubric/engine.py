@@ -361,6 +361,23 @@ def _scope_instances(ctx: _Context, scope: str) -> tuple[list[list[Utterance]], 
     raise RubricError(f"未知的范围 scope: {scope}")
 
 
+def _neighbour_replies(call: CallView, turn_id: str) -> list[list[Utterance]]:
+    """The agent's replies to the caller lines just before and just after each time the caller said
+    ``turn_id``."""
+    out = []
+    for k, c in enumerate(call.caller):
+        if c.get("turn") != turn_id:
+            continue
+        for j in (k - 1, k + 1):
+            if not 0 <= j < len(call.caller):
+                continue
+            start = _num(call.caller[j].get("start"), _num(call.caller[j].get("t"), 0.0))
+            nxt = call.caller[j + 1] if j + 1 < len(call.caller) else None
+            limit = _num(nxt.get("start"), _num(nxt.get("t"))) if nxt is not None else float("inf")
+            out.append([u for u in call.agent if start < u.start < limit])
+    return out
+
+
 def _scope_label(ctx: _Context, scope: str) -> str:
     if scope.startswith("reply_to:"):
         turn_id = scope.split(":", 1)[1].strip()
@@ -400,9 +417,18 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     syn = ctx.synonyms()
     evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
              for utts in instances]
+    shifted = False
     if combine == "best":
         chosen = [max(evals, key=lambda e: (e.earned, e.potential))]
         earned, potential = chosen[0].earned, chosen[0].potential
+        if scope.startswith("reply_to:") and earned < points - 1e-9:
+            # a caller does not always follow the script's order: the same behaviour one reply early or
+            # late (confirming the need as soon as it was stated) is the behaviour, fully done or not at all
+            near = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
+                    for utts in _neighbour_replies(ctx.call, scope.split(":", 1)[1].strip())]
+            best = max(near, key=lambda e: e.earned, default=None)
+            if best is not None and best.earned >= points - 1e-9:
+                chosen, earned, potential, shifted = [best], best.earned, best.potential, True
     else:
         chosen = evals
         earned = sum(e.earned for e in evals) / len(evals)
@@ -431,7 +457,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
                             evidence.append(_unclear_evidence(u))
             else:
                 missing.append(prefix + g.describe_alternatives())
-    parts = []
+    parts = ["在相邻的一轮应答中做到。"] if shifted else []
     if said:
         parts.append("已说到：" + "、".join(said) + "。")
     if unsure:
