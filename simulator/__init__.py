@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
 
-    from . import admin, authoring, bank, main, practical, progress, sittings, theory
+    from . import admin, authoring, bank, calibration, main, practical, progress, sittings, theory
     from .auth.access import enforce_access
     from .auth.views import bp as auth_bp
     from .cli import register_cli
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(authoring.bp)
     app.register_blueprint(sittings.bp)
     app.register_blueprint(progress.bp)
+    app.register_blueprint(calibration.bp)
     register_error_handlers(app)
     register_cli(app)
     _register_template_helpers(app)
@@ -130,7 +131,17 @@ def _register_template_helpers(app: Flask) -> None:
     from .auth.access import wants_role
     from .auth.models import Role
 
-    app.jinja_env.globals.update(has_role=wants_role, Role=Role)
+    app.jinja_env.globals.update(has_role=wants_role, Role=Role, awaiting_review=_awaiting_review)
+
+
+def _awaiting_review(candidate) -> int:
+    """How many of a sitting candidate's calls wait for the assessor (attitude flags not yet settled)."""
+    from .extensions import db
+    from .practical.models import PracticalCall
+
+    ids = [p.get("call_id") for p in candidate.practical_plan or [] if p.get("call_id")]
+    calls = db.session.query(PracticalCall).filter(PracticalCall.id.in_(ids)).all() if ids else []
+    return sum(1 for c in calls if c.awaiting_review)
 
 
 @event.listens_for(Engine, "connect")

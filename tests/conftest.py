@@ -42,7 +42,7 @@ BOTH_DATABASES = {
     "test_theory_web", "test_theory_engine", "test_theory_concurrency", "test_sittings", "test_lockdown",
     "test_auth", "test_admin_users", "test_progress", "test_practical_web", "test_cli_and_setup",
     "test_authoring_web", "test_exams_standalone", "test_enemy_groups",
-    "test_difficulty_from_data", "test_theory_feedback_web",
+    "test_difficulty_from_data", "test_theory_feedback_web", "test_calibration",
 }
 TEMPLATE_DB = "migrated_template"
 _numbers = itertools.count(1)

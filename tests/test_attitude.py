@@ -31,6 +31,29 @@ RUDE = [  # (sentence, kind)
     ("你脑子进水了吧", "insult"),
     ("烦死了", "impatience"),
     ("好了好了，我知道", "impatience"),
+    # the kinds of the second increment, each in sentences written for this test
+    ("一大早的您哭什么呀", "reproach"),
+    ("您打听这么多干什么", "reproach"),
+    ("这跟您有什么关系", "reproach"),
+    ("您别老对我发脾气", "reproach"),
+    ("您讲的是什么东西啊", "reproach"),
+    ("早这样讲不就完了", "reproach"),
+    ("您到底办不办", "reproach"),
+    ("说话放尊重一点", "command"),
+    ("你先把电视关了再说", "command"),
+    ("有事说事，别绕弯子", "command"),
+    ("您签合同的时候也不看一下", "blame"),
+    ("本来也不是我们的问题", "shirk"),
+    ("那您就找物业去吧", "shirk"),
+    ("我也不清楚。", "shirk"),
+    ("这事我可决定不了", "refusal"),
+    ("想退就退吧", "refusal"),
+    ("您骂我也没用", "dismissal"),
+    ("领导不是您想见就能见的", "dismissal"),
+    ("您想得倒挺美", "sarcasm"),
+    ("这点小事也值得打电话", "sarcasm"),
+    ("您还好意思说啊", "sarcasm"),
+    ("谢谢您。您可真会算计啊", "sarcasm"),    # a 谢谢 in another sentence excuses nothing
 ]
 POLITE = [
     "您好，工号2046，请问有什么可以帮您？",
@@ -47,6 +70,22 @@ POLITE = [
     "好的，明白了，我这就为您登记。",
     "请问还有什么可以帮您？感谢您的来电，再见。",
     "您说得对，我们会改进。",
+    "您先别着急，慢慢说，有什么事我都帮您记下来。",
+    "请您把手机拿近一点，好吗？",
+    "这不是您的错，是我们系统的问题，非常抱歉。",
+    "不知道您现在方便吗？",
+    "我不太清楚这个政策，我帮您查询一下。",
+    "您可以找物业协助处理，物业的电话是八八六六。",
+    "我理解您很着急，换作是我也会着急的。",
+    "您还知道密码吗？",
+    "请问跟您一起办理的还有谁？",
+    "我会尽快为您反映，一定在明天中午前答复您。",
+    "您要办理的话，带上身份证就可以了。",
+    "您要是想退，我来帮您办。",
+    "您说的是宽带的事吧？",
+    "好的，那就先这样，有问题您随时来电。",
+    "我把您的情况记下来，马上反馈。",
+    "您是他妈妈吧？麻烦您转告他回个电话。",
 ]
 
 
@@ -142,3 +181,39 @@ def test_assessor_override_of_the_attitude_item_lifts_the_cap():
     assert call.effective_score() < PASS_MARK
     call.overrides = {"attitude": {"points": 0.0, "by": 1, "at": "2026-12-01T20:00:00", "reason": "客户要求重复，语气平和"}}
     assert call.effective_score() == 100.0
+
+
+def test_major_expression_deducts_needs_review_and_counts_as_a_taboo():
+    """A major expression costs points (the documented scale) on the attitude item and is a hit of the
+    scenario's 服务忌语 item in any wording; the result says why it waits for the assessor."""
+    from grading.rubric.engine import MAJOR_DEDUCTION
+
+    taboo = {"id": "taboo", "kind": "forbidden", "label": "服务忌语", "points": 10, "per_hit": 10,
+             "phrases": ["有什么了不起"]}
+    polite = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+              .agent("好的，请您稍等，上个月是八十元。").caller("t2", "好").agent("感谢您的来电，再见。").hangup().build())
+    rude = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+            .agent("您打听这么多干什么，上个月是八十元。").caller("t2", "好").agent("感谢您的来电，再见。").hangup().build())
+    ok = grade(polite, scenario(*ITEMS, taboo))
+    res = grade(rude, scenario(*ITEMS, taboo))
+    assert ok.total == 100 and not ok.provisional and ok.needs_review == []
+    assert res.item("taboo").points_earned == 0 and "打听这么多干什么" in res.item("taboo").note
+    # counted once: by the 服务忌语 item where the scenario has one, else by the attitude item
+    assert res.item("attitude").deduction == 0 and res.total == ok.total - 10 and res.passed and res.provisional
+    alone = grade(rude, scenario(*ITEMS))
+    assert alone.item("attitude").deduction == MAJOR_DEDUCTION and alone.total == 100 - MAJOR_DEDUCTION
+    [why] = alone.needs_review
+    assert why.item == "attitude" and why.evidence[0].utterance == 1 and "打听这么多干什么" in why.evidence[0].text
+    assert res.to_dict()["needs_review"][0]["evidence"][0]["method"] == "pattern"
+
+
+def test_a_bare_farewell_is_not_a_closing():
+    """The shared closing intent needs courtesy in the same turn (004「感谢您的来电，再见」)."""
+    closing = {"id": "closing", "kind": "phrase", "label": "结束语", "points": 40, "scope": "last",
+               "intent": "closing", "any_of": ["再见"]}
+    for last, credited in (("好，再见。", False), ("拜拜。", False), ("不客气，祝您周末愉快，再见。", True),
+                           ("给您添麻烦了，再见。", True)):
+        rec = (Call().agent("您好，工号1035，请问有什么可以帮您？").caller("t1", "查话费")
+               .agent("请您稍等，八十元。").caller("t2", "好").agent(last).hangup().build())
+        item = grade(rec, scenario(ITEMS[0], closing)).item("closing")
+        assert (item.points_earned == 40) is credited, (last, item.note)

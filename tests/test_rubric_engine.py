@@ -319,7 +319,9 @@ def test_low_confidence_forbidden_hit_is_review_without_deduction():
     item = r.item("taboo")
     assert (item.verdict, item.points_earned, item.pending_loss) == ("review", 10, 5)
     assert "识别可信度0.40" in item.note
-    assert r.total == 100 and not r.provisional      # 95 would still pass
+    # 95 would still pass, but a bare 我不知道 is also an attitude flag (推诿): it waits for the assessor
+    assert r.total == 100 and r.provisional
+    assert [n.item for n in r.needs_review] == ["attitude"] and r.needs_review[0].evidence[0].confidence == 0.4
 
 
 def test_forbidden_homophone_is_review_only():
@@ -363,7 +365,8 @@ def test_common_taboos_file(tmp_path, monkeypatch):
     assert grade(record, scenario(TABOO_ITEM)).item("taboo").points_earned == 5
     # items without use: common_taboos never need the file
     monkeypatch.setattr(engine_module, "COMMON_FILE", missing)
-    assert grade(record, scenario(dict(TABOO_ITEM, use=None))).item("taboo").points_earned == 10
+    # (attitude off: the bare 我不知道 would otherwise count as an impolite expression, 推诿)
+    assert grade(record, scenario(dict(TABOO_ITEM, use=None, attitude=False))).item("taboo").points_earned == 10
 
 
 # ---- order, rings, hold, latency, length --------------------------------------------------------
@@ -376,9 +379,10 @@ def test_order():
                .caller("t2").agent("再见").hangup().build())
     item = grade(swapped, scenario(dict(OPENING, scope="any"), dict(CLOSING, scope="any"), order)).item("order")
     assert (item.verdict, item.points_earned) == ("fail", 0)
+    # one end missing: the sequence is not there, no half credit
     half = Call().agent("您好，工号1035，很高兴为您服务").caller("t1").agent("再见").hangup().build()
     item = grade(half, scn).item("order")
-    assert (item.verdict, item.points_earned) == ("partial", 5)
+    assert (item.verdict, item.points_earned) == ("fail", 0) and "首尾都做到" in item.note
     with pytest.raises(RubricError):
         grade(half, scenario(dict(order, first="nope")))
 
@@ -753,3 +757,20 @@ def test_python_m_grading_score_is_the_same_command(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "grading", "score", "--scenario", str(scn_file), "--record",
                               str(tmp_path / "nope.json")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2
+
+
+def test_reply_to_item_done_one_reply_early_is_credited_whole_or_not_at_all():
+    """A caller does not always follow the script's order: confirming the need in the reply just before
+    the scripted turn is the behaviour; a partial attempt there earns nothing extra."""
+    confirm = {"id": "confirm", "kind": "phrase", "label": "确认需求", "points": 20, "scope": "reply_to:t2",
+               "all_of": [["您是说"], ["对吗"]]}
+    early = (Call().agent("您好").caller("t1", "我家宽带断了").agent("您是说家里宽带上不了网，对吗？")
+             .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    item = grade(early, scenario(confirm)).item("confirm")
+    assert item.points_earned == 20 and "相邻" in item.note
+    half = (Call().agent("您好").caller("t1", "我家宽带断了").agent("您是说宽带断了。")
+            .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    assert grade(half, scenario(confirm)).item("confirm").points_earned == 0
+    never = (Call().agent("您好").caller("t1", "我家宽带断了").agent("好的。")
+             .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
+    assert grade(never, scenario(confirm)).item("confirm").points_earned == 0

@@ -88,3 +88,19 @@ def test_hold_etiquette_in_own_words():
     silent = (Call().agent("您好").caller("t1", "查话费").agent("我去调一下账单明细。").hold(10)
               .agent("查到了，八十元。").hangup().build())
     assert grade(silent, scenario(item)).item("hold").points_earned == 0
+
+
+def test_review_answer_naming_the_customer_in_the_third_person_is_credited():
+    """A written review speaks of 客户/顾客 where the rubric's wording addresses 您, and says 告诉 for 告知,
+    征求 for 征得: the same fault named in other words is credited (synonym rows of common.yaml)."""
+    from scenarios.tasks import answer_record
+
+    scn = load_library(LIBRARY_DIR)["l4-review-hold"].data
+    own = ("坐席按下保持键以前没有告诉客户，也没有征求顾客的同意。"
+           "取消保持时说了禁语，应该感谢顾客的耐心等候。")
+    res = grade(answer_record(scn, text=own), scn)
+    assert res.item("no-permission").verdict == "pass", res.item("no-permission").note
+    assert res.item("after-hold").verdict == "pass", res.item("after-hold").note
+    assert res.item("after-hold").evidence[0].method in ("synonym", "ngram")
+    off = grade(answer_record(scn, text="坐席的语速适中，声音清楚。"), scn)
+    assert off.item("no-permission").points_earned == 0 and off.item("after-hold").points_earned == 0

@@ -5,7 +5,8 @@ regular expressions over normalised text, and the courtesy every call needs (您
 The data is ``patterns.yaml`` beside this file, reviewable by trainers: each pattern has a kind, a
 severity (fatal / major / minor), its source in the seed documents and the wording to use instead.
 Patterns are matched clause by clause (text between punctuation) so one does not run across two
-sentences; ``unless`` vetoes a hit when the utterance carries the polite form of the same request.
+sentences; ``unless`` vetoes a hit when its sentence (text up to 。！？；) carries the polite form of the
+same request. The sentence, not the whole utterance: a 谢谢 in one sentence must not excuse sarcasm in the next.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ DATA_FILE = Path(__file__).with_name("patterns.yaml")
 SEVERITIES = ("fatal", "major", "minor")
 _ADDRESS = "(?:你|您)"
 _CLAUSE_SPLIT = re.compile(r"[\s\W_]+", re.UNICODE)
+_SENTENCE_SPLIT = re.compile(r"[。！？!?；;\n]+")
 
 
 class AttitudeDataError(ValueError):
@@ -105,13 +107,13 @@ def load(path: str | Path | None = None) -> AttitudeData:
     return data
 
 
-def clauses(text: str) -> list[tuple[int, str]]:
+def clauses(text: str, split: re.Pattern = _CLAUSE_SPLIT) -> list[tuple[int, str]]:
     """(offset in the normalised utterance, normalised clause) for each clause of ``text``."""
     from grading.textnorm import for_matching
 
     norm = for_matching(text or "")
     out, offset = [], 0
-    for clause in _CLAUSE_SPLIT.split(text or ""):
+    for clause in split.split(text or ""):
         c = for_matching(clause)
         pos = norm.find(c, offset) if c else -1
         if pos < 0:
@@ -126,11 +128,12 @@ def find(text: str, patterns: Iterable[Pattern] | None = None) -> list[Hit]:
     from grading.textnorm import for_matching
 
     pats = list(load().patterns if patterns is None else patterns)
-    norm = for_matching(text or "")
+    sentences = clauses(text, _SENTENCE_SPLIT) or [(0, for_matching(text or ""))]
     hits = []
     for offset, clause in clauses(text):
+        sentence = next((s for o, s in reversed(sentences) if o <= offset), sentences[0][1])
         for p in pats:
-            if p.unless is not None and p.unless.search(norm):
+            if p.unless is not None and p.unless.search(sentence):
                 continue
             for m in p.regex.finditer(clause):
                 if m.end() > m.start():

@@ -22,8 +22,8 @@ How each kind scores (``P`` = the item's points):
 - ``forbidden``: only exact occurrences recognised with confidence cost points (``per_hit`` each,
   default P, at most P); homophone or low-confidence occurrences are ``review``. ``auto_fail``: a
   confirmed occurrence makes the total 0.
-- ``order``: P split between ``first`` and ``last``; each part when its phrase item is fully credited
-  in that turn.
+- ``order``: P when every part given (``first``, ``last``) has its phrase item fully credited in that
+  turn, else 0 (a sequence with one end missing is not there); pending when the missing part is uncertain.
 - ``rings``, ``hangup``, ``transfer`` (half for the right target, half for announcing it),
   ``work_order`` (P × checks passed / checks), ``reply_latency`` (P × prompt replies / replies due)
   and ``hold`` (P split between ``ask_before``, ``thank_after`` and ``report_every_s``, each × holds
@@ -43,7 +43,7 @@ from . import matching as M
 from .record import CallView, Turn, Utterance, _num
 from .typing import grade_typing_accuracy, grade_typing_speed
 from .kinds import REGISTRY, Param, register
-from .results import PASS_MARK, Evidence, GradeResult, ItemResult, round_half_up
+from .results import PASS_MARK, Evidence, GradeResult, ItemResult, NeedsReview, round_half_up
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
 
@@ -318,6 +318,11 @@ def _phrase_groups(ctx: _Context, item: Mapping) -> list[list[str]]:
         alternatives.extend(ctx.intent(str(name), item_id))
     if alternatives:
         raw_groups.append(alternatives)
+    # an intent may need a second element in the same turn: a farewell is a 规范结束语 only with courtesy
+    requires = ctx.shared("intent_requires") or {}
+    for name in ([intents] if isinstance(intents, str) else intents or []):
+        if requires.get(str(name)):
+            raw_groups.append([str(w) for w in requires[str(name)]])
     if not raw_groups:
         raise RubricError(f"评分项 {item_id}: phrase 项需要 all_of、any_of 或 intent")
     groups = []
@@ -354,6 +359,23 @@ def _scope_instances(ctx: _Context, scope: str) -> tuple[list[list[Utterance]], 
             return [], "best", f"来电者没有说到这一轮（{turn_id}），无从应答"
         return replies, "best", None
     raise RubricError(f"未知的范围 scope: {scope}")
+
+
+def _neighbour_replies(call: CallView, turn_id: str) -> list[list[Utterance]]:
+    """The agent's replies to the caller lines just before and just after each time the caller said
+    ``turn_id``."""
+    out = []
+    for k, c in enumerate(call.caller):
+        if c.get("turn") != turn_id:
+            continue
+        for j in (k - 1, k + 1):
+            if not 0 <= j < len(call.caller):
+                continue
+            start = _num(call.caller[j].get("start"), _num(call.caller[j].get("t"), 0.0))
+            nxt = call.caller[j + 1] if j + 1 < len(call.caller) else None
+            limit = _num(nxt.get("start"), _num(nxt.get("t"))) if nxt is not None else float("inf")
+            out.append([u for u in call.agent if start < u.start < limit])
+    return out
 
 
 def _scope_label(ctx: _Context, scope: str) -> str:
@@ -395,9 +417,18 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     syn = ctx.synonyms()
     evals = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
              for utts in instances]
+    shifted = False
     if combine == "best":
         chosen = [max(evals, key=lambda e: (e.earned, e.potential))]
         earned, potential = chosen[0].earned, chosen[0].potential
+        if scope.startswith("reply_to:") and earned < points - 1e-9:
+            # a caller does not always follow the script's order: the same behaviour one reply early or
+            # late (confirming the need as soon as it was stated) is the behaviour, fully done or not at all
+            near = [_PhraseEval([_match_group(g, utts, meaning, syn) for g in groups], points, min_groups)
+                    for utts in _neighbour_replies(ctx.call, scope.split(":", 1)[1].strip())]
+            best = max(near, key=lambda e: e.earned, default=None)
+            if best is not None and best.earned >= points - 1e-9:
+                chosen, earned, potential, shifted = [best], best.earned, best.potential, True
     else:
         chosen = evals
         earned = sum(e.earned for e in evals) / len(evals)
@@ -426,7 +457,7 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
                             evidence.append(_unclear_evidence(u))
             else:
                 missing.append(prefix + g.describe_alternatives())
-    parts = []
+    parts = ["在相邻的一轮应答中做到。"] if shifted else []
     if said:
         parts.append("已说到：" + "、".join(said) + "。")
     if unsure:
@@ -456,11 +487,12 @@ def _grade_phrase(ctx: _Context, item: Mapping) -> ItemResult:
 
 
 def _result(item: Mapping, earned: float, verdict: str, evidence: list[Evidence], confidence: float, note: str,
-            pending_gain: float = 0.0, pending_loss: float = 0.0, fatal: bool = False) -> ItemResult:
+            pending_gain: float = 0.0, pending_loss: float = 0.0, fatal: bool = False,
+            deduction: float = 0.0) -> ItemResult:
     return ItemResult(id=str(item.get("id")), kind=str(item.get("kind")), label=str(item.get("label") or ""),
                       points_possible=float(item.get("points") or 0), points_earned=earned, verdict=verdict,
                       evidence=evidence, confidence=confidence, note=_with_norm(note, item),
-                      pending_gain=pending_gain, pending_loss=pending_loss, fatal=fatal)
+                      pending_gain=pending_gain, pending_loss=pending_loss, fatal=fatal, deduction=deduction)
 
 
 # ---- forbidden ------------------------------------------------------------------------------------
@@ -501,9 +533,11 @@ def _scope_utterances(ctx: _Context, scope: str) -> list[Utterance]:
                 choices=("deduct", "auto_fail")),
           Param("per_hit", "number", None, "points per confirmed hit (default: the item's points)"),
           Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
+          Param("attitude", "bool", True, "live calls: every major or fatal attitude expression is a hit too"),
           doc="Only exact occurrences recognised with confidence cost points (per_hit each, at most P); homophone "
               "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0. "
-              "scope limits where the phrases are looked for.")
+              "scope limits where the phrases are looked for. On live calls the major and fatal expressions of "
+              "grading/attitude/patterns.yaml count as hits too (impolite speech is 服务忌语 in any wording).")
 def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     mode = str(item.get("mode") or "deduct")
@@ -514,6 +548,10 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     instead = {phrase: say for phrase, say in entries}
     confirmed, doubtful = [], []
     scope = str(item.get("scope") or "any")
+    patterns, kinds = [], {}
+    if _counts_attitude(ctx, item):
+        from grading import attitude as A
+        patterns, kinds = _attitude_patterns(ctx), A.load().kinds
     for u in _scope_utterances(ctx, scope):
         hits = [m for phrase, _ in entries for m in M.find_forbidden(u.text, phrase)]
         # the longest evidence wins where phrases overlap (不行就是不行 is one hit, not three)
@@ -526,6 +564,13 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
             conf = u.span_confidence(m.start, m.end)
             ok = m.method == "exact" and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE)
             (confirmed if ok else doubtful).append((u, m, conf))
+        for _, h, conf, sure in (_attitude_hits(ctx, [u], patterns) if patterns else []):
+            if h.pattern.severity == "minor" or any(h.start < t.end and t.start < h.end for t in taken):
+                continue
+            m = M.Match(f"{kinds.get(h.pattern.kind, h.pattern.kind)}：{u.span_text(h.start, h.end)}", h.start,
+                        h.end, h.heard, 1.0, "pattern")
+            instead.setdefault(m.phrase, h.pattern.say_instead)
+            (confirmed if sure else doubtful).append((u, m, conf))
     evidence = [u.evidence(m) for u, m, _ in confirmed + doubtful]
     evidence.sort(key=lambda e: (e.t, e.utterance))
 
@@ -540,7 +585,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     if doubtful:
         parts.append("疑似服务忌语，未扣分，需人工复核：" + "；".join(
             f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，" +
-            (f"读音相同但字不同" if m.method != "exact" else
+            (f"读音相同但字不同" if m.method not in ("exact", "pattern") else
              f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）" for u, m, conf in doubtful) + "。")
     conf_all = min([1.0] + [c for _, _, c in confirmed if c is not None])
     if doubtful:
@@ -569,7 +614,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
 @register("order",
           Param("first", "str", None, "a phrase item that must be credited in the first agent turn"),
           Param("last", "str", None, "a phrase item that must be credited in the last agent turn"),
-          doc="P split between first and last; each part when its phrase item is fully credited in that turn.")
+          doc="P when first and last (those given) have their phrase items fully credited in those turns, else 0.")
 def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     checks = [(where, item.get(where)) for where in ("first", "last") if item.get(where)]
@@ -594,11 +639,17 @@ def _grade_order(ctx: _Context, item: Mapping) -> ItemResult:
             earned += share
             potential += share
             parts.append(f"「{label}」出现在{place}。")
+            continue
         elif p >= 1.0 - 1e-9:
             potential += share
             parts.append(f"「{label}」可能出现在{place}，需人工复核。")
         else:
             parts.append(f"「{label}」没有完整出现在{place}。")
+    # a sequence is there or not: with one end missing there is no "opening first, closing last"
+    if earned < points - 1e-9:
+        earned = 0.0
+        potential = points if potential >= points - 1e-9 else 0.0
+        parts.append("顺序项要求首尾都做到，本项不得分。" if potential == 0 else "")
     return _result(item, earned, _verdict(earned, points, potential), evidence, min(confs), "".join(parts),
                    pending_gain=potential - earned)
 
@@ -976,6 +1027,52 @@ MAJOR_HITS_FATAL = 2
 """This many distinct major expressions in one call are a pattern of impolite service: fatal."""
 
 
+MAJOR_DEDUCTION, MAJOR_DEDUCTION_MAX = 5.0, 15.0
+MINOR_DEDUCTION, MINOR_DEDUCTION_MAX = 1.0, 3.0
+"""The scale of deductions for impolite speech. A scenario's deducting 服务忌语 (``forbidden``) item counts
+every major or fatal expression as a hit (its ``per_hit``); without one, the attitude item takes 5 points
+off the total for each major expression (at most 15). Each minor one costs 1 point (at most 3)."""
+
+
+def _attitude_patterns(ctx: _Context, item: Mapping | None = None) -> list:
+    """The attitude patterns for this scenario, with its attitude item's ``off`` and ``severity`` applied."""
+    from grading import attitude as A
+
+    if item is None:
+        item = next((i for i in ctx.rubric_items() if i.get("kind") == "attitude"), {})
+    off = {str(x) for x in item.get("off") or []}
+    tuned = {str(k): str(v) for k, v in (item.get("severity") or {}).items()}
+    for v in tuned.values():
+        if v not in A.SEVERITIES:
+            raise RubricError(f"评分项 {item.get('id')}: severity 必须是 fatal、major 或 minor")
+    patterns = []
+    for p in A.load().patterns:
+        if p.id in off or p.kind in off:
+            continue
+        sev = tuned.get(p.id) or tuned.get(p.kind)
+        patterns.append(p if not sev else A.Pattern(p.id, p.kind, sev, p.regex, p.unless, p.source, p.say_instead))
+    return patterns
+
+
+def _counts_attitude(ctx: _Context, item: Mapping) -> bool:
+    """Does this 服务忌语 item count the attitude expressions? Deducting items of live calls do (an
+    auto_fail item does not: a fatal expression caps the call through the attitude item instead)."""
+    return (item.get("kind") == "forbidden" and item.get("attitude", True) is not False
+            and str(item.get("mode") or "deduct") == "deduct" and ctx.data.get("task", "live_call") == "live_call")
+
+
+def _attitude_hits(ctx: _Context, utterances: Iterable[Utterance], patterns: list) -> list[tuple]:
+    """(utterance, hit, ASR confidence of its span, recognised with confidence) for every impolite expression."""
+    from grading import attitude as A
+
+    out = []
+    for u in utterances:
+        for h in A.find(u.text, patterns):
+            conf = u.span_confidence(h.start, h.end)
+            out.append((u, h, conf, conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE))
+    return out
+
+
 @register("attitude",
           Param("off", "list", None, "pattern ids or kinds this scenario switches off"),
           Param("severity", "mapping", None, "pattern id or kind -> fatal | major | minor for this scenario"),
@@ -983,37 +1080,26 @@ MAJOR_HITS_FATAL = 2
           live_only=True,
           doc="Applied to every live call (grading/attitude/patterns.yaml); a scenario adds this item only to "
               "tune it. Confirmed fatal expression (or two major ones): the item is fatal and caps the call at "
-              "59. Any other major or unconfirmed fatal one: review, and the call is provisional. Minor ones "
-              "and missing courtesy are feedback. Points (0 unless given): P when nothing fatal or major.")
+              "59. Any other major or unconfirmed fatal one: review, and the call is provisional (needs_review). "
+              "Deductions from the total: 1 per minor expression (at most 3); 5 per major one (at most 15) unless "
+              "a deducting forbidden item counts them. "
+              "Points (0 unless given): P when nothing fatal or major.")
 def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
     from grading import attitude as A
 
     data = A.load()
-    off = {str(x) for x in item.get("off") or []}
-    tuned = {str(k): str(v) for k, v in (item.get("severity") or {}).items()}
-    for v in tuned.values():
-        if v not in A.SEVERITIES:
-            raise RubricError(f"评分项 {item.get('id')}: severity 必须是 fatal、major 或 minor")
-    patterns = []
-    for p in data.patterns:
-        if p.id in off or p.kind in off:
-            continue
-        sev = tuned.get(p.id) or tuned.get(p.kind)
-        patterns.append(p if not sev else A.Pattern(p.id, p.kind, sev, p.regex, p.unless, p.source, p.say_instead))
+    patterns = _attitude_patterns(ctx, item)
     points = float(item.get("points") or 0)
     confirmed: dict[str, list] = {"fatal": [], "major": [], "minor": []}
     doubtful = []
     evidence: list[Evidence] = []
-    for u in ctx.call.spoken:
-        for h in A.find(u.text, patterns):
-            conf = u.span_confidence(h.start, h.end)
-            m = M.Match(h.pattern.id, h.start, h.end, h.heard, 1.0, "pattern")
-            evidence.append(u.evidence(m, phrase=f"{data.kinds.get(h.pattern.kind, h.pattern.kind)}：{h.pattern.id}"))
-            sure = conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE
-            if h.pattern.severity != "minor" and not sure:
-                doubtful.append((u, h, conf))
-            else:
-                confirmed[h.pattern.severity].append((u, h, conf))
+    for u, h, conf, sure in _attitude_hits(ctx, ctx.call.spoken, patterns):
+        m = M.Match(h.pattern.id, h.start, h.end, h.heard, 1.0, "pattern")
+        evidence.append(u.evidence(m, phrase=f"{data.kinds.get(h.pattern.kind, h.pattern.kind)}：{h.pattern.id}"))
+        if h.pattern.severity != "minor" and not sure:
+            doubtful.append((u, h, conf))
+        else:
+            confirmed[h.pattern.severity].append((u, h, conf))
 
     def line(u, h, conf=None):
         kind = data.kinds.get(h.pattern.kind, h.pattern.kind)
@@ -1036,6 +1122,10 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
         curt = no_honorific and no_marker
     majors = {h.pattern.id for _, h, _ in confirmed["major"]}
     fatal = bool(confirmed["fatal"]) or len(majors) >= MAJOR_HITS_FATAL
+    # one deduction per expression: where the scenario's 服务忌语 item already counts the major ones, it is theirs
+    absorbed = any(_counts_attitude(ctx, i) for i in ctx.rubric_items())
+    deduction = (0.0 if absorbed else min(MAJOR_DEDUCTION_MAX, MAJOR_DEDUCTION * len(confirmed["major"]))) + \
+        min(MINOR_DEDUCTION_MAX, MINOR_DEDUCTION * len(confirmed["minor"]))
     parts = []
     if confirmed["fatal"]:
         parts.append("致命项：" + "；".join(line(*x) for x in confirmed["fatal"]) + "。")
@@ -1046,16 +1136,19 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
     if confirmed["minor"]:
         parts.append("改进提示：" + "；".join(line(*x) for x in confirmed["minor"]) + "。")
     parts.extend(advice)
+    if deduction:
+        parts.append(f"从总分中扣{_fmt(deduction)}分（严重每处{_fmt(MAJOR_DEDUCTION)}分、提示每处{_fmt(MINOR_DEDUCTION)}分）。")
     if fatal:
         why = "" if confirmed["fatal"] else f"（{len(majors)}处不礼貌用语）"
         parts.append(f"触发致命项{why}：本次通话最高记{_fmt(FATAL_CAP)}分，考评员核实后可说明理由推翻。")
-        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True)
+        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True, deduction=deduction)
     if confirmed["major"] or doubtful or curt:
         parts.append("本次通话须经考评员复核，不自动通过。")
         return _result(item, 0.0 if confirmed["major"] else points, "review", evidence, 1.0, "".join(parts),
-                       pending_gain=points if confirmed["major"] else 0.0)
+                       pending_gain=points if confirmed["major"] else 0.0, deduction=deduction)
     note = "".join(parts) or "未发现不礼貌用语。"
-    return _result(item, points, "pass", evidence, 1.0, note if parts else "未发现不礼貌用语，称呼和礼貌用语得当。")
+    return _result(item, points, "pass", evidence, 1.0, note if parts else "未发现不礼貌用语，称呼和礼貌用语得当。",
+                   deduction=deduction)
 
 
 # ---- the whole call -------------------------------------------------------------------------------
@@ -1095,7 +1188,7 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
             raise RubricError(f"评分项 {item.get('id')}: " + "；".join(f"{k} {msg}" for k, msg in problems))
         results.append(kind.grader(ctx, item))
     auto_failed = any(r.fatal for r in results)
-    raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned for r in results))), 1)
+    raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned - r.deduction for r in results))), 1)
     caps = [0.0 if r.kind != "attitude" else FATAL_CAP for r in results if r.fatal]
     total = min([raw_total] + caps)
     for r, item in zip(results, items):
@@ -1106,8 +1199,10 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
     loss = sum(r.pending_loss for r in results)
     provisional = not auto_failed and ((not passed and total + gain >= PASS_MARK - 1e-9)
                                        or (passed and total - loss < PASS_MARK - 1e-9))
-    # an impolite expression not confirmed as fatal is for the assessor to judge: never an automatic pass
-    if not auto_failed and any(r.kind == "attitude" and r.verdict == "review" for r in results):
+    # an impolite expression is for the assessor to confirm: never an automatic pass
+    needs_review = [NeedsReview(r.id, r.label, r.note, [e for e in r.evidence if e.method == "pattern"])
+                    for r in results if r.kind == "attitude" and r.verdict in ("review", "fail")]
+    if not auto_failed and needs_review:
         provisional = True
     warnings = call.warnings + ctx.warnings
     rec_scn = (record.get("scenario") or {}).get("id") if isinstance(record.get("scenario"), Mapping) else None
@@ -1118,7 +1213,7 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
         warnings.append(f"评分项分值合计 {_fmt(points_sum)}，不是 100")
     return GradeResult(total=total, passed=passed, provisional=provisional, auto_failed=auto_failed,
                        items=results, scenario_id=data.get("id"), call_id=record.get("call_id"),
-                       warnings=warnings)
+                       warnings=warnings, needs_review=needs_review)
 
 
 def regrade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:

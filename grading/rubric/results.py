@@ -40,7 +40,8 @@ class ItemResult:
     ``pending_gain``: points not awarded that an assessor may still award (the item rests on soft
     signals or uncertain recognition). ``pending_loss``: points awarded that an assessor may still
     take away (a forbidden phrase heard with low confidence). ``fatal``: a confirmed 致命项 — the call
-    is capped below the pass mark until an assessor overrules this item with a reason.
+    is capped below the pass mark until an assessor overrules this item with a reason. ``deduction``:
+    points this item takes off the call's total (the attitude item, which has no points of its own).
     """
     id: str
     kind: str
@@ -54,6 +55,7 @@ class ItemResult:
     pending_gain: float = 0.0
     pending_loss: float = 0.0
     fatal: bool = False
+    deduction: float = 0.0
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -61,6 +63,7 @@ class ItemResult:
         self.points_earned = round_half_up(max(0.0, min(self.points_possible, self.points_earned)), 2)
         self.pending_gain = round_half_up(max(0.0, self.pending_gain), 2)
         self.pending_loss = round_half_up(max(0.0, self.pending_loss), 2)
+        self.deduction = round_half_up(max(0.0, self.deduction), 2)
         self.confidence = round_half_up(max(0.0, min(1.0, self.confidence)), 3)
 
     @property
@@ -72,7 +75,22 @@ class ItemResult:
                 "points_possible": self.points_possible, "points_earned": self.points_earned,
                 "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
                 "evidence": [e.to_dict() for e in self.evidence], "confidence": self.confidence, "note": self.note,
-                "pending_gain": self.pending_gain, "pending_loss": self.pending_loss, "fatal": self.fatal}
+                "pending_gain": self.pending_gain, "pending_loss": self.pending_loss, "fatal": self.fatal,
+                "deduction": self.deduction}
+
+
+@dataclass(frozen=True)
+class NeedsReview:
+    """Why a call waits for the assessor whatever its total: an attitude flag (major, or fatal not yet
+    confirmed) with the evidence — the words heard and where."""
+    item: str
+    label: str
+    note: str
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"item": self.item, "label": self.label, "note": self.note,
+                "evidence": [e.to_dict() for e in self.evidence]}
 
 
 @dataclass
@@ -80,7 +98,7 @@ class GradeResult:
     """``total`` is 0–100 rounded to 0.1 and ``passed`` is ``total >= pass_mark``. ``provisional`` is
     True when the pass/fail decision could change once an assessor settles the items flagged for
     review (``total + pending gain`` reaches the pass mark on a fail, or ``total - pending loss`` falls
-    below it on a pass)."""
+    below it on a pass), and always when ``needs_review`` holds an attitude flag."""
     total: float
     passed: bool
     provisional: bool
@@ -90,6 +108,7 @@ class GradeResult:
     scenario_id: str | None = None
     call_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    needs_review: list[NeedsReview] = field(default_factory=list)
 
     @property
     def review_items(self) -> list[ItemResult]:
@@ -106,4 +125,5 @@ class GradeResult:
                 "total": self.total, "pass_mark": self.pass_mark, "passed": self.passed,
                 "provisional": self.provisional, "auto_failed": self.auto_failed,
                 "review_items": [i.id for i in self.review_items],
-                "items": [i.to_dict() for i in self.items], "warnings": list(self.warnings)}
+                "items": [i.to_dict() for i in self.items], "warnings": list(self.warnings),
+                "needs_review": [n.to_dict() for n in self.needs_review]}

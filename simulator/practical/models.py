@@ -82,10 +82,21 @@ class PracticalCall(db.Model):
                             overridden=change)
         return items
 
+    @property
+    def awaiting_review(self) -> list[dict]:
+        """The grade's attitude flags (``needs_review``) no assessor has settled yet: an override of the
+        flagged item, with its reason, settles it. Until then a certification call is not passed
+        automatically."""
+        return [n for n in (self.result or {}).get("needs_review") or []
+                if n.get("item") not in (self.overrides or {})]
+
     def effective_score(self) -> float | None:
         if self.result is None:
             return None
         if (self.result or {}).get("auto_failed") and not self.overrides:
             return 0.0
-        return round(min(100.0, sum(i["points_earned"] for i in self.effective_items())), 1)
+        # an item's deduction (the attitude item's points off the total) stands until an assessor overrides it
+        total = sum(i["points_earned"] - (0.0 if i.get("overridden") else i.get("deduction") or 0.0)
+                    for i in self.effective_items())
+        return round(max(0.0, min(100.0, total)), 1)
 

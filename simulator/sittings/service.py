@@ -402,6 +402,12 @@ def publish(sitting: Sitting, actor: User) -> dict:
     if sitting.published_at is not None:
         db.session.rollback()
         raise SittingError("成绩已经发布")
+    # a call with an attitude flag is never passed automatically: the assessor settles it first
+    waiting = [c for c in sitting.candidates for i in range(len(c.practical_plan or []))
+               if (call := practical_call(c, i)) is not None and call.awaiting_review]
+    if waiting:
+        db.session.rollback()
+        raise SittingError(f"有 {len(waiting)} 次通话的服务态度待复核（见评阅页），复核后才能发布")
     counts = {"certified": 0, "not_certified": 0}
     for candidate in sitting.candidates:
         attempt = theory_attempt(candidate)
