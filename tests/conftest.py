@@ -32,7 +32,7 @@ BOTH_DATABASES = {
     "test_theory_web", "test_theory_engine", "test_theory_concurrency", "test_sittings", "test_lockdown",
     "test_auth", "test_admin_users", "test_progress", "test_practical_web", "test_cli_and_setup",
     "test_authoring_web", "test_assessor_pages",
-    "test_certificate", "test_appeals",
+    "test_certificate", "test_appeals", "test_trainee_pages",
 }
 TEMPLATE_DB = "migrated_template"
 _numbers = itertools.count(1)
