@@ -202,3 +202,15 @@ def test_generated_passwords_download_once_as_a_file(admin_client, app, make_use
     assert login(trainee, "stu101", rows[1][2]).status_code == 302, "the file's password signs in"
     again = admin_client.post(action, data={"csrf_token": token}, follow_redirects=True)
     assert "只能下载一次" in again.get_data(as_text=True) and "text/html" in again.headers["Content-Type"]
+
+
+def test_import_template_has_drop_downs_and_every_error_of_a_row_is_listed(admin_client):
+    book = load_workbook(io.BytesIO(admin_client.get("/admin/users/import/template.xlsx").data))
+    validations = {str(v.sqref): v for v in book.active.data_validations.dataValidation}
+    role = validations["E2:E5001"]
+    assert role.type == "list" and role.formula1 == '"学员,考评员,培训师,管理员"' and role.showErrorMessage
+    assert validations["A2:A5001"].type == "textLength" and validations["C2:C5001"].formula1 == "8"
+    html = _upload(admin_client, "名单.csv", "用户名,姓名,初始密码,单位,角色\n,,short,一部,校长\n".encode()).get_data(as_text=True)
+    for message in ("第 2 行 [用户名]：不能为空", "第 2 行 [姓名]：不能为空", "第 2 行 [初始密码]：至少 8 位",
+                    "第 2 行 [角色]：无法识别“校长”"):
+        assert message in html, message
