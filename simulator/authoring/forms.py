@@ -54,7 +54,8 @@ class NewScenarioForm(ScenarioFieldsForm):
     """A new scenario's common fields; the rest comes from the starting template (editable as YAML)."""
     scenario_id = StringField("场景编号（id）", validators=[
         DataRequired("请填写场景编号"),
-        Regexp(r"^[a-z0-9][a-z0-9-]{2,79}$", message="场景编号只能用小写字母、数字和连字符，3–80 个字符，如 l5-billing-query")])
+        Regexp(r"^[a-z0-9][a-z0-9-]{2,79}$",
+               message="场景编号只能用小写字母、数字和连字符，3–80 个字符，如 l5-billing-query")])
     save_fields = SubmitField("按表单创建")
 
 

@@ -72,7 +72,8 @@ def _labels():
             "line_label": line_label}
 
 
-THEN_LABELS = {"hold": "保持通话", "transfer": "转接", "consult": "咨询转接", "work_order": "填写工单", "hangup": "挂机"}
+THEN_LABELS = {"hold": "保持通话", "transfer": "转接", "consult": "咨询转接", "work_order": "填写工单",
+               "hangup": "挂机"}
 
 
 def _latest(scenario_id: str) -> ScenarioVersion:

@@ -29,8 +29,8 @@ def _call_item(target: str) -> tuple[PracticalCall | None, str]:
     call_part, _, item_part = target.partition("/")
     call = db.session.get(PracticalCall, call_part.removeprefix("call:")) if call_part.startswith("call:") else None
     item_id = item_part.removeprefix("item:")
-    label = next((i.get("label") for i in ((call.result or {}).get("items", []) if call else []) if i.get("id") == item_id),
-                 None)
+    items = (call.result or {}).get("items", []) if call else []
+    label = next((i.get("label") for i in items if i.get("id") == item_id), None)
     return call, label or item_id
 
 
@@ -40,7 +40,8 @@ def _item_name(target: str) -> str:
 
 
 def _override(e: AuditEntry) -> tuple[str, str]:
-    return f"修改评分：{_item_name(e.target)}", f"{_points((e.before or {}).get('points'))} → {_points((e.after or {}).get('points'))}"
+    before, after = (e.before or {}).get("points"), (e.after or {}).get("points")
+    return f"修改评分：{_item_name(e.target)}", f"{_points(before)} → {_points(after)}"
 
 
 def _extend(e: AuditEntry) -> tuple[str, str]:
@@ -51,7 +52,8 @@ def _extend(e: AuditEntry) -> tuple[str, str]:
 def _reopen(e: AuditEntry) -> tuple[str, str]:
     if e.target == "theory":
         score = (e.before or {}).get("score")
-        return "重新开放理论试卷", f"已交卷（{_points(score)}）→ 继续作答，另加 {(e.after or {}).get('extra_minutes', 0)} 分钟"
+        extra = (e.after or {}).get("extra_minutes", 0)
+        return "重新开放理论试卷", f"已交卷（{_points(score)}）→ 继续作答，另加 {extra} 分钟"
     index = e.target.removeprefix("practical:")
     number = int(index) + 1 if index.isdigit() else index
     return f"允许重新作答：操作第 {number} 题", "原作答保留存档 → 重新作答"
@@ -59,7 +61,8 @@ def _reopen(e: AuditEntry) -> tuple[str, str]:
 
 def _enrol(e: AuditEntry) -> tuple[str, str]:
     ids = e.after or []
-    names = [u.display_name for u in db.session.query(User).filter(User.id.in_(ids)).order_by(User.username)] if ids else []
+    rows = db.session.query(User).filter(User.id.in_(ids)).order_by(User.username) if ids else []
+    names = [u.display_name for u in rows]
     return "报名", f"{len(ids)} 人：{'、'.join(names)}" if names else f"{len(ids)} 人"
 
 
