@@ -44,7 +44,7 @@ def parse(data: dict) -> dict[int, PracticalBlueprint]:
         tasks = []
         for i, t in enumerate(raw.get("tasks") or []):
             if t.get("type") not in TASK_TYPES:
-                problems.append(f"{place}.tasks[{i}].type: 未知的题型 {t.get('type')!r}")
+                problems.append(f"{place}.tasks[{i}].type: 未知的题型「{t.get('type')}」")
                 continue
             if not isinstance(t.get("count"), int) or t["count"] < 1:
                 problems.append(f"{place}.tasks[{i}].count: 必须是正整数")

@@ -33,6 +33,15 @@ WORK_ORDER_FIELDS = ("type", "summary", "contact", "callback_time", "wrapup_code
 ACTIONS = ("hold", "transfer", "consult", "work_order", "hangup")
 
 
+def _q(value) -> str:
+    """A value quoted for a trainer's message: 「calm」, not Python's 'calm' or ['A']."""
+    if isinstance(value, (list, tuple)):
+        return "「" + "、".join(str(v) for v in value) + "」"
+    if isinstance(value, dict):
+        return "「" + "、".join(str(k) for k in value) + "」"
+    return f"「{value}」"
+
+
 def _shared_intents() -> dict:
     """The intents every scenario may name (shared_intents of scenarios/library/common.yaml)."""
     from grading.rubric import load_common
@@ -64,7 +73,7 @@ def check(data: Any) -> list[str]:
     if data.get("level") not in (3, 4, 5):
         add("level", "等级必须是 5、4 或 3")
     if "situation" in data and data["situation"] not in SITUATIONS:
-        add("situation", f"未知的情境类型 {data['situation']!r}")
+        add("situation", f"未知的情境类型 {_q(data['situation'])}")
     task = data.get("task", "live_call")
     if task not in TASKS:
         add("task", f"任务类型必须是 {'、'.join(TASKS)} 之一")
@@ -121,7 +130,7 @@ def _check_persona(persona: Any, add) -> None:
         return
     from softphone_sim import PERSONAS
     if persona.get("voice") not in PERSONAS:
-        add("persona.voice", f"未知的声音 {persona.get('voice')!r}（可选：{'、'.join(PERSONAS)}）")
+        add("persona.voice", f"未知的声音 {_q(persona.get('voice'))}（可选：{'、'.join(PERSONAS)}）")
 
 
 def _check_line(spec: Any, place: str, add) -> None:
@@ -183,7 +192,7 @@ def _check_script(data: dict, intents: dict, add) -> set[str]:
                 if j != len(branches) - 1:
                     add(bplace, "otherwise 必须是最后一个分支")
             elif br.get("if") not in intents:
-                add(f"{bplace}.if", f"未定义的意图 {br.get('if')!r}")
+                add(f"{bplace}.if", f"未定义的意图 {_q(br.get('if'))}")
         if branches and not (isinstance(branches[-1], dict) and branches[-1].get("otherwise")):
             add(f"{place}.branches", "分支最后必须有 otherwise")
     for i, turn in enumerate(turns):
@@ -191,12 +200,12 @@ def _check_script(data: dict, intents: dict, add) -> set[str]:
             continue
         for j, br in enumerate(turn.get("branches") or []):
             if isinstance(br, dict) and br.get("next") not in ids:
-                add(f"script.turns[{i}].branches[{j}].next", f"没有这个话轮：{br.get('next')!r}")
+                add(f"script.turns[{i}].branches[{j}].next", f"没有这个话轮：{_q(br.get('next'))}")
         if turn.get("on_no_reply") is not None and turn["on_no_reply"] not in ids:
-            add(f"script.turns[{i}].on_no_reply", f"没有这个话轮：{turn['on_no_reply']!r}")
+            add(f"script.turns[{i}].on_no_reply", f"没有这个话轮：{_q(turn['on_no_reply'])}")
     start = script.get("start")
     if start not in ids:
-        add("script.start", f"没有这个话轮：{start!r}")
+        add("script.start", f"没有这个话轮：{_q(start)}")
         return set(ids)
     reachable, todo = set(), [start]
     while todo:
@@ -233,7 +242,7 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
             continue
         kind = item.get("kind")
         if kind not in REGISTRY:
-            add(f"{place}.kind", f"未知的评分项类型 {kind!r}")
+            add(f"{place}.kind", f"未知的评分项类型 {_q(kind)}")
             continue
         for key, problem in REGISTRY[kind].check(item):
             add(f"{place}.{key}", problem)
@@ -258,7 +267,7 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
                 add(place, "phrase 评分项需要 all_of、any_of 或 intent")
             for name in ([item["intent"]] if isinstance(item.get("intent"), str) else item.get("intent") or []):
                 if name not in intents and name not in _shared_intents():
-                    add(f"{place}.intent", f"未定义的意图 {name!r}")
+                    add(f"{place}.intent", f"未定义的意图 {_q(name)}")
             scope = item.get("scope", "any")
             if scope not in SCOPES and not (isinstance(scope, str) and scope.startswith("reply_to:")):
                 add(f"{place}.scope", f"范围必须是 {'、'.join(SCOPES)} 或 reply_to:<话轮>")
@@ -270,15 +279,15 @@ def _check_rubric(data: dict, intents: dict, targets: dict, add) -> set[str]:
         elif kind == "work_order":
             for f in item.get("fields") or []:
                 if f not in WORK_ORDER_FIELDS:
-                    add(f"{place}.fields", f"未知的工单字段 {f!r}")
+                    add(f"{place}.fields", f"未知的工单字段 {_q(f)}")
         elif kind == "transfer" and item.get("target") not in targets:
-            add(f"{place}.target", f"没有这个转接部门 {item.get('target')!r}")
+            add(f"{place}.target", f"没有这个转接部门 {_q(item.get('target'))}")
     for i, item in enumerate(rubric["items"]):
         if isinstance(item, dict) and item.get("kind") == "order":
             for key in ("first", "last"):
                 ref = item.get(key)
                 if ref is not None and (ref not in ids or ids[ref].get("kind") != "phrase"):
-                    add(f"rubric.items[{i}].{key}", f"应指向一个 phrase 评分项：{ref!r}")
+                    add(f"rubric.items[{i}].{key}", f"应指向一个 phrase 评分项：{_q(ref)}")
     if abs(total - 100) > 1e-6:
         add("rubric.items", f"各项分值之和应为 100，现为 {total:g}")
     return set(ids)
@@ -293,7 +302,7 @@ def _check_task(data: dict, task: str, add) -> None:
         rec = data["recording"]
         from softphone_sim import PERSONAS
         if rec.get("agent_voice", "young") not in PERSONAS:
-            add("recording.agent_voice", f"未知的声音 {rec.get('agent_voice')!r}")
+            add("recording.agent_voice", f"未知的声音 {_q(rec.get('agent_voice'))}")
         lines = rec.get("lines")
         if not isinstance(lines, list) or not lines:
             add("recording.lines", "至少需要一句录音内容")
@@ -349,9 +358,9 @@ def _check_answers(answers: Any, targets: dict, add, task: str = "live_call", un
                 single_key = isinstance(action, dict) and len(action) == 1
                 name = action if isinstance(action, str) else (next(iter(action)) if single_key else None)
                 if name not in ACTIONS:
-                    add(f"{tplace}.then[{k}]", f"未知的动作 {action!r}（可用：{'、'.join(ACTIONS)}）")
+                    add(f"{tplace}.then[{k}]", f"未知的动作 {_q(action)}（可用：{'、'.join(ACTIONS)}）")
                 elif name in ("transfer", "consult") and action[name] not in targets:
-                    add(f"{tplace}.then[{k}]", f"没有这个转接部门 {action[name]!r}")
+                    add(f"{tplace}.then[{k}]", f"没有这个转接部门 {_q(action[name])}")
     for band in BANDS:
         if band not in bands:
             add("reference_answers", f"缺少 {band} 参考答案")

@@ -62,10 +62,23 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     _register_template_helpers(app)
 
+    _warn_about_public_url(app)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = _csp_nonce
 
     return app
+
+
+def _warn_about_public_url(app: Flask) -> None:
+    """Certificates print and encode the verification address; a loopback one is useless on paper."""
+    if app.testing or app.debug:
+        return
+    from urllib.parse import urlsplit
+    host = urlsplit(app.config.get("PUBLIC_BASE_URL") or "").hostname or ""
+    if not host or host in ("localhost", "127.0.0.1", "::1") or host.startswith("127."):
+        app.logger.warning("PUBLIC_BASE_URL is not set to a public address (now %r): certificates will name the "
+                           "address of each request; set it to the address the public uses, e.g. https://jd.example.cn",
+                           app.config.get("PUBLIC_BASE_URL") or "")
 
 
 def _limit_json_body():
@@ -128,10 +141,13 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from . import labels, localtime
     from .auth.access import wants_role
     from .auth.models import Role
 
     app.jinja_env.globals.update(has_role=wants_role, Role=Role, awaiting_review=_awaiting_review)
+    app.context_processor(labels.context)
+    localtime.register(app)
 
 
 def _awaiting_review(candidate) -> int:

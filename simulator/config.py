@@ -82,6 +82,17 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # and the longest spoken answer accepted (refused by its probed duration, before recognition).
         "PRACTICAL_TASK_GRACE_S": float(env.get("PRACTICAL_TASK_GRACE_S", "30")),
         "PRACTICAL_MAX_ANSWER_S": float(env.get("PRACTICAL_MAX_ANSWER_S", "180")),
+        # People enter and read times in this zone; the database keeps UTC.
+        "TIME_ZONE": env.get("TIME_ZONE") or "Asia/Shanghai",
+        # Certificates: who issues them, the occupation code of the national standard (2021 edition:
+        # 4-04-05-03), optional seal and signature images, and the public address their QR code names.
+        "CERT_ORGANISATION": env.get("CERT_ORGANISATION") or "呼叫服务员职业技能鉴定站",
+        "OCCUPATION_CODE": env.get("OCCUPATION_CODE") or "4-04-05-03",
+        "CERT_SEAL_IMAGE": env.get("CERT_SEAL_IMAGE") or "",
+        "CERT_SIGNATURE_IMAGE": env.get("CERT_SIGNATURE_IMAGE") or "",
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
+        # Candidates may appeal a published item for this many days.
+        "APPEAL_WINDOW_DAYS": int(env.get("APPEAL_WINDOW_DAYS", "7")),
     }
 
 

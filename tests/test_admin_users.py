@@ -175,3 +175,42 @@ def test_import_caps_the_number_of_rows(monkeypatch):
     data = ("用户名,姓名\n" + "".join(f"u{i:03d},n{i}\n" for i in range(4))).encode()
     with pytest.raises(importer.ImportFileError, match="最多导入 3 行"):
         importer.read_rows("a.csv", data)
+
+
+def test_generated_passwords_download_once_as_a_file(admin_client, app, make_user):
+    import csv
+    import re
+
+    response = _upload(admin_client, "名单.csv", "用户名,姓名\nstu101,孙一\nstu102,=HYPERLINK(1)\n".encode())
+    html = response.get_data(as_text=True)
+    action = re.search(r'action="(/admin/users/import/passwords/[^"]+)"', html).group(1)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    assert admin_client.post(action, data={}).status_code == 400, "CSRF"
+    make_user("admin2", Role.ADMIN)
+    other = app.test_client()
+    login(other, "admin2", PASSWORD)
+    other_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                            other.get("/admin/users/import").get_data(as_text=True)).group(1)
+    assert other.post(action, data={"csrf_token": other_token}).status_code == 302, "only the importing admin"
+
+    first = admin_client.post(action, data={"csrf_token": token})
+    assert first.status_code == 200 and first.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(first.data.decode("utf-8-sig"))))
+    assert rows[0] == ["用户名", "姓名", "临时密码"] and [r[0] for r in rows[1:]] == ["stu101", "stu102"]
+    assert rows[2][1] == "'=HYPERLINK(1)", "a formula-like name stays text"
+    trainee = app.test_client()
+    assert login(trainee, "stu101", rows[1][2]).status_code == 302, "the file's password signs in"
+    again = admin_client.post(action, data={"csrf_token": token}, follow_redirects=True)
+    assert "只能下载一次" in again.get_data(as_text=True) and "text/html" in again.headers["Content-Type"]
+
+
+def test_import_template_has_drop_downs_and_every_error_of_a_row_is_listed(admin_client):
+    book = load_workbook(io.BytesIO(admin_client.get("/admin/users/import/template.xlsx").data))
+    validations = {str(v.sqref): v for v in book.active.data_validations.dataValidation}
+    role = validations["E2:E5001"]
+    assert role.type == "list" and role.formula1 == '"学员,考评员,培训师,管理员"' and role.showErrorMessage
+    assert validations["A2:A5001"].type == "textLength" and validations["C2:C5001"].formula1 == "8"
+    html = _upload(admin_client, "名单.csv", "用户名,姓名,初始密码,单位,角色\n,,short,一部,校长\n".encode()).get_data(as_text=True)
+    for message in ("第 2 行 [用户名]：不能为空", "第 2 行 [姓名]：不能为空", "第 2 行 [初始密码]：至少 8 位",
+                    "第 2 行 [角色]：无法识别“校长”"):
+        assert message in html, message

@@ -140,3 +140,48 @@ def test_only_trainers_and_admins_author(app, client, users):
     client.post("/logout", data={"csrf_token": csrf_token(client, "/practical/")})
     login(client, "trainer1", "correct-horse-1")
     assert client.post(f"/scenarios/{SID}/retire").status_code == 400, "CSRF token required"
+
+
+def test_invalid_yaml_save_keeps_the_form_fields_and_check_does_not_save(trainer):
+    broken = SOURCE.replace("title: 话费查询（运行时测试）", "title: 我改过的标题").replace("level: 5", "level: 9")
+    broken = re.sub(r"(?m)^brief: .*$", "brief: 我改过的说明，工号 2046。", broken)
+    resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-save_yaml": "保存 YAML"})
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "level" in page
+    assert 'value="我改过的标题"' in page and "我改过的说明，工号 2046。" in page, "the form shows what was typed"
+    assert ScenarioVersion.latest(SID).version == 1
+
+    ok = SOURCE.replace("title: 话费查询（运行时测试）", "title: 只检查的标题")
+    checked = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": ok, "y-check_yaml": "只检查，不保存"})
+    assert "检查通过" in checked.get_data(as_text=True) and ScenarioVersion.latest(SID).version == 1, "nothing saved"
+    bad = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-check_yaml": "只检查，不保存"})
+    assert "检查通过" not in bad.get_data(as_text=True) and "level" in bad.get_data(as_text=True)
+
+
+def test_form_shows_words_not_internals(trainer):
+    page = trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
+    assert "calm（" not in page and "elderly（" not in page, "voices by their Chinese names only"
+    assert re.search(r'<select[^>]*name="f-line"', page), "line condition is a choice, not free text"
+    assert ">电话音质<" in page and ">正常<" in page
+    detail = trainer.get(f"/scenarios/{SID}").get_data(as_text=True)
+    assert "['" not in detail and "none" not in re.sub(r"<[^>]+>", "", detail)
+    help_page = trainer.get("/scenarios/help").get_data(as_text=True)
+    assert 'data-testid="format-help"' in help_page and "<h2" in help_page and "Rubric" in help_page
+    assert "docs/scenarios.md" not in trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
+
+
+def test_new_scenario_from_the_common_fields_form(trainer):
+    page = trainer.get("/scenarios/new").get_data(as_text=True)
+    assert 'data-testid="new-fields-form"' in page and 'data-testid="yaml-form"' in page
+    resp = form_post(trainer, "/scenarios/new", {
+        "f-scenario_id": "l4-form-made", "f-title": "表单创建的场景", "f-level": "4", "f-situation": "consultation",
+        "f-difficulty": "2", "f-brief": "你是客服热线坐席，工号 2077。请接听来电。", "f-agent_number": "2077",
+        "f-voice": "calm", "f-line": "telephone+low_volume", "f-save_fields": "按表单创建"}, prefix_token="f-csrf_token")
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    row = ScenarioVersion.latest("l4-form-made")
+    assert row.title == "表单创建的场景" and row.level == 4 and row.data["line"] == "telephone+low_volume"
+    assert row.data["agent_number"] == "2077" and "2077" in row.data["reference_answers"][0]["turns"][0]
+    bad = form_post(trainer, "/scenarios/new", {
+        "f-scenario_id": "Bad Id", "f-title": "x", "f-level": "4", "f-situation": "consultation", "f-difficulty": "1",
+        "f-brief": "说明", "f-voice": "calm", "f-line": "none", "f-save_fields": "按表单创建"}, prefix_token="f-csrf_token")
+    assert "场景编号只能用小写字母" in bad.get_data(as_text=True)

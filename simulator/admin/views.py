@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import csv
+import io
 import secrets
+import threading
+from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
-import io
 
 from ..auth import importer
 from ..auth.access import roles_required
@@ -120,8 +123,58 @@ def users_import():
         if result is not None and result.ok:
             flash(f"成功导入 {len(result.created)} 个账号。", "success")
     status = 422 if (file_error or (result and not result.ok)) else 200
-    return render_template("admin/users_import.html", form=form, result=result,
-                           file_error=file_error), status
+    download = _keep_passwords(result.created) if result is not None and result.ok else None
+    return render_template("admin/users_import.html", form=form, result=result, download=download,
+                           action_form=ConfirmForm(), file_error=file_error), status
+
+
+# Generated passwords of an import, downloadable once by the admin who imported: kept in this process's
+# memory only (never in the database, a cookie or a file on disk) and dropped on download or expiry.
+_PASSWORD_FILES: dict[str, tuple[int, datetime, bytes]] = {}
+_PASSWORD_FILES_LOCK = threading.Lock()
+PASSWORD_FILE_MINUTES = 30
+
+
+def _keep_passwords(created: list[tuple[str, str, str | None]]) -> str | None:
+    generated = [(u, n, pw) for u, n, pw in created if pw]
+    if not generated:
+        return None
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["用户名", "姓名", "临时密码"])
+    for username, name, pw in generated:
+        writer.writerow([_csv_text(username), _csv_text(name), pw])
+    token = secrets.token_urlsafe(16)
+    now = datetime.now(timezone.utc)
+    with _PASSWORD_FILES_LOCK:
+        for key in [k for k, (_, at, _) in _PASSWORD_FILES.items() if at < now]:
+            del _PASSWORD_FILES[key]
+        _PASSWORD_FILES[token] = (current_user.id, now + timedelta(minutes=PASSWORD_FILE_MINUTES),
+                                  buf.getvalue().encode("utf-8-sig"))
+    return token
+
+
+def _csv_text(value: str) -> str:
+    # a name like "=HYPERLINK(...)" must stay text when the file is opened in Excel
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@bp.route("/users/import/passwords/<token>", methods=["POST"])
+@roles_required(Role.ADMIN)
+def users_import_passwords(token: str):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with _PASSWORD_FILES_LOCK:
+        entry = _PASSWORD_FILES.get(token)
+        if entry is None or entry[0] != current_user.id or entry[1] < datetime.now(timezone.utc):
+            entry = None
+        else:
+            del _PASSWORD_FILES[token]
+    if entry is None:
+        flash("临时密码文件只能下载一次，已下载或已过期；如需要，请为相关账号重置密码。", "error")
+        return redirect(url_for("admin.users_import"))
+    return send_file(io.BytesIO(entry[2]), mimetype="text/csv; charset=utf-8", as_attachment=True,
+                     download_name="临时密码.csv")
 
 
 @bp.route("/users/import/template.<fmt>")

@@ -190,9 +190,32 @@ def template_xlsx() -> bytes:
     append_row(sheet, TEMPLATE_EXAMPLE)
     for column, width in zip("ABCDE", (16, 12, 14, 20, 10)):
         sheet.column_dimensions[column].width = width
+    _add_validations(sheet)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _add_validations(sheet) -> None:
+    """Drop-downs and rules Excel checks while typing: the role from its valid names, the username's and
+    password's lengths (the same rules the import applies)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    rows = f"2:{MAX_ROWS + 1}"
+    role = DataValidation(type="list", formula1='"' + ",".join(r.label for r in Role) + '"', allow_blank=True,
+                          showErrorMessage=True, errorTitle="角色", error="请从下拉列表中选择角色（留空为学员）",
+                          promptTitle="角色", prompt="留空为学员", showInputMessage=True)
+    username = DataValidation(type="textLength", operator="between", formula1="3", formula2="64",
+                              showErrorMessage=True, errorTitle="用户名",
+                              error="用户名 3–64 位，只能包含字母、数字和 _ . @ -")
+    password = DataValidation(type="textLength", operator="greaterThanOrEqual", formula1=str(MIN_PASSWORD_LENGTH),
+                              allow_blank=True, showErrorMessage=True, errorTitle="初始密码",
+                              error=f"初始密码至少 {MIN_PASSWORD_LENGTH} 位；留空则自动生成")
+    name = DataValidation(type="textLength", operator="between", formula1="1", formula2="64",
+                          showErrorMessage=True, errorTitle="姓名", error="姓名不能为空，最多 64 个字")
+    for validation, column in ((username, "A"), (name, "B"), (password, "C"), (role, "E")):
+        validation.add(f"{column}{rows.replace(':', ':' + column)}")
+        sheet.add_data_validation(validation)
 
 
 def template_csv() -> bytes:

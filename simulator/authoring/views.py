@@ -19,7 +19,7 @@ from ..forms import ConfirmForm
 from ..practical import service
 from ..practical.library import add_version
 from ..practical.models import PracticalCall, ScenarioVersion
-from .forms import ScenarioFieldsForm, ScenarioImportForm, ScenarioYamlForm
+from .forms import NewScenarioForm, ScenarioFieldsForm, ScenarioImportForm, ScenarioYamlForm, line_choices, line_label
 
 bp = Blueprint("authoring", __name__, url_prefix="/scenarios")
 AUTHORS = (Role.TRAINER, Role.ADMIN)
@@ -66,7 +66,14 @@ reference_answers:
 
 @bp.app_context_processor
 def _labels():
-    return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS}
+    from softphone_sim import PERSONAS
+    return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
+            "THEN_LABELS": THEN_LABELS, "VOICE_LABELS": {k: p.label for k, p in PERSONAS.items()},
+            "line_label": line_label}
+
+
+THEN_LABELS = {"hold": "保持通话", "transfer": "转接", "consult": "咨询转接", "work_order": "填写工单",
+               "hangup": "挂机"}
 
 
 def _latest(scenario_id: str) -> ScenarioVersion:
@@ -121,29 +128,67 @@ def _save(data: dict, *, name: str, expected_id: str | None) -> ScenarioVersion 
     return row
 
 
+def _fill_fields(fields: ScenarioFieldsForm, data: dict) -> None:
+    fields.title.data, fields.level.data = data.get("title"), str(data.get("level"))
+    fields.situation.data, fields.difficulty.data = data.get("situation"), str(data.get("difficulty", 1))
+    fields.brief.data, fields.agent_number.data = data.get("brief"), str(data.get("agent_number", ""))
+    fields.voice.data = (data.get("persona") or {}).get("voice", "calm")
+    fields.line.data = str(data.get("line") or "none")
+    fields.line.choices = line_choices(fields.line.data)
+
+
+def _apply_fields(fields: ScenarioFieldsForm, data: dict) -> dict:
+    data = dict(data)
+    data.update(title=fields.title.data.strip(), level=int(fields.level.data), situation=fields.situation.data,
+                difficulty=int(fields.difficulty.data), brief=fields.brief.data.strip(),
+                line=fields.line.data or "none", persona={**(data.get("persona") or {}), "voice": fields.voice.data})
+    if fields.agent_number.data.strip():
+        data["agent_number"] = fields.agent_number.data.strip()
+    else:
+        data.pop("agent_number", None)
+    return data
+
+
+def _typed_mapping(text: str) -> dict | None:
+    """The submitted YAML as a mapping if it parses at all (even if the scenario is invalid), so the form
+    beside it keeps showing what the trainer wrote."""
+    import yaml
+    try:
+        value = yaml.safe_load(text or "")
+    except yaml.YAMLError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _check(text_value: str, name: str) -> bool:
+    """Validate without saving: the same checks as saving, and say so."""
+    try:
+        parse_text(text_value, name)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            flash(problem, "error")
+        return False
+    flash("检查通过：场景格式正确，尚未保存。", "success")
+    return True
+
+
 @bp.route("/<scenario_id>/edit", methods=["GET", "POST"])
 @roles_required(*AUTHORS)
 def edit(scenario_id: str):
     row = _latest(scenario_id)
     data = dict(row.data)
-    fields = ScenarioFieldsForm(prefix="f")
+    current_line = str(data.get("line") or "none")
+    fields = ScenarioFieldsForm(prefix="f", current_line=request.form.get("f-line") or current_line)
     text = ScenarioYamlForm(prefix="y")
     if request.method == "GET":
-        fields.title.data, fields.level.data = data.get("title"), str(data.get("level"))
-        fields.situation.data, fields.difficulty.data = data.get("situation"), str(data.get("difficulty", 1))
-        fields.brief.data, fields.agent_number.data = data.get("brief"), str(data.get("agent_number", ""))
-        fields.voice.data = (data.get("persona") or {}).get("voice", "calm")
-        fields.line.data = data.get("line") or "none"
+        _fill_fields(fields, data)
         text.yaml_text.data = dump_text(data)
+    elif text.check_yaml.data and text.validate_on_submit():
+        _check(text.yaml_text.data, f"{scenario_id}.yaml")
+        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or data)
+        return render_template("authoring/edit.html", row=row, fields=fields, text=text)
     elif fields.save_fields.data and fields.validate_on_submit():
-        data.update(title=fields.title.data.strip(), level=int(fields.level.data), situation=fields.situation.data,
-                    difficulty=int(fields.difficulty.data), brief=fields.brief.data.strip(),
-                    line=fields.line.data.strip() or "none",
-                    persona={**(data.get("persona") or {}), "voice": fields.voice.data})
-        if fields.agent_number.data.strip():
-            data["agent_number"] = fields.agent_number.data.strip()
-        else:
-            data.pop("agent_number", None)
+        data = _apply_fields(fields, data)
         if _save(data, name=f"{scenario_id}.yaml", expected_id=scenario_id):
             return redirect(url_for(".detail", scenario_id=scenario_id))
         text.yaml_text.data = dump_text(data)
@@ -156,6 +201,8 @@ def edit(scenario_id: str):
         else:
             if _save(parsed, name=f"{scenario_id}.yaml", expected_id=scenario_id):
                 return redirect(url_for(".detail", scenario_id=scenario_id))
+        # the form beside the YAML shows what was typed there, not empty fields
+        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or data)
     return render_template("authoring/edit.html", row=row, fields=fields, text=text), \
         (200 if request.method == "GET" else 422)
 
@@ -163,11 +210,31 @@ def edit(scenario_id: str):
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*AUTHORS)
 def new():
+    import yaml
     text = ScenarioYamlForm(prefix="y")
+    fields = NewScenarioForm(prefix="f", current_line=request.form.get("f-line") or "none")
     if request.method == "GET":
         source = request.args.get("copy")
         text.yaml_text.data = dump_text(_latest(source).data) if source else NEW_TEMPLATE
-    elif text.validate_on_submit():
+        start = yaml.safe_load(text.yaml_text.data)
+        _fill_fields(fields, start)
+        fields.scenario_id.data = f"{start.get('id')}-copy" if source else ""
+    elif fields.save_fields.data and fields.validate_on_submit():
+        data = _apply_fields(fields, yaml.safe_load(NEW_TEMPLATE))
+        data["id"] = fields.scenario_id.data.strip()
+        agent = data.get("agent_number") or "1001"
+        data["brief"] = fields.brief.data.strip()
+        # the template's opening item and reference answers name the template's agent number
+        data["reference_answers"][0]["turns"][0] = f"您好，工号{agent}，很高兴为您服务。"
+        row = _save(data, name="新场景", expected_id=None)
+        if row:
+            return redirect(url_for(".edit", scenario_id=row.scenario_id))
+        text.yaml_text.data = dump_text(data)
+    elif text.check_yaml.data and text.validate_on_submit():
+        _check(text.yaml_text.data, "新场景")
+        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or {})
+        return render_template("authoring/new.html", text=text, fields=fields)
+    elif text.save_yaml.data and text.validate_on_submit():
         try:
             parsed = parse_text(text.yaml_text.data, "新场景").data
         except ScenarioError as exc:
@@ -177,7 +244,19 @@ def new():
             row = _save(parsed, name="新场景", expected_id=None)
             if row:
                 return redirect(url_for(".detail", scenario_id=row.scenario_id))
-    return render_template("authoring/new.html", text=text), (200 if request.method == "GET" else 422)
+        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or {})
+    return render_template("authoring/new.html", text=text, fields=fields), (200 if request.method == "GET" else 422)
+
+
+@bp.route("/help")
+@roles_required(*AUTHORS)
+def help_page():
+    """The scenario format, from docs/scenarios.md, inside the app (the same text as the repository's)."""
+    import markdown
+    from pathlib import Path
+    source = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+    html = markdown.markdown(source.read_text("utf-8"), extensions=["tables", "fenced_code", "toc"])
+    return render_template("authoring/help.html", body=html)
 
 
 @bp.route("/<scenario_id>/lines/<int:version>/<turn_id>.wav")

@@ -17,13 +17,13 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
 from ..jsonio import int_field, json_object, query_int, str_field
+from ..labels import LEVEL_NAMES
 from . import device, service
 from .forms import StartCallForm
 from .models import PracticalCall, ScenarioVersion
 
 bp = Blueprint("practical", __name__, url_prefix="/practical")
 PRACTISING = (Role.TRAINEE, Role.TRAINER, Role.ADMIN)
-LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
 ACTIONS = {"begin", "answer", "dial", "hold", "unhold", "mute", "unmute", "hangup", "end_turn", "cti_lookup",
            "complete_transfer", "cancel_consult"}
 AUDIO_NAME = re.compile(r"^(caller/\d{2}-[\w-]+\.wav|agent/\d{3}\.wav|recording\.wav|review\.wav|answer\.wav)$")
@@ -61,8 +61,31 @@ def home():
         if row.status == "live" and row.scenario.task != "live_call":
             service.close_if_time_up(row)          # a task left open past its limit is graded now
     visible = {row.id for row in history if service.score_visible(row)}
-    return render_template("practical/home.html", versions=versions, history=history, form=StartCallForm(),
-                           LEVEL_NAMES=LEVEL_NAMES, score_visible=visible)
+    best = _best_practice_scores(current_user.id)
+    level = request.args.get("level", "")
+    task = request.args.get("task", "")
+    done = request.args.get("done", "")
+    q = (request.args.get("q") or "").strip()[:40]
+    shown = [v for v in versions
+             if (not level or str(v.level) == level) and (not task or v.task == task)
+             and (not q or q.lower() in f"{v.title} {v.data.get('brief', '')}".lower())
+             and (done != "yes" or v.scenario_id in best) and (done != "no" or v.scenario_id not in best)]
+    counts = {lv: sum(1 for v in versions if v.level == lv) for lv in LEVEL_NAMES}
+    return render_template("practical/home.html", versions=shown, total=len(versions), counts=counts, best=best,
+                           filters={"level": level, "task": task, "done": done, "q": q}, history=history,
+                           form=StartCallForm(), LEVEL_NAMES=LEVEL_NAMES, score_visible=visible)
+
+
+def _best_practice_scores(user_id: int) -> dict[str, float]:
+    """scenario id -> the trainee's best score over finished practice calls and tasks."""
+    rows = (db.session.query(PracticalCall).filter_by(user_id=user_id, status="finished", mode="practice").all())
+    best: dict[str, float] = {}
+    for row in rows:
+        score = row.effective_score()
+        if score is not None:
+            sid = row.scenario.scenario_id
+            best[sid] = max(best.get(sid, 0.0), score)
+    return best
 
 
 @bp.route("/start/<scenario_id>", methods=["POST"])

@@ -9,6 +9,7 @@ from exams import load_blueprints
 from exams.models import Attempt, AttemptAnswer, BankQuestion
 
 from ..extensions import db
+from ..labels import level_name
 from ..practical.models import PracticalCall
 from ..sittings.models import Sitting, SittingCandidate
 
@@ -54,10 +55,30 @@ def history(user_id: int) -> list[dict]:
               .order_by(Attempt.submitted_at).all())
     calls = (db.session.query(PracticalCall).filter_by(user_id=user_id, status="finished", mode="practice")
              .order_by(PracticalCall.finished_at).all())
-    out = [{"at": a.submitted_at, "kind": "理论", "title": f"{a.level}级{'练习' if a.mode == 'practice' else '模拟考试'}",
-            "score": a.score} for a in theory]
-    out += [{"at": c.finished_at, "kind": "操作", "title": c.scenario.title, "score": c.effective_score()} for c in calls]
+    modes = {"practice": "练习", "mock": "模拟考试", "certification": "正式鉴定"}
+    out = [{"at": a.submitted_at, "kind": "理论", "title": f"{level_name(a.level)}{modes.get(a.mode, a.mode)}",
+            "score": a.score, "endpoint": ("theory.result", {"attempt_id": a.id})} for a in theory]
+    out += [{"at": c.finished_at, "kind": "操作", "title": c.scenario.title, "score": c.effective_score(),
+             "endpoint": ("practical.result", {"call_id": c.id})} for c in calls]
     return sorted(out, key=lambda r: r["at"])
+
+
+def trend(rows: list[dict], width: int = 520, height: int = 160) -> dict:
+    """Points of a score-over-time line for inline SVG: x by time (first to last), y by score (0–100)."""
+    rows = [r for r in rows if r.get("score") is not None and r.get("at") is not None]
+    if not rows:
+        return {"points": [], "width": width, "height": height}
+    first, last = rows[0]["at"], rows[-1]["at"]
+    span = (last - first).total_seconds() or 1.0
+    left, right, top, bottom = 30, width - 10, 10, height - 20
+    points = []
+    for r in rows:
+        x = left + (right - left) * ((r["at"] - first).total_seconds() / span if len(rows) > 1 else 0.5)
+        y = bottom - (bottom - top) * max(0.0, min(100.0, r["score"])) / 100
+        points.append({"x": round(x, 1), "y": round(y, 1), "score": r["score"], "at": r["at"], "kind": r["kind"],
+                       "title": r["title"]})
+    return {"points": points, "width": width, "height": height, "first": first, "last": last,
+            "y60": round(bottom - (bottom - top) * 0.6, 1), "top": top, "bottom": bottom, "left": left, "right": right}
 
 
 def weakest(user_id: int, n: int = 3) -> list[dict]:
@@ -101,12 +122,14 @@ def most_failed_items(limit: int = 15) -> list[dict]:
     """Rubric items by how often they were not fully earned, over all graded calls and tasks."""
     seen: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     labels: dict[tuple[str, str], str] = {}
+    titles: dict[str, str] = {}
     for call in db.session.query(PracticalCall).filter_by(status="finished").all():
         for item in call.effective_items():
             key = (call.scenario.scenario_id, item["id"])
             labels[key] = item["label"]
+            titles[call.scenario.scenario_id] = call.scenario.title
             seen[key][1] += 1
             seen[key][0] += item["points_earned"] < item["points_possible"]
-    rows = [{"scenario": s, "item": i, "label": labels[(s, i)], "failed": f, "total": t, "rate": round(f / t, 3)}
+    rows = [{"scenario": s, "title": titles[s], "item": i, "label": labels[(s, i)], "failed": f, "total": t, "rate": round(f / t, 3)}
             for (s, i), (f, t) in seen.items() if t]
     return sorted(rows, key=lambda r: (-r["rate"], -r["total"]))[:limit]

@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateTimeLocalField, DecimalField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, StopValidation, InputRequired, Length, NumberRange, Optional
+from wtforms import DecimalField, IntegerField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
-LEVELS = [("5", "五级"), ("4", "四级"), ("3", "三级")]
+from ..labels import LEVEL_CHOICES as LEVELS
+from ..localtime import LocalDateTimeField
 
 
 class SittingForm(FlaskForm):
     name = StringField("批次名称", validators=[DataRequired("请填写批次名称"), Length(max=120)])
     level = SelectField("鉴定等级", choices=LEVELS, default="5")
-    opens_at = DateTimeLocalField("开始时间（UTC）", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写开始时间")])
-    closes_at = DateTimeLocalField("结束时间（UTC）", format="%Y-%m-%dT%H:%M", validators=[InputRequired("请填写结束时间")])
+    opens_at = LocalDateTimeField("开始时间", validators=[InputRequired("请填写开始时间")])
+    closes_at = LocalDateTimeField("结束时间", validators=[InputRequired("请填写结束时间")])
     access_code = StringField("考场口令（可选）", validators=[Optional(), Length(min=4, max=32, message="口令为 4–32 个字符")])
     submit = SubmitField("创建批次")
 
@@ -56,3 +57,18 @@ class ReasonForm(FlaskForm):
 class AccessForm(FlaskForm):
     code = PasswordField("考场口令", validators=[DataRequired("请输入考场口令")])
     submit = SubmitField("进入考试")
+
+
+class AppealForm(FlaskForm):
+    call_id = StringField(validators=[DataRequired()])
+    item_id = StringField(validators=[DataRequired()])
+    statement = TextAreaField("申诉理由", validators=[DataRequired("请写明申诉理由"),
+                                                   Length(min=10, max=2000, message="申诉理由为 10–2000 个字")])
+    submit = SubmitField("提交申诉")
+
+
+class AppealAnswerForm(FlaskForm):
+    decision = SelectField("处理结果", choices=[("upheld", "申诉成立（改分）"), ("rejected", "申诉驳回（维持原分）")])
+    points = DecimalField("新得分（申诉成立时填写）", places=2, validators=[Optional(), _finite])
+    reason = TextAreaField("答复理由", validators=[DataRequired("请写明答复理由"), Length(min=4, message="理由至少 4 个字")])
+    submit = SubmitField("答复")

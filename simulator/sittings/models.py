@@ -70,3 +70,42 @@ class AuditEntry(db.Model):
     reason = db.Column(db.Text, nullable=False, default="")
 
     actor = db.relationship("User", foreign_keys=[actor_id])
+
+
+class AppealState:
+    """An appeal's life: a candidate opens it; the assessor upholds it (with a new score) or rejects it.
+    Both answers are final; nothing else moves an appeal."""
+    OPEN = "open"
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+    TRANSITIONS = {OPEN: (UPHELD, REJECTED), UPHELD: (), REJECTED: ()}
+    LABELS = {OPEN: "待处理", UPHELD: "申诉成立", REJECTED: "申诉驳回"}
+
+
+class Appeal(db.Model):
+    """A candidate's appeal (申诉) against one graded item of a published practical task."""
+    __tablename__ = "appeals"
+    __table_args__ = (db.UniqueConstraint("call_id", "item_id", name="uq_appeal_call_item"),
+                      db.CheckConstraint("state IN ('open', 'upheld', 'rejected')", name="state"))
+
+    id = db.Column(db.Integer, primary_key=True)
+    candidate_id = db.Column(db.Integer, db.ForeignKey("sitting_candidates.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    call_id = db.Column(db.String(36), db.ForeignKey("practical_calls.id"), nullable=False)
+    item_id = db.Column(db.String(80), nullable=False)
+    item_label = db.Column(db.String(200), nullable=False, default="")
+    points_before = db.Column(db.Float, nullable=False)
+    statement = db.Column(db.Text, nullable=False)                     # the candidate's reasons
+    state = db.Column(db.String(16), nullable=False, default=AppealState.OPEN, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    answered_at = db.Column(db.DateTime)
+    answered_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    answer = db.Column(db.Text)                                        # the assessor's reasons
+    points_after = db.Column(db.Float)
+
+    candidate = db.relationship("SittingCandidate")
+    answered_by = db.relationship("User")
+
+    @property
+    def state_label(self) -> str:
+        return AppealState.LABELS[self.state]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -11,13 +12,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from ..labels import LEVEL_NAMES, OCCUPATION, TASK_NAMES
 
 FONT = "CJK"
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
                    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-LEVELS = {5: "五级", 4: "四级", 3: "三级"}
-TASKS = {"live_call": "模拟通话", "recording_review": "录音评析", "typing": "工单录入", "case": "案例处理"}
+LEVELS = LEVEL_NAMES
+TASKS = TASK_NAMES
 
 
 class FontMissing(RuntimeError):
@@ -70,13 +73,17 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
                             bottomMargin=16 * mm, title="成绩报告", author="呼叫服务员鉴定与培训系统")
     verdict = "合格，准予颁发证书" if report.get("certified") else "不合格"
+    # reports published before the pass marks were stored were all judged against 60
+    theory_mark, practical_mark = report.get("theory_pass_mark", 60), report.get("practical_pass_mark", 60)
     story = [Paragraph(f"呼叫服务员（{_e(LEVELS.get(report['level'], report['level']))}）职业技能鉴定成绩报告", st["title"]),
              Paragraph(f"考生：{_e(report['name'])}（{_e(report['username'])}）　单位：{_e(report.get('organisation') or '—')}", st["p"]),
              Paragraph(f"鉴定批次：{_e(report['sitting'])}　日期：{_e(report['date'])}", st["p"]),
              Spacer(1, 6),
              _table([["科目", "成绩", "合格线", "结果"],
-                     ["理论知识考试", _fmt(report.get("theory")), "60", "合格" if (report.get("theory") or 0) >= 60 else "不合格"],
-                     ["操作技能考核", _fmt(report.get("practical")), "60", "合格" if (report.get("practical") or 0) >= 60 else "不合格"]],
+                     ["理论知识考试", _fmt(report.get("theory")), f"{theory_mark:g}",
+                      "合格" if (report.get("theory") or 0) >= theory_mark else "不合格"],
+                     ["操作技能考核", _fmt(report.get("practical")), f"{practical_mark:g}",
+                      "合格" if (report.get("practical") or 0) >= practical_mark else "不合格"]],
                     [60 * mm, 35 * mm, 30 * mm, 40 * mm]),
              Paragraph(f"鉴定结论：{verdict}" + (f"　证书编号：{_e(number)}" if number else ""), st["h"])]
     if report.get("theory_breakdown"):
@@ -98,22 +105,77 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
                                 [[Paragraph(_e(x["label"] + ("（考评员复核）" if x.get("overridden") else "")), st["p"]),
                                   f"{x['earned']:g}", f"{x['possible']:g}"] for x in item["items"]],
                                 [115 * mm, 25 * mm, 25 * mm]))
-    story += [Spacer(1, 10), Paragraph("理论知识考试和操作技能考核均为百分制，两科成绩均达到 60 分及以上者为合格。", st["p"])]
+    story += [Spacer(1, 10), Paragraph(f"理论知识考试和操作技能考核均为百分制，理论成绩达到 {theory_mark:g} 分、"
+                                            f"操作成绩达到 {practical_mark:g} 分及以上者为合格。", st["p"])]
     doc.build(story)
     return buf.getvalue()
 
 
-def certificate(report: dict, number: str, verify_url: str) -> bytes:
-    st = _styles()
+@dataclass(frozen=True)
+class Issuer:
+    """Who issues certificates and how they look (from the configuration)."""
+    organisation: str
+    occupation_code: str
+    seal_image: str = ""          # optional image files (PNG/JPEG); a missing file leaves the slot empty
+    signature_image: str = ""
+
+
+def qr_png(url: str) -> bytes:
+    """The verification URL as a QR code (PNG, error correction M, quiet zone 4)."""
+    import segno
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=25 * mm, rightMargin=25 * mm, topMargin=25 * mm,
-                            bottomMargin=20 * mm, title="职业技能鉴定合格证书", author="呼叫服务员鉴定与培训系统")
-    story = [Paragraph("职业技能鉴定合格证书", st["big"]), Spacer(1, 14),
-             Paragraph(f"{_e(report['name'])}　同志", st["center"]), Spacer(1, 8),
-             Paragraph(f"于 {_e(report['date'])} 参加呼叫服务员（{_e(LEVELS.get(report['level'], report['level']))}）职业技能鉴定，"
-                       f"理论知识考试 {_fmt(report.get('theory'))} 分，操作技能考核 {_fmt(report.get('practical'))} 分，成绩合格。",
-                       st["center"]),
-             Spacer(1, 18), Paragraph(f"证书编号：{_e(number)}", st["center"]),
-             Paragraph(f"查验地址：{_e(verify_url)}", st["center"])]
+    segno.make_qr(url, error="m").save(buf, kind="png", scale=8, border=4)
+    return buf.getvalue()
+
+
+def _image(path: str, width: float, height: float):
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        return Image(path, width=width, height=height, kind="proportional")
+    except Exception:   # an unreadable file must not stop the certificate; the slot stays empty
+        return None
+
+
+DEFAULT_ISSUER = Issuer(organisation="呼叫服务员职业技能鉴定站", occupation_code="4-04-05-03")
+
+
+def certificate(report: dict, number: str, verify_url: str, issuer: Issuer = DEFAULT_ISSUER) -> bytes:
+    """One landscape page: issuer, holder, occupation and level with its code, number, date, seal and
+    signature slots, and a QR code to ``verify_url``. Every stored string is escaped (``_e``)."""
+    st = _styles()
+    font = _font()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=22 * mm, rightMargin=22 * mm, topMargin=18 * mm,
+                            bottomMargin=15 * mm, title="职业技能等级证书", author=issuer.organisation)
+    level = LEVELS.get(report.get("level"), report.get("level"))
+    label = ParagraphStyle("label", fontName=font, fontSize=11, leading=17, textColor=colors.HexColor("#555555"))
+    value = ParagraphStyle("value", fontName=font, fontSize=12.5, leading=19)
+    facts = [("证书编号", number), ("姓　　名", report.get("name")),
+             ("考 生 号", report.get("candidate_number") or "—"),
+             ("职业（工种）", f"{OCCUPATION}（职业编码 {issuer.occupation_code}）"),
+             ("等　　级", f"{level}（国家职业资格{level}）"),
+             ("考核成绩", f"理论知识 {_fmt(report.get('theory'))} 分，操作技能 {_fmt(report.get('practical'))} 分"),
+             ("鉴定批次", report.get("sitting")), ("发证日期", report.get("issued") or report.get("date"))]
+    rows = [[Paragraph(_e(k), label), Paragraph(_e(v), value)] for k, v in facts]
+    facts_table = Table(rows, colWidths=[32 * mm, 128 * mm])
+    facts_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
+    qr = Image(io.BytesIO(qr_png(verify_url)), width=38 * mm, height=38 * mm)
+    side = Table([[qr], [Paragraph("扫码或登录查验地址核验", ParagraphStyle("qr", fontName=font, fontSize=8.5, alignment=1))]],
+                 colWidths=[50 * mm])
+    body = Table([[facts_table, side]], colWidths=[165 * mm, 60 * mm])
+    body.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    slot = ParagraphStyle("slot", fontName=font, fontSize=10, alignment=1, textColor=colors.HexColor("#555555"))
+    seal = _image(issuer.seal_image, 32 * mm, 32 * mm) or Spacer(32 * mm, 32 * mm)
+    signature = _image(issuer.signature_image, 40 * mm, 16 * mm) or Spacer(40 * mm, 16 * mm)
+    footer = Table([[signature, seal], [Paragraph("负责人签字", slot), Paragraph(f"{_e(issuer.organisation)}（盖章）", slot)]],
+                   colWidths=[70 * mm, 90 * mm], hAlign="RIGHT")
+    footer.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    story = [Paragraph("职业技能等级证书", st["big"]),
+             Paragraph(_e(issuer.organisation), st["center"]), Spacer(1, 10),
+             Paragraph(f"{_e(report.get('name'))} 参加{_e(OCCUPATION)}（{_e(level)}）职业技能鉴定，理论知识考试和操作技能考核"
+                       "成绩合格，特发此证。", st["p"]), Spacer(1, 8),
+             body, Spacer(1, 6), footer,
+             Paragraph(f"查验地址：{_e(verify_url)}", ParagraphStyle("url", fontName=font, fontSize=9, leading=12))]
     doc.build(story)
     return buf.getvalue()

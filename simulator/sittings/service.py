@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from exams import attempts as theory
@@ -18,9 +19,13 @@ from scenarios import blueprint as practical_blueprint
 from ..auth.models import Role, User
 from ..extensions import db
 from ..practical.models import PracticalCall, ScenarioVersion
-from .models import AuditEntry, Sitting, SittingCandidate, utcnow
+from .models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate, utcnow
 
-PASS_MARK = 60.0
+
+def pass_marks(level: int) -> tuple[float, float]:
+    """(theory, practical) pass marks of a level, as its two blueprints set them."""
+    from exams import load_blueprints
+    return float(load_blueprints()[level].pass_mark), float(practical_blueprint.load()[level].pass_mark)
 
 
 class SittingError(Exception):
@@ -253,6 +258,8 @@ class Scores:
     practical: float
     practical_done: int
     practical_total: int
+    theory_pass_mark: float
+    practical_pass_mark: float
 
     @property
     def complete(self) -> bool:
@@ -260,7 +267,8 @@ class Scores:
 
     @property
     def certified(self) -> bool:
-        return self.complete and (self.theory or 0) >= PASS_MARK and self.practical >= PASS_MARK
+        return (self.complete and (self.theory or 0) >= self.theory_pass_mark
+                and self.practical >= self.practical_pass_mark)
 
 
 def scores(candidate: SittingCandidate) -> Scores:
@@ -275,9 +283,11 @@ def scores(candidate: SittingCandidate) -> Scores:
         if call is not None and (call.status == "finished" or (call.status == "interrupted" and call.result)):
             done += 1
             practical_total += item["weight"] * (call.effective_score() or 0.0) / 100
+    theory_mark, practical_mark = pass_marks(candidate.sitting.level)
     return Scores(theory=attempt.score if attempt is not None and not attempt.is_open else None,
                   theory_status=status, practical=round(practical_total, 1), practical_done=done,
-                  practical_total=len(candidate.practical_plan or []))
+                  practical_total=len(candidate.practical_plan or []), theory_pass_mark=theory_mark,
+                  practical_pass_mark=practical_mark)
 
 
 # ---- assessors' changes --------------------------------------------------------------------------------
@@ -369,6 +379,12 @@ def certificate_number(sitting: Sitting, candidate: SittingCandidate) -> str:
             f"{secrets.token_hex(3).upper()}")
 
 
+def candidate_number(candidate: SittingCandidate) -> str:
+    """The candidate's number in this sitting (准考证号): year, level, sitting and enrolment."""
+    sitting = candidate.sitting
+    return f"{sitting.opens_at:%Y}{sitting.level}{sitting.id:04d}{candidate.id:05d}"
+
+
 def report(candidate: SittingCandidate) -> dict:
     """The score report's content (frozen when published)."""
     from exams import load_blueprints
@@ -384,11 +400,16 @@ def report(candidate: SittingCandidate) -> dict:
                       "weight": item["weight"], "score": call.effective_score() if call and call.status == "finished" else None,
                       "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
                                  "overridden": bool(x.get("overridden"))} for x in (call.effective_items() if call else [])]})
+    from ..localtime import to_local
+    published = candidate.sitting.published_at
     return {"name": candidate.user.display_name, "username": candidate.user.username,
+            "candidate_number": candidate_number(candidate),
             "organisation": candidate.user.organisation, "sitting": candidate.sitting.name,
-            "level": candidate.sitting.level, "date": candidate.sitting.opens_at.strftime("%Y-%m-%d"),
+            "level": candidate.sitting.level, "date": to_local(candidate.sitting.opens_at).strftime("%Y-%m-%d"),
+            "issued": to_local(published or utcnow()).strftime("%Y-%m-%d"),
             "theory": s.theory, "theory_breakdown": breakdown, "practical": s.practical, "practical_items": items,
-            "certified": s.certified, "complete": s.complete}
+            "certified": s.certified, "complete": s.complete,
+            "theory_pass_mark": s.theory_pass_mark, "practical_pass_mark": s.practical_pass_mark}
 
 
 def _lock_sitting(sitting: Sitting) -> None:
@@ -397,7 +418,24 @@ def _lock_sitting(sitting: Sitting) -> None:
     lock_row(sitting)
 
 
-def publish(sitting: Sitting, actor: User) -> dict:
+def pending_reviews(sitting: Sitting) -> list[dict]:
+    """Graded items the engine left 待复核 that no assessor has settled (overridden) yet."""
+    out = []
+    for candidate in sitting.candidates:
+        for i in range(len(candidate.practical_plan or [])):
+            call = practical_call(candidate, i)
+            if call is None or not call.result:
+                continue
+            for item in call.effective_items():
+                if item.get("verdict") == "review" and not item.get("overridden"):
+                    out.append({"candidate": candidate, "index": i, "call": call, "title": call.scenario.title,
+                                "item_id": item["id"], "label": item["label"]})
+    return out
+
+
+def publish(sitting: Sitting, actor: User, *, despite_pending: bool = False) -> dict:
+    """Freeze and release the results. Items still 待复核 stop it unless the assessor has seen the list and
+    publishes anyway (``despite_pending``): the engine's provisional points then become final."""
     _lock_sitting(sitting)
     if sitting.published_at is not None:
         db.session.rollback()
@@ -408,7 +446,12 @@ def publish(sitting: Sitting, actor: User) -> dict:
     if waiting:
         db.session.rollback()
         raise SittingError(f"有 {len(waiting)} 次通话的服务态度待复核（见评阅页），复核后才能发布")
+    pending = pending_reviews(sitting)
+    if pending and not despite_pending:
+        db.session.rollback()
+        raise SittingError(f"还有 {len(pending)} 个评分项待复核，请先复核，或确认后仍然发布")
     counts = {"certified": 0, "not_certified": 0}
+    sitting.published_at = utcnow()
     for candidate in sitting.candidates:
         attempt = theory_attempt(candidate)
         if attempt is not None:
@@ -427,9 +470,8 @@ def publish(sitting: Sitting, actor: User) -> dict:
         if attempt is not None:
             attempt.released = True
         counts["certified" if s.certified else "not_certified"] += 1
-    sitting.published_at = utcnow()
     db.session.add(AuditEntry(actor_id=actor.id, sitting_id=sitting.id, action="publish", after=counts,
-                              reason="发布成绩"))
+                              reason=f"发布成绩（{len(pending)} 项待复核未处理，按系统评分发布）" if pending else "发布成绩"))
     db.session.commit()
     return counts
 
@@ -470,3 +512,119 @@ def visible_sittings(user: User):
 def default_window() -> tuple[datetime, datetime]:
     start = utcnow().replace(second=0, microsecond=0)
     return start, start + timedelta(hours=3)
+
+
+# ---- appeals (申诉) ------------------------------------------------------------------------------------
+
+def appeal_deadline(sitting: Sitting) -> datetime | None:
+    from flask import current_app
+    if sitting.published_at is None:
+        return None
+    return sitting.published_at + timedelta(days=current_app.config["APPEAL_WINDOW_DAYS"])
+
+
+def appeal_window_open(sitting: Sitting, now: datetime | None = None) -> bool:
+    deadline = appeal_deadline(sitting)
+    return deadline is not None and (now or utcnow()) <= deadline
+
+
+def appealable_items(candidate: SittingCandidate) -> list[dict]:
+    """The published practical items a candidate may appeal, with any appeal already made."""
+    appeals = {(a.call_id, a.item_id): a for a in db.session.query(Appeal).filter_by(candidate_id=candidate.id)}
+    out = []
+    for i, plan in enumerate(candidate.practical_plan or []):
+        call = practical_call(candidate, i)
+        if call is None or not call.result:
+            continue
+        for item in call.effective_items():
+            out.append({"index": i, "type": plan["type"], "call": call, "title": call.scenario.title, "item": item,
+                        "appeal": appeals.get((call.id, item["id"]))})
+    return out
+
+
+def open_appeal(candidate: SittingCandidate, call_id: str, item_id: str, statement: str, user: User) -> Appeal:
+    sitting = candidate.sitting
+    if candidate.user_id != user.id:
+        raise SittingError("只能对自己的成绩提出申诉")
+    if sitting.published_at is None:
+        raise SittingError("成绩发布后才能申诉")
+    if not appeal_window_open(sitting):
+        raise SittingError(f"申诉期已过（成绩发布后 {(appeal_deadline(sitting) - sitting.published_at).days} 天内可申诉）")
+    statement = (statement or "").strip()
+    if len(statement) < 10:
+        raise SittingError("请写明申诉理由（至少 10 个字）")
+    target = next((x for x in appealable_items(candidate) if x["call"].id == call_id and x["item"]["id"] == item_id), None)
+    if target is None:
+        raise SittingError("没有这个评分项")
+    if target["appeal"] is not None:
+        raise SittingError("这个评分项已经申诉过，请等待考评员答复")
+    item = target["item"]
+    appeal = Appeal(candidate_id=candidate.id, call_id=call_id, item_id=item_id, item_label=item["label"],
+                    points_before=float(item["points_earned"]), statement=statement)
+    db.session.add(appeal)
+    _audit(user, candidate, "appeal_open", f"call:{call_id}/item:{item_id}", {"points": appeal.points_before}, None,
+           statement)
+    try:
+        db.session.commit()
+    except IntegrityError:      # the same appeal sent twice at once: the unique key keeps one
+        db.session.rollback()
+        raise SittingError("这个评分项已经申诉过，请等待考评员答复") from None
+    return appeal
+
+
+def _move(appeal: Appeal, to: str) -> None:
+    if to not in AppealState.TRANSITIONS[appeal.state]:
+        raise SittingError(f"这项申诉已处理（{appeal.state_label}），不能再改")
+    appeal.state = to
+
+
+def answer_appeal(appeal: Appeal, *, upheld: bool, reason: str, actor: User, points: float | None = None) -> None:
+    """Uphold (the item gets ``points``, the practical score and verdict follow) or reject an open appeal."""
+    from exams.attempts import lock_row
+    reason = _need_reason(reason)
+    lock_row(appeal)                          # two assessors answering at once: the second finds it answered
+    try:
+        _answer(appeal, upheld=upheld, reason=reason, actor=actor, points=points)
+    except SittingError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
+def _answer(appeal: Appeal, *, upheld: bool, reason: str, actor: User, points: float | None) -> None:
+    candidate = appeal.candidate
+    call = db.session.get(PracticalCall, appeal.call_id)
+    item = next((i for i in call.effective_items() if i["id"] == appeal.item_id), None)
+    target = f"call:{call.id}/item:{appeal.item_id}"
+    if not upheld:
+        _move(appeal, AppealState.REJECTED)
+        _audit(actor, candidate, "appeal_rejected", target, {"points": appeal.points_before}, None, reason)
+    else:
+        if points is None or item is None or not appeal.points_before < points <= item["points_possible"]:
+            raise SittingError(f"申诉成立时，新得分应高于原得分 {appeal.points_before:g}，且不超过满分"
+                               f" {item['points_possible']:g}" if item else "没有这个评分项")
+        _move(appeal, AppealState.UPHELD)
+        overrides = dict(call.overrides or {})
+        overrides[appeal.item_id] = {"points": float(points), "by": actor.id, "at": utcnow().isoformat(timespec="seconds"),
+                                     "reason": reason, "appeal": appeal.id}
+        call.overrides = overrides
+        before = {"points": appeal.points_before, "practical_score": candidate.practical_score,
+                  "certified": bool(candidate.certified)}
+        s = scores(candidate)
+        candidate.practical_score = s.practical
+        candidate.certified = (candidate.theory_score or 0) >= s.theory_pass_mark and s.practical >= s.practical_pass_mark
+        if candidate.certified and not candidate.certificate_number:
+            candidate.certificate_number = certificate_number(candidate.sitting, candidate)
+        fresh = report(candidate)
+        fresh.update(theory=candidate.theory_score, practical=candidate.practical_score, certified=candidate.certified)
+        candidate.report = fresh
+        appeal.points_after = float(points)
+        _audit(actor, candidate, "appeal_upheld", target, before,
+               {"points": float(points), "practical_score": candidate.practical_score,
+                "certified": candidate.certified}, reason)
+    appeal.answer, appeal.answered_at, appeal.answered_by_id = reason, utcnow(), actor.id
+
+
+def sitting_appeals(sitting: Sitting) -> list[Appeal]:
+    return (db.session.query(Appeal).join(SittingCandidate).filter(SittingCandidate.sitting_id == sitting.id)
+            .order_by(Appeal.state != AppealState.OPEN, Appeal.created_at).all())

@@ -12,22 +12,17 @@ from ..auth.access import public, roles_required
 from ..auth.models import Role, User
 from ..extensions import db
 from ..forms import ConfirmForm
+from ..labels import LEVEL_NAMES
 from ..practical.models import PracticalCall
 from . import admission, pdf, service
-from .forms import AccessForm, EnrolForm, OverrideForm, ReasonForm, RosterForm, SittingForm, TimeForm
-from .models import AuditEntry, Sitting, SittingCandidate
+from . import audit as audit_log
+from .forms import (AccessForm, AppealAnswerForm, AppealForm, EnrolForm, OverrideForm, ReasonForm, RosterForm,
+                    SittingForm, TimeForm)
+from .models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate
 
 bp = Blueprint("sittings", __name__)
 bp.before_app_request(admission.enforce_access_code)
 ASSESSING = (Role.ASSESSOR, Role.ADMIN)
-LEVEL_NAMES = {5: "五级", 4: "四级", 3: "三级"}
-TASK_NAMES = {"live_call": "模拟通话", "recording_review": "录音评析", "typing": "工单录入", "case": "案例处理"}
-
-
-@bp.app_context_processor
-def _labels():
-    return {"TASK_NAMES": TASK_NAMES}
-
 
 def _sitting(sitting_id: int) -> Sitting:
     """A sitting the signed-in assessor runs (admins: any); others get 404."""
@@ -69,7 +64,8 @@ def new():
         else:
             flash("批次已创建，请为考生报名。", "success")
             return redirect(url_for(".detail", sitting_id=sitting.id))
-    return render_template("sittings/new.html", form=form)
+    return render_template("sittings/new.html", form=form,
+                           marks={level: service.pass_marks(level) for level in LEVEL_NAMES})
 
 
 def _enrol_form(sitting: Sitting) -> EnrolForm:
@@ -89,14 +85,18 @@ def detail(sitting_id: int):
     if form.validate_on_submit():
         users = db.session.query(User).filter(User.id.in_(form.users.data or [])).all()
         try:
+            if not users:
+                raise service.SittingError("请先在列表中选择要报名的学员")
             added = service.enrol(sitting, users, current_user)
             flash(f"已报名 {len(added)} 人。", "success")
         except service.SittingError as exc:
             flash(str(exc), "error")
         return redirect(url_for(".detail", sitting_id=sitting.id))
     rows = [(c, service.scores(c)) for c in sitting.candidates]
+    pending = service.pending_reviews(sitting) if sitting.published_at is None else []
     return render_template("sittings/detail.html", sitting=sitting, rows=rows, form=form, roster=RosterForm(),
-                           confirm=ConfirmForm(), LEVEL_NAMES=LEVEL_NAMES)
+                           confirm=ConfirmForm(), pending=pending, LEVEL_NAMES=LEVEL_NAMES,
+                           open_appeals=sum(a.state == AppealState.OPEN for a in service.sitting_appeals(sitting)))
 
 
 @bp.route("/sittings/<int:sitting_id>/roster", methods=["POST"])
@@ -181,8 +181,9 @@ def review(sitting_id: int, candidate_id: int):
         record = practical.load_record(call) if call is not None else None
         items.append({"index": i, "plan": item, "call": call, "record": record,
                       "effective": call.effective_items() if call is not None and call.result else []})
-    audit = (db.session.query(AuditEntry).filter_by(sitting_id=sitting.id, candidate_user_id=candidate.user_id)
-             .order_by(AuditEntry.at.desc()).all())
+    audit = audit_log.lines(db.session.query(AuditEntry)
+                            .filter_by(sitting_id=sitting.id, candidate_user_id=candidate.user_id)
+                            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
     return render_template("sittings/review.html", sitting=sitting, candidate=candidate, items=items,
                            scores=service.scores(candidate), attempt=service.theory_attempt(candidate), audit=audit,
                            override=OverrideForm(), time_form=TimeForm(), reason_form=ReasonForm(),
@@ -270,7 +271,7 @@ def publish(sitting_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        counts = service.publish(sitting, current_user)
+        counts = service.publish(sitting, current_user, despite_pending=request.form.get("despite_pending") == "1")
         flash(f"成绩已发布：合格 {counts['certified']} 人，不合格 {counts['not_certified']} 人。", "success")
     except service.SittingError as exc:
         flash(str(exc), "error")
@@ -330,6 +331,36 @@ def rebuild_report(sitting_id: int, candidate_id: int):
     return redirect(url_for(".detail", sitting_id=sitting.id))
 
 
+@bp.route("/sittings/<int:sitting_id>/appeals")
+@roles_required(*ASSESSING)
+def appeals(sitting_id: int):
+    sitting = _sitting(sitting_id)
+    return render_template("sittings/appeals.html", sitting=sitting, appeals=service.sitting_appeals(sitting),
+                           form=AppealAnswerForm(), OPEN=AppealState.OPEN)
+
+
+@bp.route("/sittings/<int:sitting_id>/appeals/<int:appeal_id>", methods=["POST"])
+@roles_required(*ASSESSING)
+def answer_appeal(sitting_id: int, appeal_id: int):
+    sitting = _sitting(sitting_id)
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None or appeal.candidate.sitting_id != sitting.id:
+        abort(404)
+    form = AppealAnswerForm()
+    if form.validate_on_submit():
+        try:
+            service.answer_appeal(appeal, upheld=form.decision.data == "upheld", reason=form.reason.data,
+                                  actor=current_user, points=float(form.points.data) if form.points.data is not None else None)
+            flash("已答复申诉，已记入审计日志。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+    return redirect(url_for(".appeals", sitting_id=sitting.id))
+
+
 # ---- candidates --------------------------------------------------------------------------------------
 
 def _own(sitting_id: int) -> SittingCandidate:
@@ -368,9 +399,32 @@ def take(sitting_id: int):
     for i, item in enumerate(candidate.practical_plan or []):
         call = service.practical_call(candidate, i)
         tasks.append({"index": i, "type": item["type"], "call": call})
+    published = sitting.published_at is not None
     return render_template("sittings/take.html", candidate=candidate, sitting=sitting, access=access,
                            admitted=_admitted(candidate), tasks=tasks, attempt=service.theory_attempt(candidate),
-                           confirm=ConfirmForm(), LEVEL_NAMES=LEVEL_NAMES, now_open=sitting.is_open())
+                           confirm=ConfirmForm(), LEVEL_NAMES=LEVEL_NAMES, now_open=sitting.is_open(),
+                           marks=service.pass_marks(sitting.level),
+                           appealable=service.appealable_items(candidate) if published else [],
+                           appeal_open=published and service.appeal_window_open(sitting),
+                           appeal_deadline=service.appeal_deadline(sitting), appeal_form=AppealForm())
+
+
+@bp.route("/my/sittings/<int:sitting_id>/appeals", methods=["POST"])
+@roles_required(Role.TRAINEE)
+def appeal(sitting_id: int):
+    candidate = _own(sitting_id)
+    form = AppealForm()
+    if form.validate_on_submit():
+        try:
+            service.open_appeal(candidate, form.call_id.data, form.item_id.data, form.statement.data, current_user)
+            flash("申诉已提交，考评员答复后会在此页显示。", "success")
+        except service.SittingError as exc:
+            flash(str(exc), "error")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+    return redirect(url_for(".take", sitting_id=sitting_id) + "#appeals")
 
 
 @bp.route("/my/sittings/<int:sitting_id>/theory", methods=["POST"])
@@ -412,16 +466,38 @@ def my_report(sitting_id: int):
     return _report_pdf(_own(sitting_id))
 
 
+def verification_url(number: str) -> str:
+    """The public address a certificate's QR code and text name: ``PUBLIC_BASE_URL`` (the address the
+    public reaches), else this request's host (development only; create_app warns in production)."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    return f"{base}{url_for('sittings.verify', number=number)}"
+
+
+def issuer() -> pdf.Issuer:
+    config = current_app.config
+    return pdf.Issuer(organisation=config["CERT_ORGANISATION"], occupation_code=config["OCCUPATION_CODE"],
+                      seal_image=config.get("CERT_SEAL_IMAGE", ""), signature_image=config.get("CERT_SIGNATURE_IMAGE", ""))
+
+
+def _certificate_pdf(candidate: SittingCandidate):
+    if candidate.sitting.published_at is None or not candidate.certificate_number:
+        abort(404)
+    number = candidate.certificate_number
+    data = pdf.certificate(candidate.report, number, verification_url(number), issuer())
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"证书-{number}.pdf")
+
+
+@bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/certificate.pdf")
+@roles_required(*ASSESSING)
+def certificate_pdf(sitting_id: int, candidate_id: int):
+    return _certificate_pdf(_candidate(_sitting(sitting_id), candidate_id))
+
+
 @bp.route("/my/sittings/<int:sitting_id>/certificate.pdf")
 @roles_required(Role.TRAINEE)
 def my_certificate(sitting_id: int):
-    candidate = _own(sitting_id)
-    if not candidate.certificate_number:
-        abort(404)
-    data = pdf.certificate(candidate.report, candidate.certificate_number,
-                           url_for(".verify", number=candidate.certificate_number, _external=True))
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"证书-{candidate.certificate_number}.pdf")
+    return _certificate_pdf(_own(sitting_id))
 
 
 # ---- anyone -------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@
   const RATE = 16000;
   const CHUNK_SAMPLES = RATE / 4;               // 250 ms per request
   const LIVE_STATES = ["talking", "on_hold", "muted", "consulting"];
-  const STATE_TEXT = {queued: "排队中", dialing: "拨号中", ringing: "来电振铃", talking: "通话中", on_hold: "保持中",
-    muted: "静音中", consulting: "咨询转接中", wrap_up: "话后处理", ended: "已结束"};
+  // the page's one label source (simulator/labels.py), the same words the templates use
+  const STATE_TEXT = JSON.parse(document.getElementById("labels").textContent).call_states;
 
   let since = 0, state = "queued", callT = 0, finished = false, started = false, begun = false;
   let workOrderValid = false;
