@@ -1,0 +1,85 @@
+"""Scenario vocabulary in words a trainer reads (voices, line conditions, agent actions, rubric kinds),
+so the authoring pages never show the YAML's internal names."""
+from __future__ import annotations
+
+from softphone_sim import PERSONAS
+from softphone_sim.line import CONDITIONS, parse_condition
+from softphone_sim.line import LABELS as LINE_NAMES
+
+# Line conditions a trainer picks from; anything else (other parameters) is still accepted in the YAML.
+LINE_PRESETS = ("none", "silent", "low_volume", "low_volume:db=-26", "noisy", "noisy:snr=5", "telephone",
+                "dropouts", "speakerphone", "telephone+low_volume", "telephone+noisy:snr=5")
+PARAM_WORDS = {"db": ("音量", "dB"), "snr": ("信噪比", "dB"), "seconds": ("时长", "秒"), "rate": ("每秒", "次"),
+               "length": ("每次", "秒")}
+ACTION_WORDS = {"hold": "保持通话", "work_order": "填写工单", "hangup": "挂机", "transfer": "转接", "consult": "咨询"}
+KIND_WORDS = {
+    "attitude": "服务态度", "call_length": "通话时长", "fillers": "口头禅", "forbidden": "服务忌语",
+    "hangup": "挂机顺序", "hold": "保持通话规范", "order": "先后顺序", "phrase": "规范用语",
+    "reply_latency": "应答及时", "rings": "接听速度",
+    "speech_rate": "语速", "transfer": "转接", "typing_accuracy": "录入准确率", "typing_speed": "录入速度",
+    "work_order": "工单",
+}
+DIRECTION_WORDS = {"inbound": "呼入", "outbound": "外呼"}
+DIFFICULTY_WORDS = {1: "易", 2: "中", 3: "难"}
+
+
+def voice_label(name: str | None) -> str:
+    persona = PERSONAS.get(name or "calm")
+    return persona.label if persona else "自定义声音"
+
+
+def line_label(spec) -> str:
+    """'telephone+noisy:snr=5' -> '电话音质 + 背景嘈杂（信噪比 5 dB）'; 'none' -> '正常线路'."""
+    try:
+        steps = parse_condition(spec)
+    except ValueError:
+        return "无法识别的线路条件"
+    if not steps:
+        return "正常线路"
+    words = []
+    for name, params in steps:
+        defaults = CONDITIONS.get(name, {})
+        changed = [(k, v) for k, v in params.items() if v is not None and v != defaults.get(k)]
+        detail = "，".join(f"{PARAM_WORDS.get(k, (k, ''))[0]} {v:g} {PARAM_WORDS.get(k, ('', ''))[1]}".strip()
+                          for k, v in changed)
+        words.append(LINE_NAMES.get(name, name) + (f"（{detail}）" if detail else ""))
+    return " + ".join(words)
+
+
+def line_choices(current: str | None = None) -> list[tuple[str, str]]:
+    choices = [(spec, line_label(spec)) for spec in LINE_PRESETS]
+    if current and current not in LINE_PRESETS and _parses(current):
+        choices.append((current, line_label(current)))
+    return choices
+
+
+def _parses(spec: str) -> bool:
+    try:
+        parse_condition(spec)
+    except ValueError:
+        return False
+    return True
+
+
+def voice_choices() -> list[tuple[str, str]]:
+    return [(name, p.label) for name, p in PERSONAS.items()]
+
+
+def actions_words(actions, targets: dict | None = None) -> str:
+    """[hangup] -> '挂机'; [{transfer: billing}] -> '转接到账务部门'."""
+    targets = targets or {}
+    words = []
+    for action in actions or []:
+        if isinstance(action, dict) and len(action) == 1:
+            name, target = next(iter(action.items()))
+            label = (targets.get(target) or {}).get("label", "指定部门") if isinstance(targets.get(target), dict) \
+                else "指定部门"
+            words.append(f"{ACTION_WORDS.get(name, '操作')}到{label}" if name == "transfer"
+                         else f"{ACTION_WORDS.get(name, '操作')}{label}")
+        else:
+            words.append(ACTION_WORDS.get(str(action), "其他操作"))
+    return "、".join(words)
+
+
+def kind_label(kind: str | None) -> str:
+    return KIND_WORDS.get(kind or "", "其他")
