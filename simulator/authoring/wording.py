@@ -66,18 +66,22 @@ def voice_choices() -> list[tuple[str, str]]:
 
 
 def actions_words(actions, targets: dict | None = None) -> str:
-    """[hangup] -> '挂机'; [{transfer: billing}] -> '转接到账务部门'."""
+    """[hangup] -> '挂机'; [{transfer: billing}] -> '转接到账务部门'; [{hold: 10}] -> '保持通话 10 秒'."""
     targets = targets or {}
     words = []
     for action in actions or []:
         if isinstance(action, dict) and len(action) == 1:
-            name, target = next(iter(action.items()))
-            label = (targets.get(target) or {}).get("label", "指定部门") if isinstance(targets.get(target), dict) \
-                else "指定部门"
-            words.append(f"{ACTION_WORDS.get(name, '操作')}到{label}" if name == "transfer"
-                         else f"{ACTION_WORDS.get(name, '操作')}{label}")
+            name, value = next(iter(action.items()))
         else:
-            words.append(ACTION_WORDS.get(str(action), "其他操作"))
+            name, value = str(action), None
+        if name in ("transfer", "consult"):
+            target = targets.get(value)
+            label = target.get("label") if isinstance(target, dict) and target.get("label") else "指定部门"
+            words.append(("转接到" if name == "transfer" else "咨询") + label)
+        elif name == "hold" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            words.append(f"保持通话 {value:g} 秒")
+        else:
+            words.append(ACTION_WORDS.get(name, "其他操作"))
     return "、".join(words)
 
 
