@@ -30,7 +30,8 @@ def trainer(app, client, users):
 
 
 def form_post(client, url, data, prefix_token="y-csrf_token"):
-    token = re.search(r'name="(?:[yfn]-)?csrf_token"[^>]*value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="(?:[yfn]-)?csrf_token"[^>]*value="([^"]+)"', page).group(1)
     return client.post(url, data={**data, prefix_token: token})
 
 
@@ -124,7 +125,8 @@ def test_yaml_editor_reports_problems_like_the_cli(trainer):
 
 def test_new_scenario_from_the_form_and_yaml_and_duplicate_ids(trainer):
     values = form_values(trainer.get("/scenarios/new").get_data(as_text=True), "new-form")
-    assert values["n-line"] == "none" and values["n-voice"] == "calm" and not re.search(r"^(id|title):", values["n-yaml_text"], re.M)
+    assert values["n-line"] == "none" and values["n-voice"] == "calm"
+    assert not re.search(r"^(id|title):", values["n-yaml_text"], re.M), "the form holds the common fields"
     values.update({"n-id": "l5-form-made", "n-title": "表单新建的<场景>", "n-line": "telephone+noisy:snr=5",
                    "n-voice": "elderly", "n-agent_number": "1001", "n-save_fields": "保存"})
     resp = trainer.post("/scenarios/new", data=values)
@@ -170,7 +172,8 @@ def test_check_without_saving_gives_the_same_messages_and_saves_nothing(trainer)
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": changed, "y-check_yaml": "只检查不保存"})
     assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
     edit = form_values(trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True), "fields-form")
-    resp = trainer.post(f"/scenarios/{SID}/edit", data={**edit, "f-title": "只是看看", "f-check_fields": "只检查不保存"})
+    resp = trainer.post(f"/scenarios/{SID}/edit",
+                        data={**edit, "f-title": "只是看看", "f-check_fields": "只检查不保存"})
     assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
     assert ScenarioVersion.latest(SID).version == 1 and ScenarioVersion.latest(SID).title != "只是看看"
 

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-import secrets
-
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
 import io
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 
 from ..auth import importer
 from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..extensions import db
 from ..forms import ConfirmForm, UserCreateForm, UserEditForm, UserImportForm
+from . import password_sheets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -99,7 +100,7 @@ def user_reset_password(user_id: int):
     user = _user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    temporary = secrets.token_urlsafe(9)
+    temporary = importer.generate_password()
     user.set_password(temporary, temporary=True)
     db.session.commit()
     return render_template("admin/password_reset.html", user=user, temporary=temporary)
@@ -109,7 +110,7 @@ def user_reset_password(user_id: int):
 @roles_required(Role.ADMIN)
 def users_import():
     form = UserImportForm()
-    result = file_error = None
+    result = file_error = sheet_token = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
@@ -119,9 +120,42 @@ def users_import():
             file_error = str(exc)
         if result is not None and result.ok:
             flash(f"成功导入 {len(result.created)} 个账号。", "success")
+            generated = [(username, name, pw) for username, name, pw in result.created if pw]
+            if generated:
+                sheet_token = password_sheets.store(_sheets_dir(), current_user.id, generated)
     status = 422 if (file_error or (result and not result.ok)) else 200
-    return render_template("admin/users_import.html", form=form, result=result,
-                           file_error=file_error), status
+    return render_template("admin/users_import.html", form=form, result=result, file_error=file_error,
+                           sheet_token=sheet_token, sheet_minutes=_sheet_minutes(),
+                           download_form=ConfirmForm(prefix="dl")), status
+
+
+def _sheets_dir() -> Path:
+    return Path(current_app.config["IMPORT_PASSWORDS_DIR"])
+
+
+def _sheet_minutes() -> float:
+    return current_app.config["IMPORT_PASSWORDS_MINUTES"]
+
+
+@bp.route("/users/import/passwords/<token>", methods=["POST"])
+@roles_required(Role.ADMIN)
+def users_import_passwords(token: str):
+    """The temporary passwords of an import, once (POST with CSRF, so no prefetch can consume them)."""
+    if not ConfirmForm(prefix="dl").validate_on_submit():
+        abort(400)
+    fmt = request.form.get("format", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        abort(400)
+    rows = password_sheets.take(_sheets_dir(), token, current_user.id, _sheet_minutes() * 60)
+    if rows is None:
+        return render_template("admin/passwords_gone.html", minutes=_sheet_minutes()), 410
+    if fmt == "xlsx":
+        data, mime = password_sheets.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data, mime = password_sheets.to_csv(rows), "text/csv; charset=utf-8"
+    response = send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=f"临时密码.{fmt}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/users/import/template.<fmt>")

@@ -28,6 +28,15 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 TEMPLATE_EXAMPLE = ["zhangsan01", "张三", "", "客服一部", "学员"]
 
 
+# Generated passwords: letters and digits without look-alikes (0/O, 1/l/I), so they can be read out,
+# and never starting with a character a spreadsheet takes for a formula.
+PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(length: int = 12) -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be read (wrong type, corrupt, no header)."""
 
@@ -151,7 +160,10 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
         elif len(name) > 64:
             result.errors.append(RowError(number, "姓名", "超过 64 个字"))
         if password and len(password) < MIN_PASSWORD_LENGTH:
-            result.errors.append(RowError(number, "初始密码", f"至少 {MIN_PASSWORD_LENGTH} 位"))
+            result.errors.append(RowError(number, "初始密码",
+                                          f"至少 {MIN_PASSWORD_LENGTH} 位，现为 {len(password)} 位"))
+        if len(record.get("organisation", "")) > 128:
+            result.errors.append(RowError(number, "单位", "超过 128 个字"))
         role = default_role
         if record.get("role"):
             try:
@@ -161,9 +173,9 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
         if allowed_roles is not None and role not in allowed_roles:
             result.errors.append(RowError(number, "角色", f"不允许导入“{role.label}”账号"))
         if len(result.errors) == errors_before:
-            generated = None if password else secrets.token_urlsafe(9)
+            generated = None if password else generate_password()
             user = User(username=username, display_name=name, role=role.value,
-                        organisation=record.get("organisation", "")[:128])
+                        organisation=record.get("organisation", ""))
             user.set_password(password or generated, temporary=True)
             pending.append((user, generated))
     if result.errors:

@@ -15,9 +15,12 @@ from .wording import DIFFICULTY_WORDS, DIRECTION_WORDS, line_choices, voice_choi
 class ScenarioFieldsForm(RequiredMessages, FlaskForm):
     """The common fields as a form; everything else is edited in the YAML view."""
     title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
-    level = SelectField("等级", invalid_choice_message="请选择等级", choices=[(str(k), v) for k, v in LEVEL_LABELS.items()])
-    situation = SelectField("情境类型", invalid_choice_message="请选择情境类型", choices=list(SITUATION_LABELS.items()))
-    difficulty = SelectField("难度", invalid_choice_message="请选择难度", choices=[(str(k), f"{k} {v}") for k, v in DIFFICULTY_WORDS.items()])
+    level = SelectField("等级", invalid_choice_message="请选择等级",
+                        choices=[(str(k), v) for k, v in LEVEL_LABELS.items()])
+    situation = SelectField("情境类型", invalid_choice_message="请选择情境类型",
+                            choices=list(SITUATION_LABELS.items()))
+    difficulty = SelectField("难度", invalid_choice_message="请选择难度",
+                             choices=[(str(k), f"{k} {v}") for k, v in DIFFICULTY_WORDS.items()])
     brief = TextAreaField("给学员的说明", validators=[DataRequired("请填写说明")])
     agent_number = StringField("坐席工号", validators=[Length(max=12)])
     voice = SelectField("来电者声音", invalid_choice_message="请选择来电者声音")
@@ -39,7 +42,8 @@ class NewScenarioForm(ScenarioFieldsForm):
         Regexp(r"^[a-z0-9][a-z0-9-]{1,79}$", message="只能用小写字母、数字和 -，如 l5-new-call")],
         description="小写字母、数字和 -，在场景库中唯一，以后不能修改")
     task = SelectField("任务类型", invalid_choice_message="请选择任务类型", choices=list(TASK_LABELS.items()))
-    direction = SelectField("呼叫方向", invalid_choice_message="请选择呼入或外呼", choices=list(DIRECTION_WORDS.items()))
+    direction = SelectField("呼叫方向", invalid_choice_message="请选择呼入或外呼",
+                            choices=list(DIRECTION_WORDS.items()))
     yaml_text = TextAreaField("其余内容（YAML）", validators=[DataRequired("请填写其余内容")])
     save_fields = SubmitField("保存")
 
