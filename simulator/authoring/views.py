@@ -27,6 +27,7 @@ from .wording import (
     DIRECTION_WORDS,
     KIND_WORDS,
     actions_words,
+    intent_words,
     kind_label,
     line_label,
     voice_choices,
@@ -80,6 +81,7 @@ reference_answers:
 def _labels():
     return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
             "DIRECTION_WORDS": DIRECTION_WORDS, "actions_words": actions_words, "kind_label": kind_label,
+            "intent_words": intent_words,
             "line_label": line_label, "voice_label": voice_label}
 
 

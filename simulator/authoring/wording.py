@@ -85,5 +85,12 @@ def actions_words(actions, targets: dict | None = None) -> str:
     return "、".join(words)
 
 
+def intent_words(intents: dict | None, name: str) -> str:
+    """A branch condition as what the trainee says: 「说到“请问您是”等」 instead of the intent's name."""
+    phrases = (intents or {}).get(name)
+    first = phrases[0] if isinstance(phrases, list) and phrases and isinstance(phrases[0], str) else None
+    return f"说到“{first}”等" if first else "说到指定内容"
+
+
 def kind_label(kind: str | None) -> str:
     return KIND_WORDS.get(kind or "", "其他")
