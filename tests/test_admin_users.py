@@ -169,6 +169,8 @@ def test_import_templates_download_and_round_trip(admin_client):
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert [c.value for c in sheet[1]][:2] == ["用户名", "姓名"]
+    (roles,) = sheet.data_validations.dataValidation
+    assert roles.type == "list" and "E2" in roles.sqref and all(r.label in roles.formula1 for r in Role)
     csv_file = admin_client.get("/admin/users/import/template.csv")
     rows = importer.read_rows("t.csv", csv_file.data)
     assert rows == [(2, {"username": "zhangsan01", "display_name": "张三", "password": "",

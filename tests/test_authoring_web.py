@@ -238,6 +238,8 @@ def test_required_fields_carry_their_chinese_message_for_the_browser(trainer):
     script = trainer.get("/static/js/validity.js").get_data(as_text=True)
     assert "setCustomValidity" in script and "requiredMessage" in script
     assert "onclick" not in page and "oninvalid" not in page, "no inline handlers (CSP)"
+    upload = trainer.get("/scenarios/import").get_data(as_text=True)
+    assert re.search(r'<input[^>]*data-required-message="请选择文件"[^>]*required[^>]*type="file"', upload)
 
 
 def test_import_is_all_or_nothing_and_export_round_trips(trainer):

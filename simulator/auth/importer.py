@@ -193,6 +193,8 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
 
 def template_xlsx() -> bytes:
     from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     from exams.spreadsheet import append_row
 
     workbook = Workbook()
@@ -202,6 +204,11 @@ def template_xlsx() -> bytes:
     append_row(sheet, TEMPLATE_EXAMPLE)
     for column, width in zip("ABCDE", (16, 12, 14, 20, 10)):
         sheet.column_dimensions[column].width = width
+    # The role column offers its valid values as a drop-down, and Excel refuses anything else.
+    roles = DataValidation(type="list", formula1='"' + ",".join(r.label for r in Role) + '"', allow_blank=True,
+                           showErrorMessage=True, errorTitle="角色", error="请从列表中选择角色（留空为学员）")
+    sheet.add_data_validation(roles)
+    roles.add(f"E2:E{MAX_ROWS + 1}")
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
