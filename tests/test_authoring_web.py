@@ -167,6 +167,12 @@ def test_check_without_saving_gives_the_same_messages_and_saves_nothing(trainer)
     assert ScenarioVersion.latest("l5-checked-only") is None
     resp = trainer.post("/scenarios/new", data={**values, "n-yaml_text": "script: [", "n-check_fields": "只检查不保存"})
     assert resp.status_code == 422 and "不是有效的 YAML" in resp.get_data(as_text=True)
+    for odd in ("- a\n- b\n", "42", "persona: [1, 2]\n"):
+        resp = trainer.post("/scenarios/new", data={**values, "n-yaml_text": odd, "n-check_fields": "只检查不保存"})
+        assert resp.status_code == 422, odd
+    edit_page = form_post(trainer, f"/scenarios/{SID}/edit",
+                          {"y-yaml_text": "persona: 平静\ntitle: [1]\n", "y-check_yaml": "只检查不保存"})
+    assert edit_page.status_code == 422
     # On the edit page both forms check without saving, too.
     changed = SOURCE.replace("好的，我等一下。", "好的，我等着。")
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": changed, "y-check_yaml": "只检查不保存"})

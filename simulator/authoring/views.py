@@ -162,11 +162,18 @@ def _line_text(spec) -> str:
                     for n, p in steps) or "none"
 
 
+def _persona(data: dict) -> dict:
+    """The persona mapping, or an empty one when a trainer's YAML has something else there (the
+    checker then says what is wrong)."""
+    persona = data.get("persona")
+    return persona if isinstance(persona, dict) else {}
+
+
 def _fill_fields(form: ScenarioFieldsForm, data: dict) -> None:
     form.title.data, form.level.data = data.get("title"), str(data.get("level"))
     form.situation.data, form.difficulty.data = data.get("situation"), str(data.get("difficulty", 1))
     form.brief.data, form.agent_number.data = data.get("brief"), str(data.get("agent_number", ""))
-    form.voice.data = (data.get("persona") or {}).get("voice", "calm")
+    form.voice.data = _persona(data).get("voice", "calm")
     form.line.data = _line_text(data.get("line"))
     if isinstance(form, NewScenarioForm):
         form.id.data, form.task.data = data.get("id"), data.get("task", "live_call")
@@ -178,7 +185,7 @@ def _apply_fields(form: ScenarioFieldsForm, data: dict) -> dict:
     data = dict(data)
     data.update(title=form.title.data.strip(), level=int(form.level.data), situation=form.situation.data,
                 difficulty=int(form.difficulty.data), brief=form.brief.data.strip(), line=form.line.data or "none",
-                persona={**(data.get("persona") or {}), "voice": form.voice.data})
+                persona={**_persona(data), "voice": form.voice.data})
     if isinstance(form, NewScenarioForm):
         data.update(id=form.id.data.strip(), task=form.task.data, direction=form.direction.data)
     if form.agent_number.data.strip():
@@ -246,7 +253,7 @@ COMMON_KEYS = ("id", "title", "level", "situation", "task", "direction", "diffic
 def _rest(data: dict) -> dict:
     """A scenario without its common fields (the form shows those); the persona keeps all but its voice."""
     rest = {k: v for k, v in data.items() if k not in COMMON_KEYS}
-    persona = {k: v for k, v in (data.get("persona") or {}).items() if k != "voice"}
+    persona = {k: v for k, v in _persona(data).items() if k != "voice"}
     if persona:
         rest["persona"] = persona
     else:
