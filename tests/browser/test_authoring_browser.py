@@ -3,11 +3,17 @@ message (static/js/validity.js under the page's CSP), not the browser's English 
 「只检查不保存」 checks the new-scenario form without saving it."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import sign_in
 
 pytestmark = pytest.mark.browser
+
+# As the role tour: Python reprs, English framework text, repository file names.
+INTERNALS = re.compile(r"Traceback|\bNone\b|\[\'|\'\]|<class |Internal Server Error|This field is required"
+                       r"|docs/[\w-]+\.md|[\w-]+/[\w-]+\.ya?ml\b")
 
 
 def test_required_fields_speak_chinese_and_check_only_saves_nothing(page, live_server):
@@ -27,3 +33,14 @@ def test_required_fields_speak_chinese_and_check_only_saves_nothing(page, live_s
     assert page.eval_on_selector("#n-brief", "el => getComputedStyle(el).fontFamily") == \
         page.eval_on_selector("body", "el => getComputedStyle(el).fontFamily"), "textareas use the page font"
     assert page.goto(live_server + "/scenarios/l5-browser-checked").status == 404, "nothing was saved"
+
+
+def test_help_and_edit_pages_show_no_internals(page, live_server):
+    sign_in(page, live_server, "trainer", "trainer123")
+    for path in ("/scenarios/help", "/scenarios/l4-transfer-success/edit"):
+        response = page.goto(live_server + path)
+        assert response is not None and response.status == 200, path
+        leak = INTERNALS.search(page.inner_text("body"))
+        assert not leak, f"{path} shows internals: {leak.group(0)!r}"
+    assert page.input_value("#f-line") and page.eval_on_selector(
+        "#f-line", "el => el.options[el.selectedIndex].text") == "正常线路"
