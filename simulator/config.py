@@ -66,6 +66,9 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # 0: the headers are ignored (a client cannot fake its address to dodge login throttling).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SEED_DEMO_ACCOUNTS": _flag(env.get("SEED_DEMO_ACCOUNTS"), True),
+        # Temporary passwords of a bulk import: kept here until downloaded once, or for this long.
+        "IMPORT_PASSWORDS_DIR": env.get("IMPORT_PASSWORDS_DIR") or str(instance_path / "import-passwords"),
+        "IMPORT_PASSWORDS_MINUTES": float(env.get("IMPORT_PASSWORDS_MINUTES", "15")),
         "ASR_ENGINE": env.get("ASR_ENGINE", "auto"),
         "TTS_ENGINE": env.get("TTS_ENGINE", "auto"),
         # Practical calls: one folder per call (record.json, both sides' audio, grade.json).

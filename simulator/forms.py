@@ -4,11 +4,24 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, Regexp
 
 from .auth.models import MIN_PASSWORD_LENGTH, Role
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
+
+
+class RequiredMessages:
+    """Puts each required field's own Chinese message in ``data-required-message``, so that
+    static/js/validity.js shows it instead of the browser's English tooltip."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in self:
+            message = next((v.message for v in f.validators
+                            if isinstance(v, (DataRequired, InputRequired, FileRequired)) and v.message), None)
+            if message:
+                f.render_kw = {**(f.render_kw or {}), "data-required-message": message}
 
 
 class LoginForm(FlaskForm):
@@ -26,7 +39,7 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("修改密码")
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(RequiredMessages, FlaskForm):
     username = StringField("用户名", validators=[
         DataRequired("请输入用户名"),
         Regexp(r"^[A-Za-z0-9_.@-]{3,64}$", message="只能包含字母、数字和 _ . @ -，长度 3–64")])
@@ -38,7 +51,7 @@ class UserCreateForm(FlaskForm):
     submit = SubmitField("创建账号")
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(RequiredMessages, FlaskForm):
     display_name = StringField("姓名", validators=[DataRequired("请输入姓名"), Length(max=64)])
     role = SelectField("角色", choices=ROLE_CHOICES)
     organisation = StringField("单位 / 班组", validators=[Optional(), Length(max=128)])
@@ -50,7 +63,7 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField("确定")
 
 
-class UserImportForm(FlaskForm):
+class UserImportForm(RequiredMessages, FlaskForm):
     file = FileField("名单文件", validators=[
         FileRequired("请选择文件"), FileAllowed(["xlsx", "csv"], "只支持 .xlsx 或 .csv 文件")])
     submit = SubmitField("导入")

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
+import csv
+import html as html_lib
 import io
+import os
+import re
+import time
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -10,7 +16,7 @@ from simulator.auth.models import Role, User
 from simulator.extensions import db
 
 from .conftest import PASSWORD
-from .helpers import login, submit
+from .helpers import csrf_token, login, submit
 
 
 @pytest.fixture
@@ -163,6 +169,8 @@ def test_import_templates_download_and_round_trip(admin_client):
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert [c.value for c in sheet[1]][:2] == ["用户名", "姓名"]
+    (roles,) = sheet.data_validations.dataValidation
+    assert roles.type == "list" and "E2" in roles.sqref and all(r.label in roles.formula1 for r in Role)
     csv_file = admin_client.get("/admin/users/import/template.csv")
     rows = importer.read_rows("t.csv", csv_file.data)
     assert rows == [(2, {"username": "zhangsan01", "display_name": "张三", "password": "",
@@ -177,40 +185,100 @@ def test_import_caps_the_number_of_rows(monkeypatch):
         importer.read_rows("a.csv", data)
 
 
-def test_generated_passwords_download_once_as_a_file(admin_client, app, make_user):
-    import csv
-    import re
+def _sheet_form(html: str) -> tuple[str, str]:
+    """The download form of an import result: its action and CSRF token."""
+    action = re.search(r'<form method="post" action="([^"]+)"[^>]*\s+data-testid="sheet-download"', html).group(1)
+    token = re.search(r'name="dl-csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    return action, token
 
-    response = _upload(admin_client, "名单.csv", "用户名,姓名\nstu101,孙一\nstu102,=HYPERLINK(1)\n".encode())
+
+def _sheet_files(app) -> list[Path]:
+    folder = Path(app.config["IMPORT_PASSWORDS_DIR"])
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def test_import_passwords_are_downloaded_once_as_a_file_and_work(admin_client, app):
+    rows = [["用户名", "姓名", "初始密码"], ["stu101", '=HYPERLINK("http://x","点我")', ""], ["@stu102", "钱二", ""],
+            ["stu103", "孙三", "given-pass-3"]]
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    response = _upload(admin_client, "名单.csv", out.getvalue().encode())
     html = response.get_data(as_text=True)
-    action = re.search(r'action="(/admin/users/import/passwords/[^"]+)"', html).group(1)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    assert admin_client.post(action, data={}).status_code == 400, "CSRF"
+    assert response.status_code == 200 and "只能下载一次" in html and "15 分钟" in html
+    (pending,) = _sheet_files(app)
+    assert pending.stat().st_mode & 0o077 == 0, "readable by the app's user only"
+    action, token = _sheet_form(html)
+    sheet = admin_client.post(action, data={"dl-csrf_token": token, "format": "csv"})
+    assert sheet.status_code == 200 and "attachment" in sheet.headers["Content-Disposition"]
+    assert sheet.headers["Cache-Control"] == "no-store"
+    rows = list(csv.reader(io.StringIO(sheet.data.decode("utf-8-sig"))))
+    assert rows[0] == ["用户名", "姓名", "临时密码"] and len(rows) == 3, "only generated passwords"
+    by_user = {r[0]: r for r in rows[1:]}
+    assert by_user["stu101"][1] == "'=HYPERLINK(\"http://x\",\"点我\")", "a formula stays text"
+    assert "'@stu102" in by_user, "a leading @ is quoted too"
+    for row in rows[1:]:
+        assert row[2] not in html, "passwords never reach the page"
+    fresh = app.test_client()
+    assert login(fresh, "stu101", by_user["stu101"][2]).headers["Location"].endswith("/account/password")
+    assert _sheet_files(app) == [], "deleted once downloaded"
+    again = admin_client.post(action, data={"dl-csrf_token": token, "format": "xlsx"})
+    assert again.status_code == 410 and "已经下载过" in again.get_data(as_text=True)
+
+
+def test_import_password_sheet_in_excel_keeps_text_and_belongs_to_its_admin(admin_client, app, make_user):
     make_user("admin2", Role.ADMIN)
+    html = _upload(admin_client, "名单.csv", "用户名,姓名\nstu201,=1+2\n".encode()).get_data(as_text=True)
+    action, token = _sheet_form(html)
     other = app.test_client()
     login(other, "admin2", PASSWORD)
     other_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
                             other.get("/admin/users/import").get_data(as_text=True)).group(1)
-    assert other.post(action, data={"csrf_token": other_token}).status_code == 302, "only the importing admin"
-
-    first = admin_client.post(action, data={"csrf_token": token})
-    assert first.status_code == 200 and first.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(first.data.decode("utf-8-sig"))))
-    assert rows[0] == ["用户名", "姓名", "临时密码"] and [r[0] for r in rows[1:]] == ["stu101", "stu102"]
-    assert rows[2][1] == "'=HYPERLINK(1)", "a formula-like name stays text"
+    assert other.post(action, data={"dl-csrf_token": other_token, "format": "xlsx"}).status_code == 410
+    assert len(_sheet_files(app)) == 1, "another admin's request leaves it in place"
+    assert admin_client.post(action, data={"format": "xlsx"}).status_code == 400, "CSRF token required"
+    sheet = admin_client.post(action, data={"dl-csrf_token": token, "format": "xlsx"})
+    assert sheet.status_code == 200
+    cells = load_workbook(io.BytesIO(sheet.data)).active["B2"]
+    assert cells.value == "=1+2" and cells.data_type == "s" and cells.quotePrefix
     trainee = app.test_client()
-    assert login(trainee, "stu101", rows[1][2]).status_code == 302, "the file's password signs in"
-    again = admin_client.post(action, data={"csrf_token": token}, follow_redirects=True)
-    assert "只能下载一次" in again.get_data(as_text=True) and "text/html" in again.headers["Content-Type"]
+    login(trainee, "trainee1", PASSWORD)
+    trainee_token = csrf_token(trainee, "/practical/")
+    assert trainee.post(action, data={"dl-csrf_token": trainee_token, "csrf_token": trainee_token,
+                                      "format": "csv"}).status_code == 403
 
 
-def test_import_template_has_drop_downs_and_every_error_of_a_row_is_listed(admin_client):
-    book = load_workbook(io.BytesIO(admin_client.get("/admin/users/import/template.xlsx").data))
-    validations = {str(v.sqref): v for v in book.active.data_validations.dataValidation}
-    role = validations["E2:E5001"]
-    assert role.type == "list" and role.formula1 == '"学员,考评员,培训师,管理员"' and role.showErrorMessage
-    assert validations["A2:A5001"].type == "textLength" and validations["C2:C5001"].formula1 == "8"
-    html = _upload(admin_client, "名单.csv", "用户名,姓名,初始密码,单位,角色\n,,short,一部,校长\n".encode()).get_data(as_text=True)
-    for message in ("第 2 行 [用户名]：不能为空", "第 2 行 [姓名]：不能为空", "第 2 行 [初始密码]：至少 8 位",
-                    "第 2 行 [角色]：无法识别“校长”"):
-        assert message in html, message
+def test_an_unfetched_password_sheet_is_deleted_after_its_time(admin_client, app):
+    html = _upload(admin_client, "a.csv", "用户名,姓名\nstu301,李一\n".encode()).get_data(as_text=True)
+    action, token = _sheet_form(html)
+    (pending,) = _sheet_files(app)
+    old = time.time() - (app.config["IMPORT_PASSWORDS_MINUTES"] * 60 + 5)
+    os.utime(pending, (old, old))
+    response = admin_client.post(action, data={"dl-csrf_token": token, "format": "csv"})
+    assert response.status_code == 410 and "自动删除" in response.get_data(as_text=True)
+    assert not pending.exists()
+
+
+def test_import_reports_every_error_of_a_row(admin_client, users):
+    data = _xlsx([["用户名", "姓名", "初始密码", "单位", "角色"],
+                  ["x", "", "123", "部" * 129, "厨师"]])
+    html = _upload(admin_client, "bad.xlsx", data).get_data(as_text=True)
+    for column, message in (("用户名", "长度 3–64"), ("姓名", "不能为空"), ("初始密码", "至少 8 位，现为 3 位"),
+                            ("单位", "超过 128 个字"), ("角色", "无法识别“厨师”")):
+        assert f"<li>第 2 行 [{column}]：" in html and message in html, column
+    assert "发现 5 处问题" in html
+
+
+def test_user_list_pages_keep_the_filter_and_escape_names(admin_client, make_user):
+    for i in range(55):
+        make_user(f"kf{i:03d}", display_name=f"客服{i}", organisation="二部")
+    make_user("zz.evil", display_name="<b>x</b>", organisation="二部")
+    first = admin_client.get("/admin/users", query_string={"q": "二部", "role": "trainee"}).get_data(as_text=True)
+    assert first.count('href="/admin/users/') - first.count('href="/admin/users/new') \
+        - first.count('href="/admin/users/import') == 50
+    assert "第 1 / 2 页，共 56 人" in first
+    next_link = html_lib.unescape(re.search(r'<a href="([^"]+)">下一页</a>', first).group(1))
+    assert "q=" in next_link and "role=trainee" in next_link and "page=2" in next_link
+    second = admin_client.get(next_link).get_data(as_text=True)
+    assert "第 2 / 2 页" in second and "&lt;b&gt;x&lt;/b&gt;" in second and "<b>x</b>" not in second
+    nobody = admin_client.get("/admin/users", query_string={"q": "二部", "role": "assessor"}).get_data(as_text=True)
+    assert "没有符合条件的用户" in nobody

@@ -6,6 +6,7 @@ import io
 import re
 import wave
 import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,52 @@ def trainer(app, client, users):
 
 
 def form_post(client, url, data, prefix_token="y-csrf_token"):
-    token = re.search(r'name="(?:[yf]-)?csrf_token"[^>]*value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+    page = client.get(url).get_data(as_text=True)
+    token = re.search(r'name="(?:[yfn]-)?csrf_token"[^>]*value="([^"]+)"', page).group(1)
     return client.post(url, data={**data, prefix_token: token})
+
+
+class _FormReader(HTMLParser):
+    """The values a browser would submit from a page's form controls (first form with the testid)."""
+
+    def __init__(self, testid):
+        super().__init__()
+        self.testid, self.inside, self.values, self._textarea, self._select = testid, False, {}, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and a.get("data-testid") == self.testid:
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "input" and a.get("type") not in ("submit", "button") and a.get("name"):
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values[self._textarea] = ""
+        elif tag == "select":
+            self._select = a["name"]
+        elif tag == "option" and self._select and ("selected" in a or self._select not in self.values):
+            self.values[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self.inside and self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(page: str, testid: str) -> dict:
+    reader = _FormReader(testid)
+    reader.feed(page)
+    # A browser drops the one newline that follows <textarea>.
+    return {k: v[1:] if v.startswith("\n") else v for k, v in reader.values.items()}
 
 
 def test_list_detail_and_line_preview(trainer):
@@ -78,16 +123,129 @@ def test_yaml_editor_reports_problems_like_the_cli(trainer):
     assert resp.status_code == 302 and ScenarioVersion.latest(SID).version == 2
 
 
-def test_new_scenario_from_the_template_and_duplicate_ids(trainer):
-    template = trainer.get("/scenarios/new").get_data(as_text=True)
-    text = re.search(r'<textarea name="y-yaml_text"[^>]*>(.*?)</textarea>', template, re.S).group(1)
-    import html
-    text = html.unescape(text)
-    resp = form_post(trainer, "/scenarios/new", {"y-yaml_text": text, "y-save_yaml": "保存 YAML"})
+def test_new_scenario_from_the_form_and_yaml_and_duplicate_ids(trainer):
+    values = form_values(trainer.get("/scenarios/new").get_data(as_text=True), "new-form")
+    assert values["n-line"] == "none" and values["n-voice"] == "calm"
+    assert not re.search(r"^(id|title):", values["n-yaml_text"], re.M), "the form holds the common fields"
+    values.update({"n-id": "l5-form-made", "n-title": "表单新建的<场景>", "n-line": "telephone+noisy:snr=5",
+                   "n-voice": "elderly", "n-agent_number": "1001", "n-save_fields": "保存"})
+    resp = trainer.post("/scenarios/new", data=values)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
-    assert ScenarioVersion.latest("l5-new-scenario").version == 1
-    resp = form_post(trainer, "/scenarios/new", {"y-yaml_text": text, "y-save_yaml": "保存 YAML"})
-    assert resp.status_code == 422 and "已存在" in resp.get_data(as_text=True)
+    saved = ScenarioVersion.latest("l5-form-made")
+    assert saved.version == 1 and saved.title == "表单新建的<场景>" and saved.data["line"] == "telephone+noisy:snr=5"
+    assert saved.data["persona"]["voice"] == "elderly" and saved.data["persona"]["gender"] == "女"
+    assert list(saved.data)[:2] == ["id", "title"], "the stored YAML starts with the common fields"
+    detail = trainer.get("/scenarios/l5-form-made").get_data(as_text=True)
+    assert "表单新建的&lt;场景&gt;" in detail and "表单新建的<场景>" not in detail, "user text is escaped"
+    resp = trainer.post("/scenarios/new", data={**values, "n-title": "又一个"})
+    assert resp.status_code == 422 and "l5-form-made 已存在" in resp.get_data(as_text=True)
+    assert ScenarioVersion.latest("l5-form-made").title == "表单新建的<场景>"
+
+
+def test_copy_prefills_the_form_with_the_source(trainer):
+    values = form_values(trainer.get(f"/scenarios/new?copy={SID}").get_data(as_text=True), "new-form")
+    assert values["n-id"] == f"{SID}-copy" and values["n-title"] == "话费查询（运行时测试）"
+    assert "script:" in values["n-yaml_text"] and "title:" not in values["n-yaml_text"]
+    resp = trainer.post("/scenarios/new", data={**values, "n-save_fields": "保存"})
+    assert resp.status_code == 302 and ScenarioVersion.latest(f"{SID}-copy").data["script"] == \
+        ScenarioVersion.latest(SID).data["script"]
+
+
+def test_check_without_saving_gives_the_same_messages_and_saves_nothing(trainer):
+    values = form_values(trainer.get("/scenarios/new").get_data(as_text=True), "new-form")
+    values.update({"n-id": "l5-checked-only"})
+    resp = trainer.post("/scenarios/new", data={**values, "n-check_fields": "只检查不保存"})
+    assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
+    assert ScenarioVersion.latest("l5-checked-only") is None, "checking saves nothing"
+    broken = values["n-yaml_text"].replace("points: 40", "points: 35")
+    checked = trainer.post("/scenarios/new", data={**values, "n-yaml_text": broken, "n-check_fields": "只检查不保存"})
+    saved = trainer.post("/scenarios/new", data={**values, "n-yaml_text": broken, "n-save_fields": "保存"})
+    message = "rubric.items: 各项分值之和应为 100，现为 95"
+    assert checked.status_code == saved.status_code == 422
+    assert message in checked.get_data(as_text=True) and message in saved.get_data(as_text=True)
+    assert "检查通过" not in checked.get_data(as_text=True)
+    assert ScenarioVersion.latest("l5-checked-only") is None
+    resp = trainer.post("/scenarios/new", data={**values, "n-yaml_text": "script: [", "n-check_fields": "只检查不保存"})
+    assert resp.status_code == 422 and "不是有效的 YAML" in resp.get_data(as_text=True)
+    for odd in ("- a\n- b\n", "42", "persona: [1, 2]\n"):
+        resp = trainer.post("/scenarios/new", data={**values, "n-yaml_text": odd, "n-check_fields": "只检查不保存"})
+        assert resp.status_code == 422, odd
+    edit_page = form_post(trainer, f"/scenarios/{SID}/edit",
+                          {"y-yaml_text": "persona: 平静\ntitle: [1]\n", "y-check_yaml": "只检查不保存"})
+    assert edit_page.status_code == 422
+    # On the edit page both forms check without saving, too.
+    changed = SOURCE.replace("好的，我等一下。", "好的，我等着。")
+    resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": changed, "y-check_yaml": "只检查不保存"})
+    assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
+    edit = form_values(trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True), "fields-form")
+    resp = trainer.post(f"/scenarios/{SID}/edit",
+                        data={**edit, "f-title": "只是看看", "f-check_fields": "只检查不保存"})
+    assert resp.status_code == 200 and "检查通过" in resp.get_data(as_text=True)
+    assert ScenarioVersion.latest(SID).version == 1 and ScenarioVersion.latest(SID).title != "只是看看"
+
+
+def test_bad_field_values_get_chinese_messages_and_keep_what_was_typed(trainer):
+    values = form_values(trainer.get("/scenarios/new").get_data(as_text=True), "new-form")
+    values.update({"n-id": "Bad Id", "n-title": "保留这个标题", "n-line": "bogus:x=1", "n-save_fields": "保存"})
+    page = trainer.post("/scenarios/new", data=values).get_data(as_text=True)
+    assert "只能用小写字母、数字和 -" in page and "请从列表中选择线路条件" in page
+    assert "Not a valid choice" not in page and "This field is required" not in page
+    assert form_values(page, "new-form")["n-title"] == "保留这个标题"
+    page = trainer.post("/scenarios/new", data={**values, "n-id": "l5-ok-id", "n-line": "none", "n-title": ""}
+                        ).get_data(as_text=True)
+    assert "请填写标题" in page and form_values(page, "new-form")["n-id"] == "l5-ok-id"
+
+
+def test_an_invalid_yaml_save_keeps_the_form_beside_it(trainer):
+    broken = SOURCE.replace("points: 30, ask_before", "points: 25, ask_before").replace("工号 1035", "工号 2046")
+    resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-save_yaml": "保存 YAML"})
+    assert resp.status_code == 422
+    page = resp.get_data(as_text=True)
+    fields = form_values(page, "fields-form")
+    assert fields["f-title"] == "话费查询（运行时测试）" and "2046" in fields["f-brief"], "the posted YAML's values"
+    assert fields["f-agent_number"] == str(yaml.safe_load(SOURCE)["agent_number"]) and fields["f-line"] == "none"
+    assert form_values(page, "yaml-form")["y-yaml_text"] == broken, "the YAML as typed"
+    resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": "id: [", "y-save_yaml": "保存 YAML"})
+    fields = form_values(resp.get_data(as_text=True), "fields-form")
+    assert resp.status_code == 422 and fields["f-title"] == "话费查询（运行时测试）", "unreadable YAML: stored values"
+
+
+def test_authoring_pages_speak_words_not_internals(trainer):
+    detail = trainer.get(f"/scenarios/{SID}").get_data(as_text=True)
+    assert "（随后：挂机）" in detail and "随后：保持通话 10 秒" in detail
+    assert "['hangup']" not in detail and "{&#39;hold&#39;" not in detail
+    assert "<dd>平静（" in detail and "calm" not in detail
+    assert "<dd>正常线路</dd>" in detail
+    assert "说到“请稍等”等 →" in detail and "asks_to_wait" not in detail, "branches in the trainee's words"
+    assert "规范用语" in detail and "<td>phrase</td>" not in detail
+    edit = trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
+    assert '<option selected value="calm">平静</option>' in edit and "calm（" not in edit
+    assert '<option selected value="none">正常线路</option>' in edit
+    assert "docs/" not in edit and "python -m" not in edit
+
+
+def test_format_help_is_in_the_app_without_repository_file_names(app, client, users, trainer):
+    page = trainer.get("/scenarios/help")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "线路条件" in text and "reference_answers" in text and "评分标准" in text
+    assert not re.search(r"docs/[\w-]+\.md|[\w-]+/[\w-]+\.ya?ml\b|grading/|softphone_sim/", text)
+    for url in ("/scenarios/", "/scenarios/new", f"/scenarios/{SID}/edit", "/scenarios/import"):
+        assert 'href="/scenarios/help"' in trainer.get(url).get_data(as_text=True), url
+    trainer.post("/logout", data={"csrf_token": csrf_token(trainer, "/scenarios/")})
+    login(client, "trainee1", "correct-horse-1")
+    assert client.get("/scenarios/help").status_code == 403
+
+
+def test_required_fields_carry_their_chinese_message_for_the_browser(trainer):
+    page = trainer.get("/scenarios/new").get_data(as_text=True)
+    assert re.search(r'<input[^>]*data-required-message="请填写标题"[^>]*name="n-title"[^>]*required', page)
+    assert re.search(r'<textarea[^>]*data-required-message="请填写说明"[^>]*required', page)
+    assert '<script src="/static/js/validity.js"></script>' in page
+    script = trainer.get("/static/js/validity.js").get_data(as_text=True)
+    assert "setCustomValidity" in script and "requiredMessage" in script
+    assert "onclick" not in page and "oninvalid" not in page, "no inline handlers (CSP)"
+    upload = trainer.get("/scenarios/import").get_data(as_text=True)
+    assert re.search(r'<input[^>]*data-required-message="请选择文件"[^>]*required[^>]*type="file"', upload)
 
 
 def test_import_is_all_or_nothing_and_export_round_trips(trainer):
@@ -156,32 +314,3 @@ def test_invalid_yaml_save_keeps_the_form_fields_and_check_does_not_save(trainer
     assert "检查通过" in checked.get_data(as_text=True) and ScenarioVersion.latest(SID).version == 1, "nothing saved"
     bad = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-check_yaml": "只检查，不保存"})
     assert "检查通过" not in bad.get_data(as_text=True) and "level" in bad.get_data(as_text=True)
-
-
-def test_form_shows_words_not_internals(trainer):
-    page = trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
-    assert "calm（" not in page and "elderly（" not in page, "voices by their Chinese names only"
-    assert re.search(r'<select[^>]*name="f-line"', page), "line condition is a choice, not free text"
-    assert ">电话音质<" in page and ">正常<" in page
-    detail = trainer.get(f"/scenarios/{SID}").get_data(as_text=True)
-    assert "['" not in detail and "none" not in re.sub(r"<[^>]+>", "", detail)
-    help_page = trainer.get("/scenarios/help").get_data(as_text=True)
-    assert 'data-testid="format-help"' in help_page and "<h2" in help_page and "Rubric" in help_page
-    assert "docs/scenarios.md" not in trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
-
-
-def test_new_scenario_from_the_common_fields_form(trainer):
-    page = trainer.get("/scenarios/new").get_data(as_text=True)
-    assert 'data-testid="new-fields-form"' in page and 'data-testid="yaml-form"' in page
-    resp = form_post(trainer, "/scenarios/new", {
-        "f-scenario_id": "l4-form-made", "f-title": "表单创建的场景", "f-level": "4", "f-situation": "consultation",
-        "f-difficulty": "2", "f-brief": "你是客服热线坐席，工号 2077。请接听来电。", "f-agent_number": "2077",
-        "f-voice": "calm", "f-line": "telephone+low_volume", "f-save_fields": "按表单创建"}, prefix_token="f-csrf_token")
-    assert resp.status_code == 302, resp.get_data(as_text=True)
-    row = ScenarioVersion.latest("l4-form-made")
-    assert row.title == "表单创建的场景" and row.level == 4 and row.data["line"] == "telephone+low_volume"
-    assert row.data["agent_number"] == "2077" and "2077" in row.data["reference_answers"][0]["turns"][0]
-    bad = form_post(trainer, "/scenarios/new", {
-        "f-scenario_id": "Bad Id", "f-title": "x", "f-level": "4", "f-situation": "consultation", "f-difficulty": "1",
-        "f-brief": "说明", "f-voice": "calm", "f-line": "none", "f-save_fields": "按表单创建"}, prefix_token="f-csrf_token")
-    assert "场景编号只能用小写字母" in bad.get_data(as_text=True)

@@ -1,12 +1,9 @@
 from __future__ import annotations
 
-import csv
 import io
-import secrets
-import threading
-from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from ..auth import importer
@@ -14,6 +11,7 @@ from ..auth.access import roles_required
 from ..auth.models import Role, User
 from ..extensions import db
 from ..forms import ConfirmForm, UserCreateForm, UserEditForm, UserImportForm
+from . import password_sheets
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE_SIZE = 50
@@ -102,7 +100,7 @@ def user_reset_password(user_id: int):
     user = _user_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    temporary = secrets.token_urlsafe(9)
+    temporary = importer.generate_password()
     user.set_password(temporary, temporary=True)
     db.session.commit()
     return render_template("admin/password_reset.html", user=user, temporary=temporary)
@@ -112,7 +110,7 @@ def user_reset_password(user_id: int):
 @roles_required(Role.ADMIN)
 def users_import():
     form = UserImportForm()
-    result = file_error = None
+    result = file_error = sheet_token = None
     if form.validate_on_submit():
         upload = form.file.data
         try:
@@ -122,59 +120,42 @@ def users_import():
             file_error = str(exc)
         if result is not None and result.ok:
             flash(f"成功导入 {len(result.created)} 个账号。", "success")
+            generated = [(username, name, pw) for username, name, pw in result.created if pw]
+            if generated:
+                sheet_token = password_sheets.store(_sheets_dir(), current_user.id, generated)
     status = 422 if (file_error or (result and not result.ok)) else 200
-    download = _keep_passwords(result.created) if result is not None and result.ok else None
-    return render_template("admin/users_import.html", form=form, result=result, download=download,
-                           action_form=ConfirmForm(), file_error=file_error), status
+    return render_template("admin/users_import.html", form=form, result=result, file_error=file_error,
+                           sheet_token=sheet_token, sheet_minutes=_sheet_minutes(),
+                           download_form=ConfirmForm(prefix="dl")), status
 
 
-# Generated passwords of an import, downloadable once by the admin who imported: kept in this process's
-# memory only (never in the database, a cookie or a file on disk) and dropped on download or expiry.
-_PASSWORD_FILES: dict[str, tuple[int, datetime, bytes]] = {}
-_PASSWORD_FILES_LOCK = threading.Lock()
-PASSWORD_FILE_MINUTES = 30
+def _sheets_dir() -> Path:
+    return Path(current_app.config["IMPORT_PASSWORDS_DIR"])
 
 
-def _keep_passwords(created: list[tuple[str, str, str | None]]) -> str | None:
-    generated = [(u, n, pw) for u, n, pw in created if pw]
-    if not generated:
-        return None
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(["用户名", "姓名", "临时密码"])
-    for username, name, pw in generated:
-        writer.writerow([_csv_text(username), _csv_text(name), pw])
-    token = secrets.token_urlsafe(16)
-    now = datetime.now(timezone.utc)
-    with _PASSWORD_FILES_LOCK:
-        for key in [k for k, (_, at, _) in _PASSWORD_FILES.items() if at < now]:
-            del _PASSWORD_FILES[key]
-        _PASSWORD_FILES[token] = (current_user.id, now + timedelta(minutes=PASSWORD_FILE_MINUTES),
-                                  buf.getvalue().encode("utf-8-sig"))
-    return token
-
-
-def _csv_text(value: str) -> str:
-    # a name like "=HYPERLINK(...)" must stay text when the file is opened in Excel
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def _sheet_minutes() -> float:
+    return current_app.config["IMPORT_PASSWORDS_MINUTES"]
 
 
 @bp.route("/users/import/passwords/<token>", methods=["POST"])
 @roles_required(Role.ADMIN)
 def users_import_passwords(token: str):
-    if not ConfirmForm().validate_on_submit():
+    """The temporary passwords of an import, once (POST with CSRF, so no prefetch can consume them)."""
+    if not ConfirmForm(prefix="dl").validate_on_submit():
         abort(400)
-    with _PASSWORD_FILES_LOCK:
-        entry = _PASSWORD_FILES.get(token)
-        if entry is None or entry[0] != current_user.id or entry[1] < datetime.now(timezone.utc):
-            entry = None
-        else:
-            del _PASSWORD_FILES[token]
-    if entry is None:
-        flash("临时密码文件只能下载一次，已下载或已过期；如需要，请为相关账号重置密码。", "error")
-        return redirect(url_for("admin.users_import"))
-    return send_file(io.BytesIO(entry[2]), mimetype="text/csv; charset=utf-8", as_attachment=True,
-                     download_name="临时密码.csv")
+    fmt = request.form.get("format", "xlsx")
+    if fmt not in ("xlsx", "csv"):
+        abort(400)
+    rows = password_sheets.take(_sheets_dir(), token, current_user.id, _sheet_minutes() * 60)
+    if rows is None:
+        return render_template("admin/passwords_gone.html", minutes=_sheet_minutes()), 410
+    if fmt == "xlsx":
+        data, mime = password_sheets.to_xlsx(rows), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        data, mime = password_sheets.to_csv(rows), "text/csv; charset=utf-8"
+    response = send_file(io.BytesIO(data), mimetype=mime, as_attachment=True, download_name=f"临时密码.{fmt}")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/users/import/template.<fmt>")

@@ -28,6 +28,15 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 TEMPLATE_EXAMPLE = ["zhangsan01", "张三", "", "客服一部", "学员"]
 
 
+# Generated passwords: letters and digits without look-alikes (0/O, 1/l/I), so they can be read out,
+# and never starting with a character a spreadsheet takes for a formula.
+PASSWORD_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def generate_password(length: int = 12) -> str:
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
 class ImportFileError(ValueError):
     """The file as a whole cannot be read (wrong type, corrupt, no header)."""
 
@@ -151,7 +160,10 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
         elif len(name) > 64:
             result.errors.append(RowError(number, "姓名", "超过 64 个字"))
         if password and len(password) < MIN_PASSWORD_LENGTH:
-            result.errors.append(RowError(number, "初始密码", f"至少 {MIN_PASSWORD_LENGTH} 位"))
+            result.errors.append(RowError(number, "初始密码",
+                                          f"至少 {MIN_PASSWORD_LENGTH} 位，现为 {len(password)} 位"))
+        if len(record.get("organisation", "")) > 128:
+            result.errors.append(RowError(number, "单位", "超过 128 个字"))
         role = default_role
         if record.get("role"):
             try:
@@ -161,9 +173,9 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
         if allowed_roles is not None and role not in allowed_roles:
             result.errors.append(RowError(number, "角色", f"不允许导入“{role.label}”账号"))
         if len(result.errors) == errors_before:
-            generated = None if password else secrets.token_urlsafe(9)
+            generated = None if password else generate_password()
             user = User(username=username, display_name=name, role=role.value,
-                        organisation=record.get("organisation", "")[:128])
+                        organisation=record.get("organisation", ""))
             user.set_password(password or generated, temporary=True)
             pending.append((user, generated))
     if result.errors:
@@ -181,6 +193,8 @@ def import_users(rows: list[tuple[int, dict[str, str]]], *, default_role: Role =
 
 def template_xlsx() -> bytes:
     from openpyxl import Workbook
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     from exams.spreadsheet import append_row
 
     workbook = Workbook()
@@ -190,32 +204,14 @@ def template_xlsx() -> bytes:
     append_row(sheet, TEMPLATE_EXAMPLE)
     for column, width in zip("ABCDE", (16, 12, 14, 20, 10)):
         sheet.column_dimensions[column].width = width
-    _add_validations(sheet)
+    # The role column offers its valid values as a drop-down, and Excel refuses anything else.
+    roles = DataValidation(type="list", formula1='"' + ",".join(r.label for r in Role) + '"', allow_blank=True,
+                           showErrorMessage=True, errorTitle="角色", error="请从列表中选择角色（留空为学员）")
+    sheet.add_data_validation(roles)
+    roles.add(f"E2:E{MAX_ROWS + 1}")
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-def _add_validations(sheet) -> None:
-    """Drop-downs and rules Excel checks while typing: the role from its valid names, the username's and
-    password's lengths (the same rules the import applies)."""
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    rows = f"2:{MAX_ROWS + 1}"
-    role = DataValidation(type="list", formula1='"' + ",".join(r.label for r in Role) + '"', allow_blank=True,
-                          showErrorMessage=True, errorTitle="角色", error="请从下拉列表中选择角色（留空为学员）",
-                          promptTitle="角色", prompt="留空为学员", showInputMessage=True)
-    username = DataValidation(type="textLength", operator="between", formula1="3", formula2="64",
-                              showErrorMessage=True, errorTitle="用户名",
-                              error="用户名 3–64 位，只能包含字母、数字和 _ . @ -")
-    password = DataValidation(type="textLength", operator="greaterThanOrEqual", formula1=str(MIN_PASSWORD_LENGTH),
-                              allow_blank=True, showErrorMessage=True, errorTitle="初始密码",
-                              error=f"初始密码至少 {MIN_PASSWORD_LENGTH} 位；留空则自动生成")
-    name = DataValidation(type="textLength", operator="between", formula1="1", formula2="64",
-                          showErrorMessage=True, errorTitle="姓名", error="姓名不能为空，最多 64 个字")
-    for validation, column in ((username, "A"), (name, "B"), (password, "C"), (role, "E")):
-        validation.add(f"{column}{rows.replace(':', ':' + column)}")
-        sheet.add_data_validation(validation)
 
 
 def template_csv() -> bytes:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 
+import yaml
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
 from scenarios import ScenarioError
 from scenarios.bundle import dump_text, parse_text, read_upload, write_zip
 from scenarios.labels import LEVEL_LABELS, SITUATION_LABELS, TASK_LABELS
+from softphone_sim.line import parse_condition
 
 from ..auth.access import roles_required
 from ..auth.models import Role
@@ -19,7 +21,18 @@ from ..forms import ConfirmForm
 from ..practical import service
 from ..practical.library import add_version
 from ..practical.models import PracticalCall, ScenarioVersion
-from .forms import NewScenarioForm, ScenarioFieldsForm, ScenarioImportForm, ScenarioYamlForm, line_choices, line_label
+from .forms import NewScenarioForm, ScenarioFieldsForm, ScenarioImportForm, ScenarioYamlForm
+from .wording import (
+    ACTION_WORDS,
+    DIRECTION_WORDS,
+    KIND_WORDS,
+    actions_words,
+    intent_words,
+    kind_label,
+    line_label,
+    voice_choices,
+    voice_label,
+)
 
 bp = Blueprint("authoring", __name__, url_prefix="/scenarios")
 AUTHORS = (Role.TRAINER, Role.ADMIN)
@@ -66,14 +79,10 @@ reference_answers:
 
 @bp.app_context_processor
 def _labels():
-    from softphone_sim import PERSONAS
     return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
-            "THEN_LABELS": THEN_LABELS, "VOICE_LABELS": {k: p.label for k, p in PERSONAS.items()},
-            "line_label": line_label}
-
-
-THEN_LABELS = {"hold": "保持通话", "transfer": "转接", "consult": "咨询转接", "work_order": "填写工单",
-               "hangup": "挂机"}
+            "DIRECTION_WORDS": DIRECTION_WORDS, "actions_words": actions_words, "kind_label": kind_label,
+            "intent_words": intent_words,
+            "line_label": line_label, "voice_label": voice_label}
 
 
 def _latest(scenario_id: str) -> ScenarioVersion:
@@ -108,8 +117,9 @@ def detail(scenario_id: str):
                            action_form=ConfirmForm())
 
 
-def _save(data: dict, *, name: str, expected_id: str | None) -> ScenarioVersion | None:
-    """Validate ``data`` (as YAML text round trip, so messages match the CLI) and store a new version."""
+def _check(data, *, name: str, expected_id: str | None):
+    """Validate ``data`` (as YAML text round trip, so messages match the CLI); flash every problem.
+    Returns the scenario, or None when it has problems."""
     try:
         scenario = parse_text(dump_text(data), name)
     except ScenarioError as exc:
@@ -122,54 +132,78 @@ def _save(data: dict, *, name: str, expected_id: str | None) -> ScenarioVersion 
     if expected_id is None and ScenarioVersion.latest(scenario.id) is not None:
         flash(f"{name}: id: {scenario.id} 已存在，请换一个 id", "error")
         return None
+    return scenario
+
+
+def _check_or_save(data, *, name: str, expected_id: str | None, save: bool) -> tuple[bool, ScenarioVersion | None]:
+    """The same checks for 「保存」 and 「只检查不保存」; only saving stores a new version.
+    Returns (passed the checks, the saved version)."""
+    scenario = _check(data, name=name, expected_id=expected_id)
+    if scenario is None:
+        return False, None
+    if not save:
+        flash("检查通过，没有发现问题（尚未保存）。", "success")
+        return True, None
     row, created = add_version(scenario, origin="trainer", user_id=current_user.id)
     db.session.commit()
     flash(f"已保存为第 {row.version} 版。" if created else "内容没有变化，未生成新版本。", "success")
-    return row
+    return True, row
 
 
-def _fill_fields(fields: ScenarioFieldsForm, data: dict) -> None:
-    fields.title.data, fields.level.data = data.get("title"), str(data.get("level"))
-    fields.situation.data, fields.difficulty.data = data.get("situation"), str(data.get("difficulty", 1))
-    fields.brief.data, fields.agent_number.data = data.get("brief"), str(data.get("agent_number", ""))
-    fields.voice.data = (data.get("persona") or {}).get("voice", "calm")
-    fields.line.data = str(data.get("line") or "none")
-    fields.line.choices = line_choices(fields.line.data)
+def _line_text(spec) -> str:
+    """A line condition as the one-line text the select offers ('telephone+noisy:snr=5')."""
+    if isinstance(spec, str) or spec is None:
+        return spec or "none"
+    try:
+        steps = parse_condition(spec)
+    except ValueError:
+        return str(spec)
+    return "+".join(n + (":" + ",".join(f"{k}={v:g}" for k, v in p.items() if v is not None) if p else "")
+                    for n, p in steps) or "none"
 
 
-def _apply_fields(fields: ScenarioFieldsForm, data: dict) -> dict:
+def _persona(data: dict) -> dict:
+    """The persona mapping, or an empty one when a trainer's YAML has something else there (the
+    checker then says what is wrong)."""
+    persona = data.get("persona")
+    return persona if isinstance(persona, dict) else {}
+
+
+def _fill_fields(form: ScenarioFieldsForm, data: dict) -> None:
+    form.title.data, form.level.data = data.get("title"), str(data.get("level"))
+    form.situation.data, form.difficulty.data = data.get("situation"), str(data.get("difficulty", 1))
+    form.brief.data, form.agent_number.data = data.get("brief"), str(data.get("agent_number", ""))
+    form.voice.data = _persona(data).get("voice", "calm")
+    form.line.data = _line_text(data.get("line"))
+    if isinstance(form, NewScenarioForm):
+        form.id.data, form.task.data = data.get("id"), data.get("task", "live_call")
+        form.direction.data = data.get("direction", "inbound")
+
+
+def _apply_fields(form: ScenarioFieldsForm, data: dict) -> dict:
+    """``data`` with the form's common fields written over it."""
     data = dict(data)
-    data.update(title=fields.title.data.strip(), level=int(fields.level.data), situation=fields.situation.data,
-                difficulty=int(fields.difficulty.data), brief=fields.brief.data.strip(),
-                line=fields.line.data or "none", persona={**(data.get("persona") or {}), "voice": fields.voice.data})
-    if fields.agent_number.data.strip():
-        data["agent_number"] = fields.agent_number.data.strip()
+    data.update(title=form.title.data.strip(), level=int(form.level.data), situation=form.situation.data,
+                difficulty=int(form.difficulty.data), brief=form.brief.data.strip(), line=form.line.data or "none",
+                persona={**_persona(data), "voice": form.voice.data})
+    if isinstance(form, NewScenarioForm):
+        data.update(id=form.id.data.strip(), task=form.task.data, direction=form.direction.data)
+    if form.agent_number.data.strip():
+        data["agent_number"] = form.agent_number.data.strip()
     else:
         data.pop("agent_number", None)
+    if isinstance(form, NewScenarioForm):   # the stored YAML reads in the usual order: common fields first
+        data = {**{k: data[k] for k in (*COMMON_KEYS, "persona") if k in data}, **data}
     return data
 
 
-def _typed_mapping(text: str) -> dict | None:
-    """The submitted YAML as a mapping if it parses at all (even if the scenario is invalid), so the form
-    beside it keeps showing what the trainer wrote."""
-    import yaml
+def _loose_yaml(text: str | None) -> dict | None:
+    """What a trainer's (possibly invalid) YAML says, when it is a mapping at all."""
     try:
-        value = yaml.safe_load(text or "")
+        loaded = yaml.safe_load(text or "")
     except yaml.YAMLError:
         return None
-    return value if isinstance(value, dict) else None
-
-
-def _check(text_value: str, name: str) -> bool:
-    """Validate without saving: the same checks as saving, and say so."""
-    try:
-        parse_text(text_value, name)
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            flash(problem, "error")
-        return False
-    flash("检查通过：场景格式正确，尚未保存。", "success")
-    return True
+    return loaded if isinstance(loaded, dict) else None
 
 
 @bp.route("/<scenario_id>/edit", methods=["GET", "POST"])
@@ -177,86 +211,95 @@ def _check(text_value: str, name: str) -> bool:
 def edit(scenario_id: str):
     row = _latest(scenario_id)
     data = dict(row.data)
-    current_line = str(data.get("line") or "none")
-    fields = ScenarioFieldsForm(prefix="f", current_line=request.form.get("f-line") or current_line)
+    fields = ScenarioFieldsForm(prefix="f", line=_line_text(data.get("line")))
     text = ScenarioYamlForm(prefix="y")
+    passed = False
     if request.method == "GET":
         _fill_fields(fields, data)
         text.yaml_text.data = dump_text(data)
-    elif text.check_yaml.data and text.validate_on_submit():
-        _check(text.yaml_text.data, f"{scenario_id}.yaml")
-        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or data)
-        return render_template("authoring/edit.html", row=row, fields=fields, text=text)
-    elif fields.save_fields.data and fields.validate_on_submit():
-        data = _apply_fields(fields, data)
-        if _save(data, name=f"{scenario_id}.yaml", expected_id=scenario_id):
-            return redirect(url_for(".detail", scenario_id=scenario_id))
+    elif fields.save_fields.data or fields.check_fields.data:
         text.yaml_text.data = dump_text(data)
-    elif text.save_yaml.data and text.validate_on_submit():
-        try:
-            parsed = parse_text(text.yaml_text.data, f"{scenario_id}.yaml").data
-        except ScenarioError as exc:
-            for problem in exc.problems:
-                flash(problem, "error")
-        else:
-            if _save(parsed, name=f"{scenario_id}.yaml", expected_id=scenario_id):
+        if fields.validate_on_submit():
+            changed = _apply_fields(fields, data)
+            passed, saved = _check_or_save(changed, name=f"{scenario_id}.yaml", expected_id=scenario_id,
+                                           save=bool(fields.save_fields.data))
+            if saved:
                 return redirect(url_for(".detail", scenario_id=scenario_id))
-        # the form beside the YAML shows what was typed there, not empty fields
-        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or data)
+            text.yaml_text.data = dump_text(changed)
+    elif text.save_yaml.data or text.check_yaml.data:
+        # The form beside the YAML shows what the posted YAML says (or the stored version), never blanks.
+        _fill_fields(fields, {**data, **(_loose_yaml(text.yaml_text.data) or {})})
+        if text.validate_on_submit():
+            try:
+                parsed = parse_text(text.yaml_text.data, f"{scenario_id}.yaml").data
+            except ScenarioError as exc:
+                for problem in exc.problems:
+                    flash(problem, "error")
+            else:
+                passed, saved = _check_or_save(parsed, name=f"{scenario_id}.yaml", expected_id=scenario_id,
+                                               save=bool(text.save_yaml.data))
+                if saved:
+                    return redirect(url_for(".detail", scenario_id=scenario_id))
+    else:
+        abort(400)
     return render_template("authoring/edit.html", row=row, fields=fields, text=text), \
-        (200 if request.method == "GET" else 422)
+        (200 if request.method == "GET" or passed else 422)  # a clean check is a 200, any problem a 422
+
+
+COMMON_KEYS = ("id", "title", "level", "situation", "task", "direction", "difficulty", "brief", "agent_number",
+               "line")
+
+
+def _rest(data: dict) -> dict:
+    """A scenario without its common fields (the form shows those); the persona keeps all but its voice."""
+    rest = {k: v for k, v in data.items() if k not in COMMON_KEYS}
+    persona = {k: v for k, v in _persona(data).items() if k != "voice"}
+    if persona:
+        rest["persona"] = persona
+    else:
+        rest.pop("persona", None)
+    return rest
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*AUTHORS)
 def new():
-    import yaml
-    text = ScenarioYamlForm(prefix="y")
-    fields = NewScenarioForm(prefix="f", current_line=request.form.get("f-line") or "none")
     if request.method == "GET":
         source = request.args.get("copy")
-        text.yaml_text.data = dump_text(_latest(source).data) if source else NEW_TEMPLATE
-        start = yaml.safe_load(text.yaml_text.data)
-        _fill_fields(fields, start)
-        fields.scenario_id.data = f"{start.get('id')}-copy" if source else ""
-    elif fields.save_fields.data and fields.validate_on_submit():
-        data = _apply_fields(fields, yaml.safe_load(NEW_TEMPLATE))
-        data["id"] = fields.scenario_id.data.strip()
-        agent = data.get("agent_number") or "1001"
-        data["brief"] = fields.brief.data.strip()
-        # the template's opening item and reference answers name the template's agent number
-        data["reference_answers"][0]["turns"][0] = f"您好，工号{agent}，很高兴为您服务。"
-        row = _save(data, name="新场景", expected_id=None)
-        if row:
-            return redirect(url_for(".edit", scenario_id=row.scenario_id))
-        text.yaml_text.data = dump_text(data)
-    elif text.check_yaml.data and text.validate_on_submit():
-        _check(text.yaml_text.data, "新场景")
-        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or {})
-        return render_template("authoring/new.html", text=text, fields=fields)
-    elif text.save_yaml.data and text.validate_on_submit():
-        try:
-            parsed = parse_text(text.yaml_text.data, "新场景").data
-        except ScenarioError as exc:
-            for problem in exc.problems:
-                flash(problem, "error")
+        data = dict(_latest(source).data) if source else yaml.safe_load(NEW_TEMPLATE)
+        if source:
+            data["id"] = f"{source}-copy"
+        form = NewScenarioForm(prefix="n", line=_line_text(data.get("line")))
+        _fill_fields(form, data)
+        form.yaml_text.data = dump_text(_rest(data))
+        return render_template("authoring/new.html", form=form)
+    form = NewScenarioForm(prefix="n", line=request.form.get("n-line"))
+    passed = False
+    if form.validate_on_submit():
+        rest = _loose_yaml(form.yaml_text.data)
+        if rest is None:
+            try:        # the checker's own message for broken YAML, with its line number
+                parse_text(form.yaml_text.data, "其余内容")
+            except ScenarioError as exc:
+                for problem in exc.problems:
+                    flash(problem, "error")
+            else:
+                flash("其余内容: 应为“名称: 内容”形式的 YAML", "error")
         else:
-            row = _save(parsed, name="新场景", expected_id=None)
+            passed, row = _check_or_save(_apply_fields(form, rest), name="新场景", expected_id=None,
+                                         save=bool(form.save_fields.data))
             if row:
                 return redirect(url_for(".detail", scenario_id=row.scenario_id))
-        _fill_fields(fields, _typed_mapping(text.yaml_text.data) or {})
-    return render_template("authoring/new.html", text=text, fields=fields), (200 if request.method == "GET" else 422)
+    return render_template("authoring/new.html", form=form), (200 if passed else 422)
 
 
 @bp.route("/help")
 @roles_required(*AUTHORS)
 def help_page():
-    """The scenario format, from docs/scenarios.md, inside the app (the same text as the repository's)."""
-    import markdown
-    from pathlib import Path
-    source = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
-    html = markdown.markdown(source.read_text("utf-8"), extensions=["tables", "fenced_code", "toc"])
-    return render_template("authoring/help.html", body=html)
+    from softphone_sim.line import CONDITIONS
+
+    return render_template("authoring/help.html", conditions=CONDITIONS, kinds=KIND_WORDS, actions=ACTION_WORDS,
+                           voices=voice_choices(), example=NEW_TEMPLATE)
 
 
 @bp.route("/<scenario_id>/lines/<int:version>/<turn_id>.wav")
