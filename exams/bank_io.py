@@ -18,8 +18,19 @@ from sqlalchemy.orm import Session
 
 from .blueprint import LEVEL_NAMES, load_blueprints
 from .models import BankQuestion
-from .question_bank import (BANK_DIR, ENEMIES_FILE, SOURCES, Bank, Problem, Question, cross_checks, dump_questions,
-                            load_bank, load_file, parse_question)
+from .question_bank import (
+    BANK_DIR,
+    ENEMIES_FILE,
+    SOURCES,
+    Bank,
+    Problem,
+    Question,
+    cross_checks,
+    dump_questions,
+    load_bank,
+    load_file,
+    parse_question,
+)
 from .spreadsheet import append_row
 
 XLSX_COLUMNS = ["编号", "知识领域", "等级", "题型", "难度", "题干", "A", "B", "C", "D", "E", "答案", "解析", "依据文件"]

@@ -7,11 +7,24 @@ Public surface:
 - models and engines: ``asr_status``, ``choose_engine``, ``ensure_model``, ``find_model``, ``locate_model``
 """
 from .asr import NoEngineAvailable, Transcript, get_recognizer
-from .audio import (Audio, AudioError, AudioFormatError, AudioTooLarge, AudioTooLong, CorruptAudio, EmptyAudio,
-                    NotAudio, VideoNotAllowed, load_audio)
+from .audio import (
+                    Audio,
+                    AudioError,
+                    AudioFormatError,
+                    AudioTooLarge,
+                    AudioTooLong,
+                    CorruptAudio,
+                    EmptyAudio,
+                    NotAudio,
+                    VideoNotAllowed,
+                    load_audio,
+)
 from .engine_choice import asr_status, choose_engine
 from .metrics import cer
-from .model_store import ModelNotFound, ensure as ensure_model, find as find_model, locate as locate_model
+from .model_store import ModelNotFound
+from .model_store import ensure as ensure_model
+from .model_store import find as find_model
+from .model_store import locate as locate_model
 from .textnorm import for_matching, normalize_transcript
 
 __all__ = ["Audio", "AudioError", "AudioFormatError", "AudioTooLarge", "AudioTooLong", "CorruptAudio", "EmptyAudio",

@@ -21,8 +21,13 @@ from benchmarks.theory_load import PASSWORD, create_candidates, start_server
 from grading.rubric import grade
 from scenarios import load_scenario
 from scenarios.simulate import perfect_transcript, simulate_call
-from tests.simulated_trainee import (SimulatedTrainee, answers_from_reference, record_events, turn_taking_errors,
-                                     utterances_of)
+from tests.simulated_trainee import (
+    SimulatedTrainee,
+    answers_from_reference,
+    record_events,
+    turn_taking_errors,
+    utterances_of,
+)
 
 # Each call runs in real time (a minute or two); a loaded machine only makes the caller slower.
 pytestmark = pytest.mark.timeout(900)

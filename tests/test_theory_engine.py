@@ -6,9 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from exams import assemble, load_blueprints, score_item
+from exams import assemble, bank_io, load_blueprints, models, score_item
 from exams import attempts as exam
-from exams import bank_io, models
 from exams.analysis import analyse
 from exams.assembly import Candidate, PaperError, assemble_practice
 from exams.models import Attempt, AttemptAnswer, BankQuestion

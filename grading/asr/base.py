@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import abc
-from typing import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 from ..audio import SAMPLE_RATE, Audio, load_audio, pcm_to_audio
 

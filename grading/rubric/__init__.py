@@ -5,8 +5,15 @@ Pure Python (no web framework): ``grade(record, scenario)`` returns a ``GradeRes
 the call runtime's branch selection. Command line: ``python -m grading.rubric score --help``.
 """
 from .engine import KINDS, RubricError, grade, load_common, regrade
-from .matching import (CREDIT_THRESHOLD, FORBIDDEN_MIN_CONFIDENCE, REVIEW_THRESHOLD, Match, find_forbidden,
-                       match_intent, match_phrase)
+from .matching import (
+                       CREDIT_THRESHOLD,
+                       FORBIDDEN_MIN_CONFIDENCE,
+                       REVIEW_THRESHOLD,
+                       Match,
+                       find_forbidden,
+                       match_intent,
+                       match_phrase,
+)
 from .results import PASS_MARK, GradeResult, ItemResult
 
 __all__ = ["CREDIT_THRESHOLD", "FORBIDDEN_MIN_CONFIDENCE", "KINDS", "PASS_MARK", "REVIEW_THRESHOLD", "GradeResult",

@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import matching as M
-from .record import CallView, Turn, Utterance, _num
-from .typing import grade_typing_accuracy, grade_typing_speed
 from .kinds import REGISTRY, Param, register
+from .record import CallView, Turn, Utterance, _num
 from .results import PASS_MARK, Evidence, GradeResult, ItemResult, NeedsReview, round_half_up
+from .typing import grade_typing_accuracy, grade_typing_speed
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
 
@@ -585,7 +585,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     if doubtful:
         parts.append("疑似服务忌语，未扣分，需人工复核：" + "；".join(
             f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，" +
-            (f"读音相同但字不同" if m.method not in ("exact", "pattern") else
+            ("读音相同但字不同" if m.method not in ("exact", "pattern") else
              f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）" for u, m, conf in doubtful) + "。")
     conf_all = min([1.0] + [c for _, _, c in confirmed if c is not None])
     if doubtful:

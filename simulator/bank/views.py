@@ -6,8 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user
 from sqlalchemy import or_
 
-from exams import LEVEL_NAMES, load_blueprints
-from exams import analysis, bank_io
+from exams import LEVEL_NAMES, analysis, bank_io, load_blueprints
 from exams.models import BankQuestion
 from exams.question_bank import Problem, parse_question
 

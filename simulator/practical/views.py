@@ -8,10 +8,9 @@ from pathlib import Path
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
 from softphone_sim.workorder import FIELDS as WORK_ORDER_FIELDS
 from softphone_sim.workorder import ORDER_TYPES, WRAPUP_CODES
-
-from softphone_sim.live import MAX_CHUNK_BYTES, AudioTooFast, CallError, ChunkOutOfOrder
 
 from ..auth.access import roles_required
 from ..auth.models import Role

@@ -36,6 +36,7 @@ def analytics():
 @roles_required(*STAFF)
 def analytics_export():
     from openpyxl import Workbook
+
     from exams.spreadsheet import append_row
     wb = Workbook()
     ws = wb.active

@@ -136,6 +136,7 @@ def enrol_roster(sitting: Sitting, filename: str, content: bytes, actor: User) -
 
 def roster_template() -> bytes:
     from openpyxl import Workbook
+
     from exams.spreadsheet import append_row
     wb = Workbook()
     ws = wb.active

@@ -16,8 +16,17 @@ from ..labels import LEVEL_NAMES
 from ..practical.models import PracticalCall
 from . import admission, pdf, service
 from . import audit as audit_log
-from .forms import (AccessForm, AppealAnswerForm, AppealForm, EnrolForm, OverrideForm, ReasonForm, RosterForm,
-                    SittingForm, TimeForm)
+from .forms import (
+    AccessForm,
+    AppealAnswerForm,
+    AppealForm,
+    EnrolForm,
+    OverrideForm,
+    ReasonForm,
+    RosterForm,
+    SittingForm,
+    TimeForm,
+)
 from .models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate
 
 bp = Blueprint("sittings", __name__)
@@ -282,6 +291,7 @@ def publish(sitting_id: int):
 @roles_required(*ASSESSING)
 def export(sitting_id: int):
     from openpyxl import Workbook
+
     from exams.spreadsheet import append_row
     sitting = _sitting(sitting_id)
     wb = Workbook()
