@@ -13,7 +13,6 @@ from simulator.sittings import service
 from simulator.sittings.models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate
 from tests.conftest import PASSWORD
 from tests.helpers import csrf_token, login
-from tests.test_sittings import bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 
 def _client(app, username):

@@ -20,7 +20,6 @@ from simulator.sittings import service
 from simulator.sittings.models import AuditEntry, Sitting, SittingCandidate
 from tests.conftest import PASSWORD
 from tests.helpers import csrf_token, login
-from tests.test_sittings import bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 
 def _client(app, username):

@@ -12,9 +12,8 @@ from grading import calibration
 from simulator.auth.models import Role
 from simulator.practical import service as practical
 from simulator.sittings import service
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-from tests.test_sittings import _fixture, bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 
 def _row(item, kind, machine, assessor, day, possible=10.0, call="c1", scenario="s1"):
@@ -49,7 +48,7 @@ def test_calibration_page_from_real_overrides_and_exports(app, users, sitting): 
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     index = next(i for i, p in enumerate(candidate.practical_plan) if p["type"] == "recording_review")
     call = service.start_practical(candidate, index, users[Role.TRAINEE])
-    practical.submit_task(call, text=_fixture("review-fixture")["reference_answers"][0]["text"])
+    practical.submit_task(call, text=scenario_fixture("review-fixture")["reference_answers"][0]["text"])
     graded = {i["id"]: i for i in call.result["items"]}
     assert graded["right-help"]["points_earned"] == 20
 

@@ -15,7 +15,6 @@ from simulator.sittings import service
 from simulator.sittings.models import SittingCandidate
 from tests.conftest import PASSWORD
 from tests.helpers import login
-from tests.test_sittings import bank_dir, content, sitting  # noqa: F401  (fixtures)
 
 
 def _published(users, sitting, name="王<b>芳") -> SittingCandidate:  # noqa: F811

@@ -9,9 +9,8 @@ from exams import attempts as exam
 from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.practical.models import PracticalCall
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-from tests.test_sittings import _fixture, bank_dir, content  # noqa: F401  (fixtures)
 
 
 def _client(app, username="trainee1"):
@@ -49,7 +48,7 @@ def test_practical_list_tabs_search_filter_and_best_score(app, users, content): 
     none = client.get("/practical/?q=不存在的场景").get_data(as_text=True)
     assert 'data-testid="no-match"' in none
 
-    _practise(client, "test-typing-workorder", {"typed": _fixture("typing-fixture")["typing"]["text"]})
+    _practise(client, "test-typing-workorder", {"typed": scenario_fixture("typing-fixture")["typing"]["text"]})
     page = client.get("/practical/").get_data(as_text=True)
     best = re.search(r'data-testid="best-test-typing-workorder">(.*?)</td>', page, re.S).group(1)
     assert "已练习" in best and "最好" in best
