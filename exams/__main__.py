@@ -62,7 +62,8 @@ def _cmd_paper(args) -> int:
         print(f"{blueprint.name} paper, seed {args.seed}: {summary['questions']} questions, "
               f"{summary['total_points']:g} points, {blueprint.time_limit_minutes} min")
         for area, per_type in summary["per_area"].items():
-            print(f"  {blueprints.areas[area]}: " + ", ".join(f"{blueprints.types[t]} {n}" for t, n in per_type.items()))
+            counts = ", ".join(f"{blueprints.types[t]} {n}" for t, n in per_type.items())
+            print(f"  {blueprints.areas[area]}: {counts}")
     return 0
 
 

@@ -28,7 +28,7 @@ EASY_FACILITY, HARD_FACILITY = 0.8, 0.5   # p >= 0.8: difficulty 1; 0.5 <= p < 0
 class ItemStats:
     question_id: str
     responses: int
-    facility: float | None
+    facility: float          # every item in the stats has at least one response
     discrimination: float | None
     flags: tuple[str, ...]
 

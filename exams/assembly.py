@@ -84,7 +84,7 @@ def _take(ordered: list[Candidate], count: int, used_groups: set[str],
                 return chosen
             if c in chosen or (c.group is not None and c.group in used_groups):
                 continue
-            if honour_quotas:
+            if honour_quotas and quotas is not None:
                 if quotas.get(c.difficulty, 0) <= 0:
                     continue
                 quotas[c.difficulty] -= 1

@@ -287,6 +287,8 @@ def check_item(attempt: Attempt, position: int) -> dict:
     item = PaperItem.from_json(attempt.paper[position])
     session = session_of(attempt)
     question = session.get(BankQuestion, item.question_id)
+    # A paper's questions are bank rows: its answers hold a foreign key to them.
+    assert question is not None, f"question {item.question_id} of the paper is not in the bank"
     result = score_item(item.qtype, question.answer, row.response, item.points, attempt.multiple_scoring)
     row.checked, row.correct, row.points = True, result.correct, result.earned
     session.commit()
@@ -387,7 +389,7 @@ def review(attempt: Attempt) -> list[dict]:
     entries = paper_for_candidate(attempt)
     questions = _questions(attempt)
     rows = {r.position: r for r in attempt.answers}
-    for entry, item in zip(entries, items(attempt)):
+    for entry, item in zip(entries, items(attempt), strict=True):
         entry["feedback"] = _feedback(item, questions[item.question_id], rows[entry["position"]])
     return entries
 

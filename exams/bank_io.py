@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -164,6 +165,11 @@ def _cell(value) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _field(values, col: dict[str, int], name: str) -> str:
+    """The cell of column ``name`` in a row; empty when the sheet has no such column or the row is short."""
+    return _cell(values[col[name]]) if name in col and col[name] < len(values) else ""
+
+
 def read_xlsx(data: bytes, session: Session) -> list[Question]:
     """Rows without 编号 get the next free number of their area and level (looked up in ``session``)."""
     try:
@@ -186,7 +192,7 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
     questions: list[Question] = []
     next_number: dict[tuple[str, int], int] = {}
     for number, values in enumerate(rows, start=2):
-        get = lambda name: _cell(values[col[name]]) if name in col and col[name] < len(values) else ""  # noqa: E731
+        get = partial(_field, values, col)
         if not any(_cell(v) for v in values):
             continue
         place = f"第{number}行"
@@ -197,6 +203,7 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
             problems.append(Problem(place, "知识领域、题型或等级无法识别"))
             continue
         answer_text = get("答案").upper().replace("，", "").replace(",", "").replace(" ", "")
+        answer: bool | str | list[str]
         if qtype == "judge":
             answer = True if answer_text in _TRUE else False if answer_text in _FALSE else answer_text
         elif qtype == "multiple":
@@ -215,8 +222,9 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
             qid = f"{area}-{level}-{next_number[key]:03d}"
             next_number[key] += 1
         difficulty = get("难度").replace(".0", "")
-        raw = {"id": qid, "level": level, "type": qtype, "difficulty": int(difficulty) if difficulty.isdigit() else None,
-               "stem": get("题干"), "answer": answer, "explanation": get("解析"), "source": get("依据文件")}
+        raw = {"id": qid, "level": level, "type": qtype,
+               "difficulty": int(difficulty) if difficulty.isdigit() else None, "stem": get("题干"),
+               "answer": answer, "explanation": get("解析"), "source": get("依据文件")}
         if qtype != "judge":
             raw["options"] = options
         q = parse_question(raw, area, place, problems)
@@ -253,7 +261,7 @@ def write_xlsx(questions: list[Question]) -> bytes:
             answer = "".join(q.answer)
         append_row(sheet, [q.id, blueprints.areas[q.area], LEVEL_NAMES[q.level], blueprints.types[q.type], q.difficulty,
                       q.stem] + [q.options.get(letter, "") for letter in "ABCDE"] + [answer, q.explanation, q.source])
-    for letter, width in zip("ABCDEFGHIJKLMN", (18, 16, 6, 10, 6, 60, 24, 24, 24, 24, 24, 8, 50, 26)):
+    for letter, width in zip("ABCDEFGHIJKLMN", (18, 16, 6, 10, 6, 60, 24, 24, 24, 24, 24, 8, 50, 26), strict=True):
         sheet.column_dimensions[letter].width = width
     out = io.BytesIO()
     workbook.save(out)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Column,
     DateTime,
     Float,
     ForeignKey,
@@ -16,7 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dbmodel import Base
 
@@ -29,28 +29,29 @@ def utcnow() -> datetime:
 class BankQuestion(Base):
     __tablename__ = "exam_questions"
 
-    id = Column(String(40), primary_key=True)          # stable, e.g. etiquette-5-001
-    area = Column(String(32), nullable=False, index=True)
-    level = Column(Integer, nullable=False, index=True)
-    qtype = Column(String(16), nullable=False)
-    difficulty = Column(Integer, nullable=False, default=2)          # the author's label (bank file)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # stable, e.g. etiquette-5-001
+    area: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    level: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    qtype: Mapped[str] = mapped_column(String(16), nullable=False)
+    difficulty: Mapped[int] = mapped_column(Integer, nullable=False, default=2)  # the author's label (bank file)
     # From item analysis (exams.analysis.relabel): share correct, and the difficulty it shows; when
     # set, assembly balances on it instead of the label.
-    facility = Column(Float)
-    measured_difficulty = Column(Integer)
-    stem = Column(Text, nullable=False)
-    options = Column(JSON, nullable=False, default=dict)   # {"A": "...", ...}; {} for judge
-    answer = Column(JSON, nullable=False)                  # ["B"], ["A", "C"], ["T"] / ["F"]
-    explanation = Column(Text, nullable=False)
-    source = Column(String(64), nullable=False)
-    retired = Column(Boolean, nullable=False, default=False, index=True)
+    facility: Mapped[float | None] = mapped_column(Float)
+    measured_difficulty: Mapped[int | None] = mapped_column(Integer)
+    stem: Mapped[str] = mapped_column(Text, nullable=False)
+    # {"A": "...", ...}; {} for judge
+    options: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False, default=dict)
+    answer: Mapped[list[str]] = mapped_column(JSON, nullable=False)  # ["B"], ["A", "C"], ["T"] / ["F"]
+    explanation: Mapped[str] = mapped_column(Text, nullable=False)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    retired: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, index=True)
     # Enemy group from exams/bank/enemies.yaml (items on one fact): never two of a group on one paper.
-    enemy_group = Column(String(64), index=True)
+    enemy_group: Mapped[str | None] = mapped_column(String(64), index=True)
     # "bank" rows come from exams/bank/*.yaml and follow the files until a trainer edits them.
-    origin = Column(String(16), nullable=False, default="bank")
-    edited_by_id = Column(Integer, ForeignKey("users.id"))
-    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
-    version = Column(Integer, nullable=False, default=1)
+    origin: Mapped[str] = mapped_column(String(16), nullable=False, default="bank")
+    edited_by_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     @property
     def effective_difficulty(self) -> int:
@@ -65,33 +66,34 @@ class Attempt(Base):
     """One candidate's paper: the questions and option orders drawn for them, and the outcome."""
     __tablename__ = "exam_attempts"
 
-    id = Column(Integer, primary_key=True)
-    user_id = Column(Integer, ForeignKey("users.id"), nullable=False, index=True)
-    mode = Column(String(16), nullable=False)              # practice | mock | certification
-    level = Column(Integer, nullable=False)
-    area = Column(String(32))                             # practice on one area
-    sitting_id = Column(Integer, index=True)              # certification sittings
-    seed = Column(BigInteger, nullable=False)
-    paper = Column(JSON, nullable=False)                   # [{"q": id, "order": [...], "points": n}]
-    feedback = Column(String(16), nullable=False, default="end")   # immediate | end
-    time_limit_minutes = Column(Integer)                  # None: untimed
-    extra_minutes = Column(Integer, nullable=False, default=0)
-    pass_mark = Column(Integer, nullable=False, default=60)
-    multiple_scoring = Column(String(24), nullable=False, default="all_or_nothing")
-    started_at = Column(DateTime, nullable=False, default=utcnow)
-    submitted_at = Column(DateTime)
-    submit_reason = Column(String(16))                     # candidate | deadline | assessor
-    status = Column(String(16), nullable=False, default="in_progress", index=True)
-    score = Column(Float)
-    passed = Column(Boolean)
-    breakdown = Column(JSON)                               # area -> {earned, possible, correct, total}
-    released = Column(Boolean, nullable=False, default=True)  # certification: after publishing
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id"), nullable=False, index=True)
+    mode: Mapped[str] = mapped_column(String(16), nullable=False)  # practice | mock | certification
+    level: Mapped[int] = mapped_column(Integer, nullable=False)
+    area: Mapped[str | None] = mapped_column(String(32))  # practice on one area
+    sitting_id: Mapped[int | None] = mapped_column(Integer, index=True)  # certification sittings
+    seed: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # [{"q": id, "order": [...], "points": n}]
+    paper: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    feedback: Mapped[str] = mapped_column(String(16), nullable=False, default="end")  # immediate | end
+    time_limit_minutes: Mapped[int | None] = mapped_column(Integer)  # None: untimed
+    extra_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    pass_mark: Mapped[int] = mapped_column(Integer, nullable=False, default=60)
+    multiple_scoring: Mapped[str] = mapped_column(String(24), nullable=False, default="all_or_nothing")
+    started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    submit_reason: Mapped[str | None] = mapped_column(String(16))  # candidate | deadline | assessor
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="in_progress", index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # area -> {earned, possible, correct, total}
+    released: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)  # certification: after publishing
     # Unique while in progress, NULL afterwards: at most one active attempt per candidate and
     # sitting (or mode), even when two "start" requests race.
-    active_key = Column(String(64), unique=True)
+    active_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
-    answers = relationship("AttemptAnswer", back_populates="attempt", cascade="all, delete-orphan",
-                              order_by="AttemptAnswer.position")
+    answers: Mapped[list[AttemptAnswer]] = relationship(
+        "AttemptAnswer", back_populates="attempt", cascade="all, delete-orphan", order_by="AttemptAnswer.position")
 
     @property
     def deadline(self) -> datetime | None:
@@ -114,21 +116,23 @@ class AttemptAnswer(Base):
     __tablename__ = "exam_answers"
     __table_args__ = (UniqueConstraint("attempt_id", "position"),)
 
-    id = Column(Integer, primary_key=True)
-    attempt_id = Column(Integer, ForeignKey("exam_attempts.id", ondelete="CASCADE"), nullable=False,
-                           index=True)
-    position = Column(Integer, nullable=False)             # 0-based index in the paper
-    question_id = Column(String(40), ForeignKey("exam_questions.id"), nullable=False, index=True)
-    response = Column(JSON, nullable=False, default=list)  # original option letters / ["T"] / ["F"]
-    flagged = Column(Boolean, nullable=False, default=False)
-    checked = Column(Boolean, nullable=False, default=False)  # practice: feedback shown, answer locked
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(Integer, ForeignKey("exam_attempts.id", ondelete="CASCADE"),
+                                            nullable=False, index=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)  # 0-based index in the paper
+    question_id: Mapped[str] = mapped_column(String(40), ForeignKey("exam_questions.id"), nullable=False, index=True)
+    # original option letters / ["T"] / ["F"]
+    response: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    flagged: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # practice: feedback shown, answer locked
+    checked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Bumped by the server on every change of the response: a page sends the revision it last saw, so
     # an answer from a stale tab (or a PC with a wrong clock) is refused instead of silently winning or
     # losing. The server orders answers; client clocks and counters are never stored.
-    revision = Column(Integer, nullable=False, default=0, server_default="0")
-    answered_at = Column(DateTime)
-    correct = Column(Boolean)
-    points = Column(Float)
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    points: Mapped[float | None] = mapped_column(Float)
 
-    attempt = relationship("Attempt", back_populates="answers")
-    question = relationship("BankQuestion")
+    attempt: Mapped[Attempt] = relationship("Attempt", back_populates="answers")
+    question: Mapped[BankQuestion] = relationship("BankQuestion")

@@ -217,6 +217,9 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
                 letters = tuple(sorted(answer))
     if not ok:
         return None
+    # Every check passed, so the fields have the types they were checked for (mypy cannot follow ``ok``).
+    assert isinstance(level, int) and isinstance(difficulty, int) and isinstance(source, str)
+    assert isinstance(stem, str) and isinstance(explanation, str)
     return Question(id=qid, area=area, level=level, type=qtype, difficulty=difficulty, stem=stem.strip(),
                     options=options if qtype != "judge" else {}, answer=letters,
                     explanation=explanation.strip(), source=source)
@@ -343,7 +346,8 @@ def balance_checks(questions: list[Question]) -> list[Problem]:
             for letter in "ABCD":
                 share = counts.get(letter, 0) / len(items)
                 if not 0.15 <= share <= 0.35:
-                    problems.append(Problem(place, f"单选题中答案为 {letter} 的占 {share:.0%}（每个字母应在 15%–35% 之间）"))
+                    problems.append(Problem(place, f"单选题中答案为 {letter} 的占 {share:.0%}"
+                                                   "（每个字母应在 15%–35% 之间）"))
         elif qtype == "judge" and len(items) >= 8:
             share = sum(q.answer == ("T",) for q in items) / len(items)
             if not 0.35 <= share <= 0.65:

@@ -128,7 +128,7 @@ def near_duplicates(questions: Sequence[Question], threshold: float = NEAR_DUPLI
         return []
     scores = process.cdist(keys, keys, scorer=fuzz.ratio, score_cutoff=threshold, workers=1)
     pairs = []
-    for i, j in zip(*scores.nonzero()):
+    for i, j in zip(*scores.nonzero(), strict=True):
         if i < j and keys[i] != keys[j]:    # identical stems: cross_checks already rejects them
             pairs.append((questions[i], questions[j], float(scores[i, j])))
     return sorted(pairs, key=lambda p: -p[2])

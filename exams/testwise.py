@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Iterable, Sequence
 
 from .blueprint import Blueprint, BlueprintSet
@@ -262,7 +263,7 @@ def level_report(questions: Sequence[Question], blueprint: Blueprint) -> LevelRe
             if strategy.qtype == qtype:
                 per_strategy[strategy.name] += points * _weighted_mean(
                     pool, blueprint.level_weights,
-                    lambda q, s=strategy: expected_hit(s, q, blueprint.multiple_scoring))
+                    partial(expected_hit, strategy, multiple_scoring=blueprint.multiple_scoring))
     by_type: dict[str, list[Strategy]] = defaultdict(list)
     for strategy in STRATEGIES:
         by_type[strategy.qtype].append(strategy)

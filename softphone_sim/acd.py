@@ -46,6 +46,7 @@ class AcdQueue:
             self.offered.ring_started_at = self.offered.enqueued_at + self.offered.wait_s
         entry = self.offered
         if entry is not None and entry.call.state in (CallState.QUEUED, CallState.RINGING):
+            assert entry.ring_started_at is not None, "a call is offered and starts ringing in one step"
             due = int((now - entry.ring_started_at) // entry.ring_interval_s) + 1
             while entry.call.rings < min(due, entry.abandon_after_rings):
                 entry.call.ring()

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, resample_poly, sosfiltfilt
 
 SAMPLE_RATE = 16000
-CONDITIONS = {
+CONDITIONS: dict[str, dict[str, float | None]] = {
     "none": {},
     "silent": {"seconds": None},
     "low_volume": {"db": -20.0},
@@ -66,10 +66,11 @@ def parse_condition(spec) -> list[tuple[str, dict]]:
                 raise ValueError(f"line condition {name}: unknown parameter {arg!r} "
                                  f"(allowed: {', '.join(params) or 'none'})")
             try:
-                params[key] = float(value)
+                number = float(value)
             except ValueError:
                 raise ValueError(f"line condition {name}: {key} must be a number, not {value!r}") from None
-            if not np.isfinite(params[key]):
+            params[key] = number
+            if not np.isfinite(number):
                 raise ValueError(f"line condition {name}: {key} must be a finite number, not {value!r}")
         problem = _check_params(name, params)
         if problem:

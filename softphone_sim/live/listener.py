@@ -22,10 +22,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from grading.asr.vad import SpeechEnded, SpeechStarted, VadSettings, VoiceActivity
+
+if TYPE_CHECKING:
+    from grading.asr.base import StreamSession
 
 log = logging.getLogger(__name__)
 _DEFAULT = object()
@@ -72,7 +76,7 @@ class AgentAudio:
         self._jobs_ready = threading.Condition()
         self._run_lock = threading.Lock()     # whoever takes a job runs it before the next is taken
         self.t0: float | None = None           # call time of the stream's first sample
-        self._stream = None                    # streaming engines: one session for the whole call
+        self._stream: StreamSession | None = None  # streaming engines: one session for the whole call
         self._stream_finals: list = []         # their finals since the last utterance end
         self._open_start: int | None = None    # sample where the utterance in progress began
         self._last_caption_at = 0

@@ -147,7 +147,8 @@ class CallRegistry:
         if entry is None:
             return
         deadline = time.monotonic() + timeout
-        while entry.call.audio.pending_jobs() and time.monotonic() < deadline and entry.worker.is_alive():
+        while (entry.call.audio.pending_jobs() and time.monotonic() < deadline
+               and entry.worker is not None and entry.worker.is_alive()):
             time.sleep(0.05)
 
     def remove(self, call_id: str) -> None:
