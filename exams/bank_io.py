@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,7 @@ from .question_bank import (
     load_bank,
     load_file,
     parse_question,
+    shown,
 )
 from .spreadsheet import append_row
 
@@ -199,9 +201,14 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
         area = area_by_label.get(get("知识领域"))
         qtype = type_by_label.get(get("题型"))
         level = level_by_label.get(get("等级").replace(".0", ""))
-        if area is None or qtype is None or level is None:
-            problems.append(Problem(place, "知识领域、题型或等级无法识别"))
+        unknown = [(name, f"{name}：无法识别 {shown(get(name))}，应为 {'、'.join(valid)} 之一")
+                   for name, value, valid in (("知识领域", area, blueprints.areas.values()),
+                                              ("题型", qtype, blueprints.types.values()),
+                                              ("等级", level, LEVEL_NAMES.values())) if value is None]
+        if unknown:
+            problems.extend(Problem(place, message) for _, message in unknown)
             continue
+        assert area is not None and qtype is not None and level is not None   # all known, see above
         answer_text = get("答案").upper().replace("，", "").replace(",", "").replace(" ", "")
         answer: bool | str | list[str]
         if qtype == "judge":
@@ -263,9 +270,29 @@ def write_xlsx(questions: list[Question]) -> bytes:
                       q.stem] + [q.options.get(letter, "") for letter in "ABCDE"] + [answer, q.explanation, q.source])
     for letter, width in zip("ABCDEFGHIJKLMN", (18, 16, 6, 10, 6, 60, 24, 24, 24, 24, 24, 8, 50, 26), strict=True):
         sheet.column_dimensions[letter].width = width
+    _add_dropdowns(workbook, sheet, blueprints)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+# Columns whose cells must hold one of a fixed list: the template offers them as drop-downs.
+def _add_dropdowns(workbook, sheet, blueprints) -> None:
+    lists = {"B": list(blueprints.areas.values()), "C": list(LEVEL_NAMES.values()),
+             "D": list(blueprints.types.values()), "E": ["1", "2", "3"], "N": list(SOURCES)}
+    values = workbook.create_sheet("可选值")
+    for index, (column, options) in enumerate(lists.items(), start=1):
+        header = XLSX_COLUMNS[ord(column) - ord("A")]
+        values.cell(row=1, column=index, value=header)
+        for row, option in enumerate(options, start=2):
+            values.cell(row=row, column=index, value=option).data_type = "s"
+        source_column = chr(ord("A") + index - 1)
+        rule = DataValidation(type="list", formula1=f"'可选值'!${source_column}$2:${source_column}${len(options) + 1}",
+                              allow_blank=True, showErrorMessage=True, errorTitle="无效的值",
+                              error=f"{header}只能从下拉列表中选择")
+        sheet.add_data_validation(rule)
+        rule.add(f"{column}2:{column}2000")
+    values.sheet_state = "hidden"
 
 
 def xlsx_template() -> bytes:

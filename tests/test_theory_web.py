@@ -284,3 +284,23 @@ def test_trainer_adds_a_question_with_the_next_free_id(app, bank, users):
         assert new.id == f"crm-4-{max(int(i[-3:]) for i in before) + 1:03d}" and new.answer == ["T"]
     again = submit(client, "/bank/new", data)          # the same stem a second time is refused
     assert again.status_code == 200 and "题干与" in again.get_data(as_text=True)
+
+
+def test_xlsx_template_offers_valid_values_and_rows_get_one_message_per_field(app, bank, users):
+    client = _client(app, users[Role.TRAINER])
+    book = load_workbook(io.BytesIO(client.get("/bank/template.xlsx").data))
+    sheet = book["题库"]
+    rules = {str(rule.sqref).split(":")[0][0]: rule for rule in sheet.data_validations.dataValidation}
+    assert set(rules) == {"B", "C", "D", "E", "N"}, "area, level, type, difficulty and source are drop-downs"
+    values = book["可选值"]
+    assert values.sheet_state == "hidden"
+    column = [c.value for c in values["B"][1:] if c.value is not None]
+    assert column == ["五级", "四级", "三级"] and rules["C"].formula1.endswith("$B$2:$B$4")
+    assert "《呼叫中心设计与服务规范》" in [c.value for c in values["E"][1:]]
+    row = ["", "投诉", "六级", "单项选择题", 2, "导入题：受理投诉时首先应当（　　）。", "争辩", "耐心倾听", "转给同事", "挂断",
+           "", "B", "先倾听才能了解诉求。", "《商务中心与客服部服务规范》"]
+    token = csrf_token(client, "/bank/import")
+    body = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([row])), "q.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "知识领域：无法识别 「投诉」" in body and "等级：无法识别 「六级」" in body
+    assert "题型：" not in body, "a recognised field gets no message"
