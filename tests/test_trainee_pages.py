@@ -9,9 +9,8 @@ from exams import attempts as exam
 from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.practical.models import PracticalCall
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, scenario_fixture
 from tests.helpers import csrf_token, login
-from tests.test_sittings import _fixture, bank_dir, content  # noqa: F401  (fixtures)
 
 
 def _client(app, username="trainee1"):
@@ -26,7 +25,8 @@ def _practise(client, scenario_id, data) -> str:
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     meta = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     call_id = resp.headers["Location"].rsplit("/", 1)[-1]
-    assert client.post(f"/practical/tasks/{call_id}/submit", data=data, headers={"X-CSRFToken": meta}).status_code == 200
+    assert client.post(f"/practical/tasks/{call_id}/submit", data=data,
+                       headers={"X-CSRFToken": meta}).status_code == 200
     return call_id
 
 
@@ -35,7 +35,7 @@ def _rows(page: str) -> list[str]:
     return re.findall(r'data-testid="start-([\w-]+)"', table.group(0)) if table else []
 
 
-def test_practical_list_tabs_search_filter_and_best_score(app, users, content):  # noqa: F811
+def test_practical_list_tabs_search_filter_and_best_score(app, users, content):
     client = _client(app)
     everything = _rows(client.get("/practical/").get_data(as_text=True))
     assert len(everything) == 5
@@ -49,7 +49,7 @@ def test_practical_list_tabs_search_filter_and_best_score(app, users, content): 
     none = client.get("/practical/?q=不存在的场景").get_data(as_text=True)
     assert 'data-testid="no-match"' in none
 
-    _practise(client, "test-typing-workorder", {"typed": _fixture("typing-fixture")["typing"]["text"]})
+    _practise(client, "test-typing-workorder", {"typed": scenario_fixture("typing-fixture")["typing"]["text"]})
     page = client.get("/practical/").get_data(as_text=True)
     best = re.search(r'data-testid="best-test-typing-workorder">(.*?)</td>', page, re.S).group(1)
     assert "已练习" in best and "最好" in best
@@ -60,7 +60,7 @@ def test_practical_list_tabs_search_filter_and_best_score(app, users, content): 
     assert "五级" in tabs and "四级" in tabs and "5级" not in tabs
 
 
-def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):  # noqa: F811
+def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):
     trainee = users[Role.TRAINEE]
     attempt = exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)
@@ -77,7 +77,7 @@ def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):
     assert client.get(f"/practical/calls/{call_id}/result").status_code == 200
 
 
-def test_practice_results_say_nobody_reviews_them(app, users, content):  # noqa: F811
+def test_practice_results_say_nobody_reviews_them(app, users, content):
     client = _client(app)
     call_id = _practise(client, "test-review-opening", {"text": "坐席没有报工号。"})
     call = db.session.get(PracticalCall, call_id)
@@ -91,7 +91,7 @@ def test_practice_results_say_nobody_reviews_them(app, users, content):  # noqa:
     assert "待考评员复核" not in page and ">待复核<" not in page
 
 
-def test_weakest_hint_sits_under_its_card_and_disabled_buttons_look_disabled(app, users, content):  # noqa: F811
+def test_weakest_hint_sits_under_its_card_and_disabled_buttons_look_disabled(app, users, content):
     trainee = users[Role.TRAINEE]
     for _ in range(2):
         exam.submit(exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False))
