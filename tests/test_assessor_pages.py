@@ -237,7 +237,7 @@ def test_analytics_name_scenarios_by_title(app, users, sitting):
 
 
 def test_item_analysis_chart_says_why_it_is_empty_and_labels_its_lines(app, users, content):
-    exam.submit(exam.start_attempt(users[Role.TRAINEE].id, mode="mock", level=5))
+    exam.submit(exam.start_attempt(db.session, users[Role.TRAINEE].id, mode="mock", level=5))
     page = _client(app, "trainer1").get("/bank/analysis").get_data(as_text=True)
     chart = re.search(r'<svg[^>]*data-testid="analysis-chart".*?</svg>', page, re.S).group(0)
     assert "<circle" not in chart and 'data-testid="analysis-empty"' in chart and "人作答后才计算区分度" in chart

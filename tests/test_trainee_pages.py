@@ -62,7 +62,7 @@ def test_practical_list_tabs_search_filter_and_best_score(app, users, content):
 
 def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):
     trainee = users[Role.TRAINEE]
-    attempt = exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)
     client = _client(app)
     call_id = _practise(client, "test-review-opening", {"text": "坐席没有报工号。"})
@@ -94,7 +94,7 @@ def test_practice_results_say_nobody_reviews_them(app, users, content):
 def test_weakest_hint_sits_under_its_card_and_disabled_buttons_look_disabled(app, users, content):
     trainee = users[Role.TRAINEE]
     for _ in range(2):
-        exam.submit(exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False))
+        exam.submit(exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False))
     page = _client(app).get("/trainee").get_data(as_text=True)
     theory_card = page[page.index("<h2>理论知识</h2>"):]
     practical_card = page[page.index("<h2>操作技能练习</h2>"):page.index("<h2>理论知识</h2>")]
