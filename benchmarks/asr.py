@@ -245,7 +245,8 @@ def section_windows(rec, quick):
     print(f"encoder windows ({len(human)} human clips {sum(a.size for _, a in human) / 16000:.0f} s; "
           f"{len(synthetic)} synthetic phrases {sum(a.size for _, a in synthetic) / 16000:.0f} s; "
           f"load {os.getloadavg()[0]:.2f})")
-    print("  | minimum window | human time | human CER | synthetic time | synthetic CER | batch-8 time (all) | batch-8 CER human / synthetic |")
+    print("  | minimum window | human time | human CER | synthetic time | synthetic CER "
+          "| batch-8 time (all) | batch-8 CER human / synthetic |")
     print("  |---|---|---|---|---|---|---|")
     for minimum in (2.5, 5.0, 7.5, 10.0, 15.0, 30.0):
         r = WhisperRecognizer(rec.model_path, min_window_s=minimum)
@@ -259,8 +260,10 @@ def section_windows(rec, quick):
         for clips in (human, synthetic):
             hyps = []
             for i in range(0, len(clips), 8):
-                hyps += ["".join(s.text for s in segs) for segs in r.decode_batch([(a, 0.0) for _, a in clips[i:i + 8]])]
-            cers.append(f"{pooled_cer([(ref, h) for (ref, _), h in zip(clips, hyps)]):.3f}")
+                batch = [(a, 0.0) for _, a in clips[i:i + 8]]
+                hyps += ["".join(s.text for s in segs) for segs in r.decode_batch(batch)]
+            # decode_batch returns one transcript per clip, so the lengths must match.
+            cers.append(f"{pooled_cer([(ref, h) for (ref, _), h in zip(clips, hyps, strict=True)]):.3f}")
         row += [f"{time.perf_counter() - started:.2f} s", " / ".join(cers)]
         print("  | " + " | ".join(row) + " |", flush=True)
 

@@ -148,7 +148,8 @@ def main() -> int:
         _data, reference = reference_of(args.scenario)
         print(f"live calls on {args.scenario}: excellent answer, one answer with pauses inside, real-time "
               f"250 ms chunks; {os.cpu_count()} CPU cores; end-of-turn pause "
-              f"{os.environ.get('END_OF_TURN_PAUSE_S', '1.6')} s (inside the reply delay); server log {tmp / 'server.log'}",
+              f"{os.environ.get('END_OF_TURN_PAUSE_S', '1.6')} s (inside the reply delay); "
+              f"server log {tmp / 'server.log'}",
               flush=True)
         where = "in-process batching"
         if args.workers:

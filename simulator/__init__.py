@@ -114,7 +114,8 @@ def _security_headers(response):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     # Exam papers, results, reviews and every other signed-in page: never kept by the browser or a proxy
     # (the back button on a shared exam-room PC must not show the previous candidate's pages).
-    if request.endpoint != "static" and (_signed_in() or request.path.startswith(("/theory/", "/practical/", "/sittings/", "/my/"))):
+    exam_area = request.path.startswith(("/theory/", "/practical/", "/sittings/", "/my/"))
+    if request.endpoint != "static" and (_signed_in() or exam_area):
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response

@@ -34,7 +34,8 @@ class LoginForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
     new = PasswordField("新密码", validators=[
-        DataRequired("请输入新密码"), Length(min=MIN_PASSWORD_LENGTH, max=128, message=f"至少 {MIN_PASSWORD_LENGTH} 位")])
+        DataRequired("请输入新密码"),
+        Length(min=MIN_PASSWORD_LENGTH, max=128, message=f"至少 {MIN_PASSWORD_LENGTH} 位")])
     confirm = PasswordField("再次输入新密码", validators=[EqualTo("new", "两次输入的新密码不一致")])
     submit = SubmitField("修改密码")
 
@@ -47,7 +48,8 @@ class UserCreateForm(RequiredMessages, FlaskForm):
     role = SelectField("角色", choices=ROLE_CHOICES, default=Role.TRAINEE.value)
     organisation = StringField("单位 / 班组", validators=[Optional(), Length(max=128)])
     password = PasswordField("初始密码", validators=[
-        DataRequired("请输入初始密码"), Length(min=MIN_PASSWORD_LENGTH, max=128, message=f"至少 {MIN_PASSWORD_LENGTH} 位")])
+        DataRequired("请输入初始密码"),
+        Length(min=MIN_PASSWORD_LENGTH, max=128, message=f"至少 {MIN_PASSWORD_LENGTH} 位")])
     submit = SubmitField("创建账号")
 
 

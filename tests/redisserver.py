@@ -49,10 +49,11 @@ class RedisServer:
             try:
                 client.ping()
                 break
-            except redis.ConnectionError:
+            except redis.ConnectionError as exc:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RedisError(f"redis-server did not start: {(self.root / 'server.log').read_text()[-2000:]}")
+                    log_tail = (self.root / "server.log").read_text()[-2000:]
+                    raise RedisError(f"redis-server did not start: {log_tail}") from exc
                 time.sleep(0.05)
         client.close()
         return self

@@ -99,7 +99,8 @@ class SimulatedTrainee:
             w.setsampwidth(2)
             w.setframerate(RATE)
             w.writeframes(silence(0.3) + voice_pcm("您好，很高兴为您服务。", self.voice_cache) + silence(0.3))
-        r = self.s.post(self.base + "/practical/device/test", files={"audio": ("test.wav", clip.getvalue(), "audio/wav")},
+        r = self.s.post(self.base + "/practical/device/test",
+                        files={"audio": ("test.wav", clip.getvalue(), "audio/wav")},
                         headers={"X-CSRFToken": CSRF_META.search(page).group(1)}, timeout=120)
         r.raise_for_status()
         if not r.json().get("passed"):
@@ -194,7 +195,8 @@ class SimulatedTrainee:
             if len(lines) < n:
                 return False
             t, e = lines[n - 1]
-            cut = any(x["type"] == "caller_line_end" and x.get("n") == n and x.get("cut_short") for _t, x in self.events)
+            cut = any(x["type"] == "caller_line_end" and x.get("n") == n and x.get("cut_short")
+                      for _t, x in self.events)
             return cut or time.perf_counter() >= t + float(e["duration_s"])
         return check
 
@@ -280,7 +282,7 @@ class SimulatedTrainee:
         if answer.style == "pauses":
             parts = [voice_pcm(c, self.voice_cache) for c in clauses(answer.text)]
             gaps = [silence(self.rng.uniform(0.6, 1.2)) for _ in parts[1:]]
-            return b"".join(p + g for p, g in zip(parts, gaps + [b""]))
+            return b"".join(p + g for p, g in zip(parts, gaps + [b""], strict=True))
         return voice_pcm(answer.text, self.voice_cache)
 
     def _act(self, actions: list) -> None:

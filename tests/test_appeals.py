@@ -21,7 +21,7 @@ def _client(app, username):
     return client
 
 
-def _published(users, sitting, practical_points=50.0) -> SittingCandidate:  # noqa: F811
+def _published(users, sitting, practical_points=50.0) -> SittingCandidate:
     """Theory 80; every task graded ``practical_points`` of 100 on one item plus nothing else."""
     trainee = users[Role.TRAINEE]
     candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
@@ -43,13 +43,16 @@ def _fresh(model, key):
     return db.session.get(model, key)
 
 
-def _appeal(client, sitting_id, call_id, statement="开头已经说了“您好，工号 1024 为您服务”，录音第 2 秒可以听到。", token=None):
+APPEAL_STATEMENT = "开头已经说了“您好，工号 1024 为您服务”，录音第 2 秒可以听到。"
+
+
+def _appeal(client, sitting_id, call_id, statement=APPEAL_STATEMENT, token=None):
     token = token or csrf_token(client, f"/my/sittings/{sitting_id}")
     return client.post(f"/my/sittings/{sitting_id}/appeals", data={
         "csrf_token": token, "call_id": call_id, "item_id": "greeting", "statement": statement}, follow_redirects=True)
 
 
-def test_appeal_upheld_raises_the_score_and_the_verdict(app, users, sitting):  # noqa: F811
+def test_appeal_upheld_raises_the_score_and_the_verdict(app, users, sitting):
     candidate = _published(users, sitting)
     assert candidate.certified is False and candidate.practical_score == 50.0
     call = service.practical_call(candidate, 0)
@@ -89,12 +92,13 @@ def test_appeal_upheld_raises_the_score_and_the_verdict(app, users, sitting):  #
     assert "已处理" in page and _fresh(Appeal, appeal.id).state == AppealState.UPHELD, "an answer is final"
     entries = [e.action for e in db.session.query(AuditEntry).filter_by(sitting_id=sitting.id)]
     assert entries.count("appeal_open") == 1 and entries.count("appeal_upheld") == 1
-    review = re.sub(r"<[^>]+>", "", assessor.get(f"/sittings/{sitting.id}/candidates/{candidate.id}").get_data(as_text=True))
+    review_page = assessor.get(f"/sittings/{sitting.id}/candidates/{candidate.id}").get_data(as_text=True)
+    review = re.sub(r"<[^>]+>", "", review_page)
     assert "申诉成立" in review and "50 分 → 100 分" in review and "录音第 2 秒确有规范问候和工号" in review
     assert "申诉成立" in trainee.get(f"/my/sittings/{sitting.id}").get_data(as_text=True)
 
 
-def test_an_appeal_that_makes_the_pass_issues_the_certificate(app, users, sitting):  # noqa: F811
+def test_an_appeal_that_makes_the_pass_issues_the_certificate(app, users, sitting):
     candidate = _published(users, sitting, practical_points=55.0)
     assert not candidate.certified and candidate.certificate_number is None
     trainee = _client(app, "trainee1")
@@ -107,7 +111,7 @@ def test_an_appeal_that_makes_the_pass_issues_the_certificate(app, users, sittin
     assert trainee.get(f"/my/sittings/{sitting.id}/certificate.pdf").status_code == 200
 
 
-def test_rejected_appeal_keeps_the_score(app, users, sitting):  # noqa: F811
+def test_rejected_appeal_keeps_the_score(app, users, sitting):
     candidate = _published(users, sitting)
     trainee = _client(app, "trainee1")
     _appeal(trainee, sitting.id, service.practical_call(candidate, 0).id)
@@ -122,7 +126,7 @@ def test_rejected_appeal_keeps_the_score(app, users, sitting):  # noqa: F811
     assert "申诉驳回" in page and "录音中没有报工号" in page
 
 
-def test_the_appeal_window(app, users, sitting):  # noqa: F811
+def test_the_appeal_window(app, users, sitting):
     app.config["APPEAL_WINDOW_DAYS"] = 7
     candidate = _published(users, sitting)
     s = db.session.get(Sitting, sitting.id)
@@ -135,7 +139,7 @@ def test_the_appeal_window(app, users, sitting):  # noqa: F811
     assert "申诉期已过" in answer and "7 天内" in answer and db.session.query(Appeal).count() == 0
 
 
-def test_appeal_roles_csrf_and_before_publishing(app, users, make_user, sitting):  # noqa: F811
+def test_appeal_roles_csrf_and_before_publishing(app, users, make_user, sitting):
     trainee_user = users[Role.TRAINEE]
     candidate = service.enrol(sitting, [trainee_user], users[Role.ASSESSOR])[0]
     call = service.start_practical(candidate, 1, trainee_user)
@@ -160,7 +164,8 @@ def test_appeal_roles_csrf_and_before_publishing(app, users, make_user, sitting)
     appeal = db.session.query(Appeal).one()
     token = csrf_token(trainee, f"/my/sittings/{sitting.id}")
     assert trainee.post(f"/sittings/{sitting.id}/appeals/{appeal.id}",
-                        data={"csrf_token": token, "decision": "upheld", "points": "100", "reason": "自己改分"}).status_code == 403
+                        data={"csrf_token": token, "decision": "upheld", "points": "100",
+                              "reason": "自己改分"}).status_code == 403
     assert trainee.get(f"/sittings/{sitting.id}/appeals").status_code == 403
     make_user("assessor2", Role.ASSESSOR)
     other = _client(app, "assessor2")

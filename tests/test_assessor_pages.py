@@ -59,7 +59,7 @@ def _with_pass_marks(monkeypatch, tmp_path, theory: int, practical: int, level: 
     monkeypatch.setattr(practical_blueprint, "load", lambda path=tmp_path / "practical.yaml": load_practical(path))
 
 
-def test_pass_marks_come_from_the_blueprints(app, users, sitting, monkeypatch, tmp_path):  # noqa: F811
+def test_pass_marks_come_from_the_blueprints(app, users, sitting, monkeypatch, tmp_path):
     trainee = users[Role.TRAINEE]
     candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
     _finish_all(candidate, trainee, theory=82.0, practical=90.0)
@@ -80,7 +80,7 @@ def test_pass_marks_come_from_the_blueprints(app, users, sitting, monkeypatch, t
     assert candidate.report["practical_pass_mark"] == 95
 
 
-def test_times_are_entered_and_shown_in_local_time(app, users, content):  # noqa: F811
+def test_times_are_entered_and_shown_in_local_time(app, users, content):
     assessor = _client(app, "assessor1")
     page = assessor.get("/sittings/new").get_data(as_text=True)
     assert "UTC" not in page and "北京时间" in page
@@ -115,7 +115,7 @@ def test_time_zone_is_configurable(tmp_path, database):
         assert localtime(datetime(2026, 12, 1, 20, 0)) == "2026-12-02 04:00"
 
 
-def test_enrolling_nobody_says_so(app, users, sitting):  # noqa: F811
+def test_enrolling_nobody_says_so(app, users, sitting):
     assessor = _client(app, "assessor1")
     token = csrf_token(assessor, f"/sittings/{sitting.id}")
     page = assessor.post(f"/sittings/{sitting.id}", data={"csrf_token": token},
@@ -140,7 +140,7 @@ def _write_record(call: PracticalCall, **extra) -> None:
     (Path(call.call_dir) / "record.json").write_text(json.dumps(record, ensure_ascii=False), "utf-8")
 
 
-def test_review_transcript_in_words_with_the_recording_warning(app, users, sitting):  # noqa: F811
+def test_review_transcript_in_words_with_the_recording_warning(app, users, sitting):
     trainee = users[Role.TRAINEE]
     candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
     _finish_all(candidate, trainee, theory=70.0, practical=80.0)
@@ -160,7 +160,7 @@ def test_review_transcript_in_words_with_the_recording_warning(app, users, sitti
     assert page.count('data-testid="record-warning"') == 1, "a record without warnings shows none"
 
 
-def test_audit_log_reads_as_sentences(app, users, sitting):  # noqa: F811
+def test_audit_log_reads_as_sentences(app, users, sitting):
     trainee = users[Role.TRAINEE]
     trainee.display_name = "李小红"
     candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
@@ -181,7 +181,7 @@ def test_audit_log_reads_as_sentences(app, users, sitting):  # noqa: F811
     assert "call:" not in text and '"points"' not in text and "override" not in text
 
 
-def test_publishing_with_items_to_review_warns_and_links_to_them(app, users, sitting):  # noqa: F811
+def test_publishing_with_items_to_review_warns_and_links_to_them(app, users, sitting):
     trainee = users[Role.TRAINEE]
     candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
     _finish_all(candidate, trainee, theory=70.0, practical=80.0, items=[
@@ -216,7 +216,7 @@ def test_publishing_with_items_to_review_warns_and_links_to_them(app, users, sit
     assert "1 项待复核" in entry.reason
 
 
-def test_certification_theory_result_leads_back_to_the_sitting(app, users, sitting):  # noqa: F811
+def test_certification_theory_result_leads_back_to_the_sitting(app, users, sitting):
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     attempt = service.start_theory(candidate)
     exam.submit(attempt)
@@ -227,7 +227,7 @@ def test_certification_theory_result_leads_back_to_the_sitting(app, users, sitti
     assert f'href="/my/sittings/{sitting.id}"' in page and "返回鉴定批次" in page
 
 
-def test_analytics_name_scenarios_by_title(app, users, sitting):  # noqa: F811
+def test_analytics_name_scenarios_by_title(app, users, sitting):
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     _finish_all(candidate, users[Role.TRAINEE], theory=70.0, practical=50.0)
     text = _text(_client(app, "assessor1").get("/analytics").get_data(as_text=True))
@@ -236,8 +236,8 @@ def test_analytics_name_scenarios_by_title(app, users, sitting):  # noqa: F811
     assert call.scenario.scenario_id not in text
 
 
-def test_item_analysis_chart_says_why_it_is_empty_and_labels_its_lines(app, users, content):  # noqa: F811
-    exam.submit(exam.start_attempt(users[Role.TRAINEE].id, mode="mock", level=5))
+def test_item_analysis_chart_says_why_it_is_empty_and_labels_its_lines(app, users, content):
+    exam.submit(exam.start_attempt(db.session, users[Role.TRAINEE].id, mode="mock", level=5))
     page = _client(app, "trainer1").get("/bank/analysis").get_data(as_text=True)
     chart = re.search(r'<svg[^>]*data-testid="analysis-chart".*?</svg>', page, re.S).group(0)
     assert "<circle" not in chart and 'data-testid="analysis-empty"' in chart and "人作答后才计算区分度" in chart

@@ -256,16 +256,19 @@ def test_import_is_all_or_nothing_and_export_round_trips(trainer):
         zf.writestr("a/good.yaml", good)
         zf.writestr("a/bad.yaml", bad)
     token = csrf_token(trainer, "/scenarios/import")
-    resp = trainer.post("/scenarios/import", data={"csrf_token": token, "file": (io.BytesIO(bundle.getvalue()), "s.zip")},
+    resp = trainer.post("/scenarios/import",
+                        data={"csrf_token": token, "file": (io.BytesIO(bundle.getvalue()), "s.zip")},
                         content_type="multipart/form-data")
     assert resp.status_code == 422 and "a/bad.yaml: level: 等级必须是 5、4 或 3" in resp.get_data(as_text=True)
     assert ScenarioVersion.latest("imported-one") is None
     token = csrf_token(trainer, "/scenarios/import")
-    resp = trainer.post("/scenarios/import", data={"csrf_token": token, "file": (io.BytesIO(good.encode()), "good.yaml")},
+    resp = trainer.post("/scenarios/import",
+                        data={"csrf_token": token, "file": (io.BytesIO(good.encode()), "good.yaml")},
                         content_type="multipart/form-data")
     assert resp.status_code == 302 and ScenarioVersion.latest("imported-one") is not None
     token = csrf_token(trainer, "/scenarios/import")
-    resp = trainer.post("/scenarios/import", data={"csrf_token": token, "file": (io.BytesIO(b"PK\x03\x04junk"), "x.zip")},
+    resp = trainer.post("/scenarios/import",
+                        data={"csrf_token": token, "file": (io.BytesIO(b"PK\x03\x04junk"), "x.zip")},
                         content_type="multipart/form-data")
     assert resp.status_code == 422 and "不是有效的 zip" in resp.get_data(as_text=True)
 

@@ -104,7 +104,8 @@ def check_same_grade(data, reference, record, result, trainee) -> None:
         if item["kind"] in TIMING_KINDS:
             continue
         got = live_items[item["id"]]
-        assert (got["verdict"], got["points_earned"]) == (item["verdict"], item["points_earned"]), (item["id"], got, item)
+        assert (got["verdict"], got["points_earned"]) == (item["verdict"], item["points_earned"]), \
+            (item["id"], got, item)
 
 
 def test_natural_answers_with_long_pauses_keep_in_step(server):
@@ -123,7 +124,8 @@ def test_a_call_with_hold_and_a_long_answer_after_it(server):
     check_same_grade(data, reference, record, result, trainee)
 
 
-@pytest.mark.parametrize("index, scenario_id, caller", [(2, "l4-angry-caller", "finished"), (3, "l5-praise", "stopped")],
+@pytest.mark.parametrize("index, scenario_id, caller",
+                         [(2, "l4-angry-caller", "finished"), (3, "l5-praise", "stopped")],
                          ids=["angry-caller-finishes", "caller-stops"])
 def test_talking_over_the_caller(server, index, scenario_id, caller):
     """An angry caller finishes the sentence; a calm one breaks off where the trainee cut in."""

@@ -86,7 +86,8 @@ def test_trainee_takes_a_call_through_the_api(app, client, users, library):
     assert resp.status_code == 200 and resp.get_json()["view"]["state"] == "talking"
     cti = [e for e in resp.get_json()["events"] if e["type"] == "cti"]
     assert cti and cti[0]["customer"]["name"] == "王建国"
-    resp = client.post(f"/practical/calls/{call_id}/work-order", json={"type": "查询", "summary": "短"}, headers=headers)
+    resp = client.post(f"/practical/calls/{call_id}/work-order", json={"type": "查询", "summary": "短"},
+                       headers=headers)
     body = resp.get_json()
     assert body["saved"] and not body["valid"] and "summary" in body["errors"] and "contact" in body["errors"]
     resp = client.post(f"/practical/calls/{call_id}/finish", json={}, headers=headers)
@@ -194,10 +195,12 @@ def test_calls_speak_with_the_configured_voice(app, client, users, library):
     login(client, "trainee1", "correct-horse-1")
     call_id, token = start(client)
     headers = {"X-CSRFToken": token}
-    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"}, headers=headers).status_code == 200
+    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "begin"},
+                       headers=headers).status_code == 200
     live = service.registry().get(call_id)
     live.call.t0 -= 5.0
-    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"}, headers=headers).status_code == 200
+    assert client.post(f"/practical/calls/{call_id}/action", json={"action": "answer"},
+                       headers=headers).status_code == 200
     live.call.t0 -= 7.0                      # no opening: the caller starts after opening_wait_s
     client.get(f"/practical/calls/{call_id}/state")
     lines = [e for e in live.record()["events"] if e["type"] == "caller_utterance"]

@@ -28,7 +28,8 @@ def _practise(client, scenario_id, data):
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     meta = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     call_id = resp.headers["Location"].rsplit("/", 1)[-1]
-    assert client.post(f"/practical/tasks/{call_id}/submit", data=data, headers={"X-CSRFToken": meta}).status_code == 200
+    assert client.post(f"/practical/tasks/{call_id}/submit", data=data,
+                       headers={"X-CSRFToken": meta}).status_code == 200
 
 
 def test_progress_charts_weakest_areas_and_history(app, users, content):  # noqa: F811
@@ -75,11 +76,12 @@ def test_staff_analytics_and_export(app, users, sitting):  # noqa: F811
     assert stats.pass_rates()["levels"][4] == {"certified": 0, "total": 1}
     assert sum(stats.score_distributions()["theory"]) == 1
     failed = stats.most_failed_items()
-    assert failed[0]["scenario"] == "test-typing-workorder" and failed[0]["item"] == "speed" and failed[0]["rate"] == 1.0
+    assert (failed[0]["scenario"], failed[0]["item"], failed[0]["rate"]) == ("test-typing-workorder", "speed", 1.0)
     assessor = _client(app, "assessor1")
     page = assessor.get("/analytics").get_data(as_text=True)
     assert "2026年第4期四级鉴定" in page and "录入速度" in page and 'data-testid="theory-hist"' in page
     book = load_workbook(io.BytesIO(assessor.get("/analytics.xlsx").data))
-    assert book.sheetnames == ["通过率", "成绩分布", "失分最多的评分项"] and book["通过率"]["A2"].value == "2026年第4期四级鉴定"
+    assert book.sheetnames == ["通过率", "成绩分布", "失分最多的评分项"]
+    assert book["通过率"]["A2"].value == "2026年第4期四级鉴定"
     assert _client(app, "trainee1").get("/analytics").status_code == 403
     assert _client(app, "trainer1").get("/analytics").status_code == 200

@@ -32,7 +32,7 @@ def _role(name):
 
 def test_blueprints_weights_and_cumulative_draw():
     blueprints = load()
-    for level, bp in blueprints.items():
+    for bp in blueprints.values():
         assert sum(t.weight for t in bp.tasks) == 100 and bp.pass_mark == 60
     pool = [("a", "live_call", 5), ("b", "live_call", 5), ("c", "live_call", 4), ("r", "recording_review", 5),
             ("t", "typing", 4)]
@@ -71,7 +71,8 @@ def test_roster_import_is_all_or_nothing_with_row_numbers(app, users, make_user,
         service.enrol_roster(sitting, "名单.xlsx", buf.getvalue(), users[_role("assessor")])
     assert "第 3 行：没有用户 nobody" in str(err.value) and "第 4 行：assessor1 不是学员账号" in str(err.value)
     assert not sitting.candidates, "nothing half-imported"
-    assert service.enrol_roster(sitting, "名单.csv", "用户名\ntrainee1\ntrainee2\n".encode(), users[_role("assessor")]) == 2
+    roster = "用户名\ntrainee1\ntrainee2\n".encode()
+    assert service.enrol_roster(sitting, "名单.csv", roster, users[_role("assessor")]) == 2
     template = load_workbook(io.BytesIO(service.roster_template())).active
     assert template["A1"].value == "用户名"
 
@@ -133,10 +134,13 @@ def test_the_whole_sitting_through_the_pages(app, users, sitting):
         call_page = trainee.get(resp.headers["Location"]).get_data(as_text=True)
         meta = re.search(r'name="csrf-token" content="([^"]+)"', call_page).group(1)
         call_id = resp.headers["Location"].rsplit("/", 1)[-1]
-        answer = (scenario_fixture("review-fixture")["reference_answers"][0]["text"] if item["type"] == "recording_review"
-                  else {"typed": scenario_fixture("typing-fixture")["typing"]["text"]})
+        if item["type"] == "recording_review":
+            answer = scenario_fixture("review-fixture")["reference_answers"][0]["text"]
+        else:
+            answer = {"typed": scenario_fixture("typing-fixture")["typing"]["text"]}
         data = {"text": answer} if isinstance(answer, str) else answer
-        assert trainee.post(f"/practical/tasks/{call_id}/submit", data=data, headers={"X-CSRFToken": meta}).status_code == 200
+        assert trainee.post(f"/practical/tasks/{call_id}/submit", data=data,
+                            headers={"X-CSRFToken": meta}).status_code == 200
         hidden = trainee.get(f"/practical/calls/{call_id}/result").get_data(as_text=True)
         assert "成绩在考评员发布后" in hidden and "逐项评分" not in hidden, "no score before publishing"
 
@@ -150,7 +154,8 @@ def test_the_whole_sitting_through_the_pages(app, users, sitting):
     url = f"/sittings/{sitting.id}/candidates/{candidate.id}/calls/{call.id}/override"
     assessor.post(url, data={"csrf_token": token, "item_id": "right-help", "points": "10", "reason": ""})
     assert not fresh(PracticalCall, call.id).overrides, "no override without a reason"
-    assessor.post(url, data={"csrf_token": token, "item_id": "right-help", "points": "10", "reason": "说法不够完整，酌情给一半"})
+    assessor.post(url, data={"csrf_token": token, "item_id": "right-help", "points": "10",
+                             "reason": "说法不够完整，酌情给一半"})
     call = fresh(PracticalCall, call.id)
     assert call.overrides["right-help"]["points"] == 10 and call.effective_score() == 90.0
     entry = db.session.query(AuditEntry).filter_by(action="override").one()
@@ -183,7 +188,7 @@ def test_certificate_and_public_verification(app, users, sitting, client):
     attempt = service.start_theory(candidate)
     exam.submit(attempt)
     attempt.score, attempt.passed = 82.0, True          # as if answered well (the bank here is generated)
-    for index, item in enumerate(candidate.practical_plan):
+    for index in range(len(candidate.practical_plan)):
         call = service.start_practical(candidate, index, users[_role("trainee")])
         call.status, call.result = "finished", {"total": 90, "items": [{"id": "x", "label": "x", "points_possible": 100,
                                                                          "points_earned": 90.0}]}

@@ -302,7 +302,8 @@ def test_validate_cli_reports_each_problem_with_its_place(tmp_path):
     run = subprocess.run([sys.executable, "-m", "exams", "validate", str(bad), "--no-pool"],
                          capture_output=True, text=True)
     assert run.returncode == 1
-    for fragment in ("kpi-5-001", "兜底选项", "答案：「E」 不在选项之中", "解析：缺失或过短（至少 6 个字）", "依据：必须是以下文献之一"):
+    for fragment in ("kpi-5-001", "兜底选项", "答案：「E」 不在选项之中", "解析：缺失或过短（至少 6 个字）",
+                     "依据：必须是以下文献之一"):
         assert fragment in run.stdout
 
 

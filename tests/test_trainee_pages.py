@@ -25,7 +25,8 @@ def _practise(client, scenario_id, data) -> str:
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     meta = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     call_id = resp.headers["Location"].rsplit("/", 1)[-1]
-    assert client.post(f"/practical/tasks/{call_id}/submit", data=data, headers={"X-CSRFToken": meta}).status_code == 200
+    assert client.post(f"/practical/tasks/{call_id}/submit", data=data,
+                       headers={"X-CSRFToken": meta}).status_code == 200
     return call_id
 
 
@@ -34,7 +35,7 @@ def _rows(page: str) -> list[str]:
     return re.findall(r'data-testid="start-([\w-]+)"', table.group(0)) if table else []
 
 
-def test_practical_list_tabs_search_filter_and_best_score(app, users, content):  # noqa: F811
+def test_practical_list_tabs_search_filter_and_best_score(app, users, content):
     client = _client(app)
     everything = _rows(client.get("/practical/").get_data(as_text=True))
     assert len(everything) == 5
@@ -59,9 +60,9 @@ def test_practical_list_tabs_search_filter_and_best_score(app, users, content): 
     assert "五级" in tabs and "四级" in tabs and "5级" not in tabs
 
 
-def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):  # noqa: F811
+def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):
     trainee = users[Role.TRAINEE]
-    attempt = exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False)
+    attempt = exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)
     client = _client(app)
     call_id = _practise(client, "test-review-opening", {"text": "坐席没有报工号。"})
@@ -76,7 +77,7 @@ def test_progress_history_opens_attempts_and_draws_a_trend(app, users, content):
     assert client.get(f"/practical/calls/{call_id}/result").status_code == 200
 
 
-def test_practice_results_say_nobody_reviews_them(app, users, content):  # noqa: F811
+def test_practice_results_say_nobody_reviews_them(app, users, content):
     client = _client(app)
     call_id = _practise(client, "test-review-opening", {"text": "坐席没有报工号。"})
     call = db.session.get(PracticalCall, call_id)
@@ -90,10 +91,10 @@ def test_practice_results_say_nobody_reviews_them(app, users, content):  # noqa:
     assert "待考评员复核" not in page and ">待复核<" not in page
 
 
-def test_weakest_hint_sits_under_its_card_and_disabled_buttons_look_disabled(app, users, content):  # noqa: F811
+def test_weakest_hint_sits_under_its_card_and_disabled_buttons_look_disabled(app, users, content):
     trainee = users[Role.TRAINEE]
     for _ in range(2):
-        exam.submit(exam.start_attempt(trainee.id, mode="practice", level=5, count=30, timed=False))
+        exam.submit(exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False))
     page = _client(app).get("/trainee").get_data(as_text=True)
     theory_card = page[page.index("<h2>理论知识</h2>"):]
     practical_card = page[page.index("<h2>操作技能练习</h2>"):page.index("<h2>理论知识</h2>")]

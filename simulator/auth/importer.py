@@ -202,7 +202,7 @@ def template_xlsx() -> bytes:
     sheet.title = "学员名单"
     append_row(sheet, [spellings[0] for spellings in COLUMNS.values()])
     append_row(sheet, TEMPLATE_EXAMPLE)
-    for column, width in zip("ABCDE", (16, 12, 14, 20, 10)):
+    for column, width in zip("ABCDE", (16, 12, 14, 20, 10), strict=True):
         sheet.column_dimensions[column].width = width
     # The role column offers its valid values as a drop-down, and Excel refuses anything else.
     roles = DataValidation(type="list", formula1='"' + ",".join(r.label for r in Role) + '"', allow_blank=True,

@@ -163,7 +163,8 @@ def _forget_old(now: datetime) -> None:
     db.session.query(LoginFailure).filter(LoginFailure.at < horizon).delete(synchronize_session=False)
     db.session.query(ThrottleCounter).filter(
         ThrottleCounter.window_started < horizon,
-        or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until < now)).delete(synchronize_session=False)
+        or_(ThrottleCounter.locked_until.is_(None), ThrottleCounter.locked_until < now),
+    ).delete(synchronize_session=False)
 
 
 def succeeded(attempt: Attempt) -> None:

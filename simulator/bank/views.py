@@ -49,7 +49,9 @@ def questions():
 def _answer_from_text(qtype: str, text: str):
     text = text.strip().upper().replace(",", "").replace("，", "").replace(" ", "")
     if qtype == "judge":
-        return True if text in {"正确", "对", "T", "TRUE", "√"} else False if text in {"错误", "错", "F", "FALSE", "×"} else text
+        if text in {"正确", "对", "T", "TRUE", "√"}:
+            return True
+        return False if text in {"错误", "错", "F", "FALSE", "×"} else text
     return list(text) if qtype == "multiple" else text
 
 

@@ -172,7 +172,8 @@ def _live_or_gone(row: PracticalCall):
     live = service.live_call(row)
     if live is None:
         message = {"interrupted": "通话因服务器重启而结束，已按已录下的内容评分，考评员会复核。",
-                   "abandoned": "通话因长时间无操作已关闭，记录已保存。"}.get(row.status, "通话已结束。已保存的内容不会丢失。")
+                   "abandoned": "通话因长时间无操作已关闭，记录已保存。"}.get(
+                       row.status, "通话已结束。已保存的内容不会丢失。")
         response = jsonify({"error": message, "status": row.status,
                             "result_url": url_for(".result", call_id=row.id) if row.result is not None else None})
         response.status_code = 410
@@ -318,7 +319,8 @@ def task_brief(data: dict) -> dict:
             "question": data.get("question") or (data.get("case") or {}).get("question", ""),
             "material": (data.get("case") or {}).get("material", ""),
             "typing_text": (data.get("typing") or {}).get("text", ""),
-            "answer_mode": data.get("answer_mode", "text" if data.get("task") in ("typing", "case") else "voice_or_text"),
+            "answer_mode": data.get("answer_mode",
+                                    "text" if data.get("task") in ("typing", "case") else "voice_or_text"),
             "time_limit_s": service.task_time_limit_s(data)}
 
 

@@ -130,6 +130,7 @@ def most_failed_items(limit: int = 15) -> list[dict]:
             titles[call.scenario.scenario_id] = call.scenario.title
             seen[key][1] += 1
             seen[key][0] += item["points_earned"] < item["points_possible"]
-    rows = [{"scenario": s, "title": titles[s], "item": i, "label": labels[(s, i)], "failed": f, "total": t, "rate": round(f / t, 3)}
+    rows = [{"scenario": s, "title": titles[s], "item": i, "label": labels[(s, i)], "failed": f, "total": t,
+             "rate": round(f / t, 3)}
             for (s, i), (f, t) in seen.items() if t]
     return sorted(rows, key=lambda r: (-r["rate"], -r["total"]))[:limit]

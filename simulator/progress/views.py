@@ -43,12 +43,14 @@ def analytics_export():
     ws.title = "通过率"
     append_row(ws, ["批次", "等级", "考生", "合格", "合格率"])
     for s in stats.pass_rates()["sittings"]:
-        append_row(ws, [s["name"], level_name(s["level"]), s["total"], s["certified"], round(s["certified"] / s["total"], 3) if s["total"] else None])
+        rate = round(s["certified"] / s["total"], 3) if s["total"] else None
+        append_row(ws, [s["name"], level_name(s["level"]), s["total"], s["certified"], rate])
     ws2 = wb.create_sheet("成绩分布")
     dist = stats.score_distributions()
     append_row(ws2, ["分数段", "理论", "操作（鉴定）", "操作（全部通话与作答）"])
     for i in range(10):
-        append_row(ws2, [f"{i * 10}–{i * 10 + 9 if i < 9 else 100}", dist["theory"][i], dist["practical"][i], dist["calls"][i]])
+        band = f"{i * 10}–{i * 10 + 9 if i < 9 else 100}"
+        append_row(ws2, [band, dist["theory"][i], dist["practical"][i], dist["calls"][i]])
     ws3 = wb.create_sheet("失分最多的评分项")
     append_row(ws3, ["场景", "评分项", "未得满分次数", "评分次数", "失分率"])
     for r in stats.most_failed_items(100):

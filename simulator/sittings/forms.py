@@ -24,7 +24,8 @@ class SittingForm(FlaskForm):
     level = SelectField("鉴定等级", choices=LEVELS, default="5")
     opens_at = LocalDateTimeField("开始时间", validators=[InputRequired("请填写开始时间")])
     closes_at = LocalDateTimeField("结束时间", validators=[InputRequired("请填写结束时间")])
-    access_code = StringField("考场口令（可选）", validators=[Optional(), Length(min=4, max=32, message="口令为 4–32 个字符")])
+    access_code = StringField("考场口令（可选）",
+                              validators=[Optional(), Length(min=4, max=32, message="口令为 4–32 个字符")])
     submit = SubmitField("创建批次")
 
 
@@ -79,5 +80,6 @@ class AppealForm(FlaskForm):
 class AppealAnswerForm(FlaskForm):
     decision = SelectField("处理结果", choices=[("upheld", "申诉成立（改分）"), ("rejected", "申诉驳回（维持原分）")])
     points = DecimalField("新得分（申诉成立时填写）", places=2, validators=[Optional(), _finite])
-    reason = TextAreaField("答复理由", validators=[DataRequired("请写明答复理由"), Length(min=4, message="理由至少 4 个字")])
+    reason = TextAreaField("答复理由",
+                           validators=[DataRequired("请写明答复理由"), Length(min=4, message="理由至少 4 个字")])
     submit = SubmitField("答复")

@@ -75,8 +75,10 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
     verdict = "合格，准予颁发证书" if report.get("certified") else "不合格"
     # reports published before the pass marks were stored were all judged against 60
     theory_mark, practical_mark = report.get("theory_pass_mark", 60), report.get("practical_pass_mark", 60)
-    story = [Paragraph(f"呼叫服务员（{_e(LEVELS.get(report['level'], report['level']))}）职业技能鉴定成绩报告", st["title"]),
-             Paragraph(f"考生：{_e(report['name'])}（{_e(report['username'])}）　单位：{_e(report.get('organisation') or '—')}", st["p"]),
+    level_label = _e(LEVELS.get(report["level"], report["level"]))
+    organisation = _e(report.get("organisation") or "—")
+    story = [Paragraph(f"呼叫服务员（{level_label}）职业技能鉴定成绩报告", st["title"]),
+             Paragraph(f"考生：{_e(report['name'])}（{_e(report['username'])}）　单位：{organisation}", st["p"]),
              Paragraph(f"鉴定批次：{_e(report['sitting'])}　日期：{_e(report['date'])}", st["p"]),
              Spacer(1, 6),
              _table([["科目", "成绩", "合格线", "结果"],
@@ -95,14 +97,15 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
     story.append(Paragraph("操作技能：各题得分", st["h"]))
     rows = [["题目", "题型", "权重", "得分（百分制）"]]
     for item in report.get("practical_items", []):
-        rows.append([Paragraph(_e(item["title"]), st["p"]), TASKS.get(item["type"], item["type"]), f"{item['weight']:g}",
-                     _fmt(item.get("score"))])
+        rows.append([Paragraph(_e(item["title"]), st["p"]), TASKS.get(item["type"], item["type"]),
+                     f"{item['weight']:g}", _fmt(item.get("score"))])
     story.append(_table(rows, [80 * mm, 30 * mm, 20 * mm, 35 * mm]))
     for item in report.get("practical_items", []):
         if item.get("items"):
             story.append(Paragraph(f"{_e(item['title'])}：评分项", st["p"]))
             story.append(_table([["评分项", "得分", "满分"]] +
-                                [[Paragraph(_e(x["label"] + ("（考评员复核）" if x.get("overridden") else "")), st["p"]),
+                                [[Paragraph(_e(x["label"] + ("（考评员复核）" if x.get("overridden") else "")),
+                                            st["p"]),
                                   f"{x['earned']:g}", f"{x['possible']:g}"] for x in item["items"]],
                                 [115 * mm, 25 * mm, 25 * mm]))
     story += [Spacer(1, 10), Paragraph(f"理论知识考试和操作技能考核均为百分制，理论成绩达到 {theory_mark:g} 分、"
@@ -161,20 +164,22 @@ def certificate(report: dict, number: str, verify_url: str, issuer: Issuer = DEF
     facts_table = Table(rows, colWidths=[32 * mm, 128 * mm])
     facts_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)]))
     qr = Image(io.BytesIO(qr_png(verify_url)), width=38 * mm, height=38 * mm)
-    side = Table([[qr], [Paragraph("扫码或登录查验地址核验", ParagraphStyle("qr", fontName=font, fontSize=8.5, alignment=1))]],
+    qr_caption = Paragraph("扫码或登录查验地址核验", ParagraphStyle("qr", fontName=font, fontSize=8.5, alignment=1))
+    side = Table([[qr], [qr_caption]],
                  colWidths=[50 * mm])
     body = Table([[facts_table, side]], colWidths=[165 * mm, 60 * mm])
     body.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     slot = ParagraphStyle("slot", fontName=font, fontSize=10, alignment=1, textColor=colors.HexColor("#555555"))
     seal = _image(issuer.seal_image, 32 * mm, 32 * mm) or Spacer(32 * mm, 32 * mm)
     signature = _image(issuer.signature_image, 40 * mm, 16 * mm) or Spacer(40 * mm, 16 * mm)
-    footer = Table([[signature, seal], [Paragraph("负责人签字", slot), Paragraph(f"{_e(issuer.organisation)}（盖章）", slot)]],
+    footer = Table([[signature, seal],
+                    [Paragraph("负责人签字", slot), Paragraph(f"{_e(issuer.organisation)}（盖章）", slot)]],
                    colWidths=[70 * mm, 90 * mm], hAlign="RIGHT")
     footer.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
     story = [Paragraph("职业技能等级证书", st["big"]),
              Paragraph(_e(issuer.organisation), st["center"]), Spacer(1, 10),
-             Paragraph(f"{_e(report.get('name'))} 参加{_e(OCCUPATION)}（{_e(level)}）职业技能鉴定，理论知识考试和操作技能考核"
-                       "成绩合格，特发此证。", st["p"]), Spacer(1, 8),
+             Paragraph(f"{_e(report.get('name'))} 参加{_e(OCCUPATION)}（{_e(level)}）职业技能鉴定，"
+                       "理论知识考试和操作技能考核成绩合格，特发此证。", st["p"]), Spacer(1, 8),
              body, Spacer(1, 6), footer,
              Paragraph(f"查验地址：{_e(verify_url)}", ParagraphStyle("url", fontName=font, fontSize=9, leading=12))]
     doc.build(story)

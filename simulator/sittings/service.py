@@ -398,9 +398,11 @@ def report(candidate: SittingCandidate) -> dict:
         call = practical_call(candidate, i)
         version = db.session.get(ScenarioVersion, item["version_id"])
         items.append({"title": version.title if version else item["scenario_id"], "type": item["type"],
-                      "weight": item["weight"], "score": call.effective_score() if call and call.status == "finished" else None,
+                      "weight": item["weight"],
+                      "score": call.effective_score() if call and call.status == "finished" else None,
                       "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
-                                 "overridden": bool(x.get("overridden"))} for x in (call.effective_items() if call else [])]})
+                                 "overridden": bool(x.get("overridden"))}
+                                for x in (call.effective_items() if call else [])]})
     from ..localtime import to_local
     published = candidate.sitting.published_at
     return {"name": candidate.user.display_name, "username": candidate.user.username,
@@ -472,7 +474,8 @@ def publish(sitting: Sitting, actor: User, *, despite_pending: bool = False) -> 
             attempt.released = True
         counts["certified" if s.certified else "not_certified"] += 1
     db.session.add(AuditEntry(actor_id=actor.id, sitting_id=sitting.id, action="publish", after=counts,
-                              reason=f"发布成绩（{len(pending)} 项待复核未处理，按系统评分发布）" if pending else "发布成绩"))
+                              reason=(f"发布成绩（{len(pending)} 项待复核未处理，按系统评分发布）"
+                                      if pending else "发布成绩")))
     db.session.commit()
     return counts
 
@@ -550,11 +553,13 @@ def open_appeal(candidate: SittingCandidate, call_id: str, item_id: str, stateme
     if sitting.published_at is None:
         raise SittingError("成绩发布后才能申诉")
     if not appeal_window_open(sitting):
-        raise SittingError(f"申诉期已过（成绩发布后 {(appeal_deadline(sitting) - sitting.published_at).days} 天内可申诉）")
+        days = (appeal_deadline(sitting) - sitting.published_at).days
+        raise SittingError(f"申诉期已过（成绩发布后 {days} 天内可申诉）")
     statement = (statement or "").strip()
     if len(statement) < 10:
         raise SittingError("请写明申诉理由（至少 10 个字）")
-    target = next((x for x in appealable_items(candidate) if x["call"].id == call_id and x["item"]["id"] == item_id), None)
+    target = next((x for x in appealable_items(candidate)
+                   if x["call"].id == call_id and x["item"]["id"] == item_id), None)
     if target is None:
         raise SittingError("没有这个评分项")
     if target["appeal"] is not None:
@@ -606,14 +611,16 @@ def _answer(appeal: Appeal, *, upheld: bool, reason: str, actor: User, points: f
                                f" {item['points_possible']:g}" if item else "没有这个评分项")
         _move(appeal, AppealState.UPHELD)
         overrides = dict(call.overrides or {})
-        overrides[appeal.item_id] = {"points": float(points), "by": actor.id, "at": utcnow().isoformat(timespec="seconds"),
+        overrides[appeal.item_id] = {"points": float(points), "by": actor.id,
+                                     "at": utcnow().isoformat(timespec="seconds"),
                                      "reason": reason, "appeal": appeal.id}
         call.overrides = overrides
         before = {"points": appeal.points_before, "practical_score": candidate.practical_score,
                   "certified": bool(candidate.certified)}
         s = scores(candidate)
         candidate.practical_score = s.practical
-        candidate.certified = (candidate.theory_score or 0) >= s.theory_pass_mark and s.practical >= s.practical_pass_mark
+        candidate.certified = ((candidate.theory_score or 0) >= s.theory_pass_mark
+                               and s.practical >= s.practical_pass_mark)
         if candidate.certified and not candidate.certificate_number:
             candidate.certificate_number = certificate_number(candidate.sitting, candidate)
         fresh = report(candidate)

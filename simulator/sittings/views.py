@@ -264,7 +264,8 @@ def call_file(sitting_id: int, call_id: str, name: str):
     from ..practical.views import AUDIO_NAME
     sitting = _sitting(sitting_id)
     call = db.session.get(PracticalCall, call_id)
-    candidate = db.session.get(SittingCandidate, call.sitting_candidate_id) if call and call.sitting_candidate_id else None
+    candidate = (db.session.get(SittingCandidate, call.sitting_candidate_id)
+                 if call and call.sitting_candidate_id else None)
     if candidate is None or candidate.sitting_id != sitting.id or not AUDIO_NAME.match(name):
         abort(404)
     path = Path(call.call_dir) / name
@@ -302,9 +303,12 @@ def export(sitting_id: int):
         s = service.scores(c)
         theory_score = c.theory_score if sitting.published_at else s.theory
         practical_score = c.practical_score if sitting.published_at else s.practical
-        verdict = ("合格" if c.certified else "不合格") if sitting.published_at else ("待发布" if s.complete else "未完成")
-        append_row(ws, [c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score, verdict,
-                   c.certificate_number or ""])
+        if sitting.published_at:
+            verdict = "合格" if c.certified else "不合格"
+        else:
+            verdict = "待发布" if s.complete else "未完成"
+        append_row(ws, [c.user.username, c.user.display_name, c.user.organisation, theory_score, practical_score,
+                        verdict, c.certificate_number or ""])
     buf = io.BytesIO()
     wb.save(buf)
     return send_file(io.BytesIO(buf.getvalue()), as_attachment=True, download_name=f"鉴定结果-{sitting.id}.xlsx",
@@ -359,8 +363,9 @@ def answer_appeal(sitting_id: int, appeal_id: int):
     form = AppealAnswerForm()
     if form.validate_on_submit():
         try:
+            points = float(form.points.data) if form.points.data is not None else None
             service.answer_appeal(appeal, upheld=form.decision.data == "upheld", reason=form.reason.data,
-                                  actor=current_user, points=float(form.points.data) if form.points.data is not None else None)
+                                  actor=current_user, points=points)
             flash("已答复申诉，已记入审计日志。", "success")
         except service.SittingError as exc:
             flash(str(exc), "error")
@@ -486,7 +491,8 @@ def verification_url(number: str) -> str:
 def issuer() -> pdf.Issuer:
     config = current_app.config
     return pdf.Issuer(organisation=config["CERT_ORGANISATION"], occupation_code=config["OCCUPATION_CODE"],
-                      seal_image=config.get("CERT_SEAL_IMAGE", ""), signature_image=config.get("CERT_SIGNATURE_IMAGE", ""))
+                      seal_image=config.get("CERT_SEAL_IMAGE", ""),
+                      signature_image=config.get("CERT_SIGNATURE_IMAGE", ""))
 
 
 def _certificate_pdf(candidate: SittingCandidate):

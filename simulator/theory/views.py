@@ -59,7 +59,8 @@ def home():
                .order_by(Attempt.started_at.desc()).limit(100).all())
     for attempt in history:
         exam.finalize_if_due(attempt)
-    return render_template("theory/home.html", mock_form=MockStartForm(), practice_form=PracticeStartForm(area=request.args.get("area", "")),
+    practice_form = PracticeStartForm(area=request.args.get("area", ""))
+    return render_template("theory/home.html", mock_form=MockStartForm(), practice_form=practice_form,
                            history=history, areas=load_blueprints().areas, lockdown=_locked_out())
 
 
