@@ -301,8 +301,8 @@ def test_xlsx_template_offers_valid_values_and_rows_get_one_message_per_field(ap
     column = [c.value for c in values["B"][1:] if c.value is not None]
     assert column == ["五级", "四级", "三级"] and rules["C"].formula1.endswith("$B$2:$B$4")
     assert "《呼叫中心设计与服务规范》" in [c.value for c in values["E"][1:]]
-    row = ["", "投诉", "六级", "单项选择题", 2, "导入题：受理投诉时首先应当（　　）。", "争辩", "耐心倾听", "转给同事", "挂断",
-           "", "B", "先倾听才能了解诉求。", "《商务中心与客服部服务规范》"]
+    row = ["", "投诉", "六级", "单项选择题", 2, "导入题：受理投诉时首先应当（　　）。", "争辩", "耐心倾听",
+           "转给同事", "挂断", "", "B", "先倾听才能了解诉求。", "《商务中心与客服部服务规范》"]
     token = csrf_token(client, "/bank/import")
     body = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([row])), "q.xlsx")},
                        content_type="multipart/form-data").get_data(as_text=True)
