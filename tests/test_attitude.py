@@ -7,7 +7,7 @@ from grading.attitude import find, load
 from grading.rubric import PASS_MARK, grade
 from scenarios import LIBRARY_DIR, load_library
 from scenarios.simulate import simulate_call
-from tests.test_rubric_engine import Call, scenario
+from tests.rubric_helpers import Call, scenario
 
 RUDE = [  # (sentence, kind)
     ("您是听不明白吗？", "reproach"),
