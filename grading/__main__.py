@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
     transcribe = sub.add_parser("transcribe", help="recognise the speech in an audio file")
     transcribe.add_argument("audio")
-    transcribe.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"), choices=["auto", "vosk", "whisper"])
+    transcribe.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"),
+                            choices=["auto", "vosk", "whisper"])
     transcribe.add_argument("--model-path", help="use this model folder instead of the configured one")
     transcribe.add_argument("--json", action="store_true", help="print text, timings and confidences as JSON")
     transcribe.set_defaults(func=_cmd_transcribe)

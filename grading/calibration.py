@@ -46,7 +46,8 @@ class Row:
 
 
 KIND_LABELS = {"phrase": "话术要点", "forbidden": "服务忌语", "order": "开头结束顺序", "rings": "振铃接听",
-               "hangup": "挂机", "transfer": "转接", "hold": "保持礼仪", "work_order": "工单", "reply_latency": "应答及时",
+               "hangup": "挂机", "transfer": "转接", "hold": "保持礼仪", "work_order": "工单",
+               "reply_latency": "应答及时",
                "call_length": "通话时长", "speech_rate": "语速", "fillers": "口头语", "attitude": "服务态度",
                "typing_speed": "录入速度", "typing_accuracy": "录入正确率"}
 
@@ -116,7 +117,8 @@ def summarise(rows: Iterable[Row]) -> dict:
     return out
 
 
-TABLE_HEADERS = ["分组", "键", "名称", "评分项数", "一致", "一致率", "修改次数", "通话数", "平均分差", "机器偏高", "机器偏低"]
+TABLE_HEADERS = ["分组", "键", "名称", "评分项数", "一致", "一致率", "修改次数", "通话数", "平均分差",
+                 "机器偏高", "机器偏低"]
 OVERRIDE_HEADERS = ["日期", "通话", "场景", "评分项", "类型", "满分", "机器得分", "考评员得分", "理由"]
 GROUP_NAMES = {"overall": "总体", "kind": "评分项类型", "scenario": "场景", "week": "周"}
 

@@ -184,7 +184,7 @@ class RedisWorker:
             log.exception("worker %s: batch of %d failed", self.name, len(jobs))
             replies = [json.dumps({"error": f"{type(exc).__name__}: {exc}"})] * len(jobs)
         pipe = self.client.pipeline(transaction=False)
-        for (mid, f), reply in zip(messages, replies):
+        for (_mid, f), reply in zip(messages, replies, strict=True):
             key = f"asr:result:{f[b'id'].decode()}"
             pipe.rpush(key, reply)
             pipe.expire(key, RESULT_TTL_S)

@@ -169,7 +169,7 @@ class BatchingService:
                 for _job, future in live:
                     future.set_exception(exc)
                 continue
-            for (_job, future), segments in zip(live, results):
+            for (_job, future), segments in zip(live, results, strict=True):
                 future.set_result(segments)
 
 

@@ -1,9 +1,10 @@
 """Typing / work-order entry (录入) items: speed in 字/分 and accuracy against the reference text.
 
 Provincial practice sets the speed reference (30 字/分 for 四级, 40 for 三级). Only correctly typed
-characters count towards speed; accuracy is correct / (correct + errors), where a wrong, extra or skipped character is an error, found by
-aligning the typed text with the reference (edit operations, so one skipped character does not make
-everything after it wrong). The record carries ``typing: {reference, typed, duration_s}``.
+characters count towards speed; accuracy is correct / (correct + errors), where a wrong, extra or
+skipped character is an error, found by aligning the typed text with the reference (edit operations,
+so one skipped character does not make everything after it wrong). The record carries
+``typing: {reference, typed, duration_s}``.
 """
 from __future__ import annotations
 
