@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 
 OPENING = {"id": "opening", "kind": "phrase", "label": "规范开头语", "points": 20, "scope": "first",
-           "all_of": [["您好", "你好"], ["工号{agent_number}", "{agent_number}号"], ["很高兴为您服务", "请问有什么可以帮您"]],
+           "all_of": [["您好", "你好"], ["工号{agent_number}", "{agent_number}号"],
+                      ["很高兴为您服务", "请问有什么可以帮您"]],
            "norm": "接听来电应先问候并报工号。"}
 CLOSING = {"id": "closing", "kind": "phrase", "label": "结束语", "points": 10, "scope": "last",
            "any_of": ["还有什么可以帮您", "感谢您的来电"]}
@@ -140,7 +141,8 @@ def test_scope_reply_to_turn():
     scn = scenario(item, script={"start": "angry", "turns": [
         {"id": "angry", "say": "你们的网怎么又断了！", "branches": [{"otherwise": True, "next": "bye"}]},
         {"id": "bye", "say": "好吧。", "end": "caller_hangs_up"}]})
-    said = Call().agent("您好").caller("angry", "你们的网怎么又断了").agent("非常报歉给您带来不便").caller("bye").hangup().build()
+    said = (Call().agent("您好").caller("angry", "你们的网怎么又断了").agent("非常报歉给您带来不便")
+            .caller("bye").hangup().build())
     r = grade(said, scn)
     assert r.item("apology").verdict == "pass" and r.item("apology").evidence[0].method == "pinyin"
     assert "你们的网怎么又断了" in r.item("apology").note
@@ -204,7 +206,8 @@ def test_forbidden_word_timing_from_transcript_words():
 
 def test_similar_sounding_speech_is_never_a_forbidden_hit():
     lines = ["好的，我知道了。", "没问题，我马上帮您办理。", "您看这样行不行？", "不知道您现在方便接听电话吗？",
-             "我们已经布置到位了。", "喂，您好，请问有什么可以帮您？", "您的意见我会转达给领导。", "我一定想办法帮您解决。",
+             "我们已经布置到位了。", "喂，您好，请问有什么可以帮您？", "您的意见我会转达给领导。",
+             "我一定想办法帮您解决。",
              "您问的问题我帮您问一下同事。", "您能不能再说一遍？", "有什么可以帮您？"]
     call = Call()
     for line in lines:
@@ -273,7 +276,8 @@ def test_common_taboos_file(tmp_path, monkeypatch):
 # ---- order, rings, hold, latency, length --------------------------------------------------------
 
 def test_order():
-    order = {"id": "order", "kind": "order", "label": "开头与结束顺序", "points": 10, "first": "opening", "last": "closing"}
+    order = {"id": "order", "kind": "order", "label": "开头与结束顺序", "points": 10,
+             "first": "opening", "last": "closing"}
     scn = scenario(OPENING, CLOSING, order)
     assert grade(good_call().build(), scn).item("order").verdict == "pass"
     swapped = (Call().agent("请讲").caller("t1").agent("您好，工号1035，很高兴为您服务").agent("还有什么可以帮您")
@@ -535,7 +539,8 @@ def test_grading_is_deterministic():
     first = grade(record, scn, taboos=TABOOS).to_dict()
     second = grade(json.loads(json.dumps(record)), scn, taboos=TABOOS).to_dict()
     assert first == second
-    assert json.dumps(first, ensure_ascii=False, sort_keys=True) == json.dumps(second, ensure_ascii=False, sort_keys=True)
+    dump = lambda doc: json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    assert dump(first) == dump(second)
 
 
 def test_total_rounding_and_pass_mark_boundary():
@@ -624,7 +629,8 @@ def test_reply_to_a_repeated_turn_takes_the_best_reply():
     item = {"id": "prompt", "kind": "phrase", "label": "再次提示", "points": 10, "scope": "reply_to:t1",
             "any_of": ["请问能听到我说话吗"]}
     record = (Call().agent("您好").caller("t1", "（沉默）", spoken="", condition="silent").agent("喂？")
-              .caller("t1", "（沉默）", spoken="", condition="silent").agent("您好，请问能听到我说话吗？").hangup().build())
+              .caller("t1", "（沉默）", spoken="", condition="silent")
+              .agent("您好，请问能听到我说话吗？").hangup().build())
     assert grade(record, scenario(item)).item("prompt").verdict == "pass"
 
 
