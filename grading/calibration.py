@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,15 @@ def summarise(rows: Iterable[Row]) -> dict:
     """Overall figures and one list per grouping (kind, scenario, week), each entry ``key``, ``label``
     and the block of figures; weeks in time order, the others worst agreement first."""
     rows = list(rows)
-    groups = {"kind": defaultdict(list), "scenario": defaultdict(list), "week": defaultdict(list)}
+    groups: dict[str, defaultdict[str, list[Row]]] = {
+        "kind": defaultdict(list), "scenario": defaultdict(list), "week": defaultdict(list)}
     labels = {"kind": KIND_LABELS, "scenario": {}, "week": {}}
     for r in rows:
         groups["kind"][r.kind].append(r)
         groups["scenario"][r.scenario_id].append(r)
         labels["scenario"][r.scenario_id] = r.scenario
         groups["week"][week_of(r.when)].append(r)
-    out = {"overall": _block(rows)}
+    out: dict[str, Any] = {"overall": _block(rows)}
     for name, grouped in groups.items():
         entries = [{"key": k, "label": labels[name].get(k, k), **_block(v)} for k, v in grouped.items()]
         if name == "week":

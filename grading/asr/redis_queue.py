@@ -150,7 +150,7 @@ class RedisWorker:
         finals = [m for m in claimed if m[1]]
         if claimed:
             log.warning("worker %s took over %d final(s) of a dead worker", self.name, len(finals))
-        captions = []
+        captions: list = []
         if not finals:
             # 2. new work: block on both streams; finals first when both have some
             got = self.client.xreadgroup(GROUP, self.name, {FINALS: ">", CAPTIONS: ">"}, count=s.batch_max,

@@ -138,7 +138,7 @@ class BatchingService:
             else:
                 queue = self._captions
             limit = s.batch_max if queue is self._finals else min(s.batch_max, CAPTION_BATCH_MAX)
-            batch = []
+            batch: list[tuple[AsrJob, Future]] = []
             while queue and len(batch) < limit:
                 batch.append(queue.popleft())
         return batch

@@ -119,7 +119,7 @@ def load_common(path: str | os.PathLike | None = None) -> Mapping:
 
 def _entries(raw: Any) -> list[tuple[str, str | None]]:
     """Forbidden-phrase entries as (phrase, say_instead)."""
-    out = []
+    out: list[tuple[str, str | None]] = []
     for e in raw or []:
         if isinstance(e, str):
             out.append((e, None))

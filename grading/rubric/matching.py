@@ -424,7 +424,9 @@ def canonical(norm: str, table: tuple[tuple[str, ...], ...]) -> tuple[str, tuple
     """Normalised text with every synonym variant replaced by its row's first word (longest variants
     first), and for each character of the result the index of the character it came from."""
     pairs = _synonym_table(table)
-    out, where, i = [], [], 0
+    out: list[str] = []
+    where: list[int] = []
+    i = 0
     while i < len(norm):
         for v, canon in pairs:
             if norm.startswith(v, i):

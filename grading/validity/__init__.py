@@ -131,7 +131,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
     by_kind = defaultdict(list)
     for o in outcomes:
         by_kind[o.kind].append(o)
-    beh = defaultdict(lambda: [0, 0])
+    beh: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for o in outcomes:
         for _, kind, label, got in o.behaviours:
             beh[kind][0] += label == got
