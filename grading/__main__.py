@@ -32,7 +32,7 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_transcribe(args) -> int:
-    from .asr import NoEngineAvailable, get_recognizer
+    from .asr import NoEngineAvailable, Recognizer, get_recognizer
     from .audio import AudioError, load_audio
 
     try:
@@ -40,6 +40,7 @@ def _cmd_transcribe(args) -> int:
     except AudioError as exc:
         print(f"{exc.message} / {exc.message_en} ({exc})", file=sys.stderr)
         return 2
+    recognizer: Recognizer
     try:
         if args.model_path:
             if args.engine == "vosk":
