@@ -273,7 +273,7 @@ def _match_group(alternatives: list[str], utts: list[Utterance], meaning: frozen
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
                 g.match, g.utterance = found, u
     g.doubtful = [u for u in utts if _doubtful(u)]
-    if g.match is not None:
+    if g.match is not None and g.utterance is not None:     # they are set together
         conf = g.utterance.span_confidence(g.match.start, g.match.end)
         g.confidence = g.match.similarity * (1.0 if conf is None else conf)
         g.status = "credited" if g.match.credited else "uncertain"
@@ -441,20 +441,21 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     for k, ev in enumerate(chosen):
         prefix = f"第{k + 1}次" if len(chosen) > 1 else ""
         for g in ev.groups:
-            if g.match is not None:
-                evidence.append(g.utterance.evidence(g.match))
-            if g.status == "credited":
-                heard = g.utterance.span_text(g.match.start, g.match.end)
-                verb = "说的是" if g.match.method in ("synonym", "ngram") else "识别为"
-                method = METHOD_LABELS.get(g.match.method, g.match.method)
-                how = "" if g.match.method == "exact" else \
-                    f"（{verb}「{heard}」，{method}，相似度{g.match.similarity:.2f}，按说到计）"
-                said.append(f"{prefix}「{g.match.phrase}」{how}")
+            match, utt = g.match, g.utterance          # set together: both or neither
+            if match is not None and utt is not None:
+                evidence.append(utt.evidence(match))
+            if g.status == "credited" and match is not None and utt is not None:   # credited means matched
+                heard = utt.span_text(match.start, match.end)
+                verb = "说的是" if match.method in ("synonym", "ngram") else "识别为"
+                method = METHOD_LABELS.get(match.method, match.method)
+                how = "" if match.method == "exact" else \
+                    f"（{verb}「{heard}」，{method}，相似度{match.similarity:.2f}，按说到计）"
+                said.append(f"{prefix}「{match.phrase}」{how}")
             elif g.status == "uncertain":
-                if g.match is not None:
-                    heard = g.utterance.span_text(g.match.start, g.match.end)
-                    unsure.append(f"{prefix}「{g.match.phrase}」（识别为「{heard}」，相似度"
-                                  f"{g.match.similarity:.2f}）")
+                if match is not None and utt is not None:
+                    heard = utt.span_text(match.start, match.end)
+                    unsure.append(f"{prefix}「{match.phrase}」（识别为「{heard}」，相似度"
+                                  f"{match.similarity:.2f}）")
                 else:
                     unsure.append(f"{prefix}{g.describe_alternatives()}（该段录音识别不清）")
                     for u in g.doubtful:
@@ -552,7 +553,8 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     per_hit = float(item.get("per_hit") if item.get("per_hit") is not None else points)
     entries = _forbidden_entries(ctx, item)
     instead = {phrase: say for phrase, say in entries}
-    confirmed, doubtful = [], []
+    confirmed: list[tuple[Utterance, M.Match, float | None]] = []
+    doubtful: list[tuple[Utterance, M.Match, float | None]] = []
     scope = str(item.get("scope") or "any")
     patterns, kinds = [], {}
     if _counts_attitude(ctx, item):
