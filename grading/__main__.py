@@ -32,7 +32,7 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_transcribe(args) -> int:
-    from .asr import NoEngineAvailable, get_recognizer
+    from .asr import NoEngineAvailable, Recognizer, get_recognizer
     from .audio import AudioError, load_audio
 
     try:
@@ -40,6 +40,7 @@ def _cmd_transcribe(args) -> int:
     except AudioError as exc:
         print(f"{exc.message} / {exc.message_en} ({exc})", file=sys.stderr)
         return 2
+    recognizer: Recognizer
     try:
         if args.model_path:
             if args.engine == "vosk":
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
     transcribe = sub.add_parser("transcribe", help="recognise the speech in an audio file")
     transcribe.add_argument("audio")
-    transcribe.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"), choices=["auto", "vosk", "whisper"])
+    transcribe.add_argument("--engine", default=os.environ.get("ASR_ENGINE", "auto"),
+                            choices=["auto", "vosk", "whisper"])
     transcribe.add_argument("--model-path", help="use this model folder instead of the configured one")
     transcribe.add_argument("--json", action="store_true", help="print text, timings and confidences as JSON")
     transcribe.set_defaults(func=_cmd_transcribe)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class Row:
 
 
 KIND_LABELS = {"phrase": "话术要点", "forbidden": "服务忌语", "order": "开头结束顺序", "rings": "振铃接听",
-               "hangup": "挂机", "transfer": "转接", "hold": "保持礼仪", "work_order": "工单", "reply_latency": "应答及时",
+               "hangup": "挂机", "transfer": "转接", "hold": "保持礼仪", "work_order": "工单",
+               "reply_latency": "应答及时",
                "call_length": "通话时长", "speech_rate": "语速", "fillers": "口头语", "attitude": "服务态度",
                "typing_speed": "录入速度", "typing_accuracy": "录入正确率"}
 
@@ -97,14 +99,15 @@ def summarise(rows: Iterable[Row]) -> dict:
     """Overall figures and one list per grouping (kind, scenario, week), each entry ``key``, ``label``
     and the block of figures; weeks in time order, the others worst agreement first."""
     rows = list(rows)
-    groups = {"kind": defaultdict(list), "scenario": defaultdict(list), "week": defaultdict(list)}
+    groups: dict[str, defaultdict[str, list[Row]]] = {
+        "kind": defaultdict(list), "scenario": defaultdict(list), "week": defaultdict(list)}
     labels = {"kind": KIND_LABELS, "scenario": {}, "week": {}}
     for r in rows:
         groups["kind"][r.kind].append(r)
         groups["scenario"][r.scenario_id].append(r)
         labels["scenario"][r.scenario_id] = r.scenario
         groups["week"][week_of(r.when)].append(r)
-    out = {"overall": _block(rows)}
+    out: dict[str, Any] = {"overall": _block(rows)}
     for name, grouped in groups.items():
         entries = [{"key": k, "label": labels[name].get(k, k), **_block(v)} for k, v in grouped.items()]
         if name == "week":
@@ -116,7 +119,8 @@ def summarise(rows: Iterable[Row]) -> dict:
     return out
 
 
-TABLE_HEADERS = ["分组", "键", "名称", "评分项数", "一致", "一致率", "修改次数", "通话数", "平均分差", "机器偏高", "机器偏低"]
+TABLE_HEADERS = ["分组", "键", "名称", "评分项数", "一致", "一致率", "修改次数", "通话数", "平均分差",
+                 "机器偏高", "机器偏低"]
 OVERRIDE_HEADERS = ["日期", "通话", "场景", "评分项", "类型", "满分", "机器得分", "考评员得分", "理由"]
 GROUP_NAMES = {"overall": "总体", "kind": "评分项类型", "scenario": "场景", "week": "周"}
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_fitted_window_gives_the_same_text_as_30_seconds(whisper, name):
         assert for_matching(fitted_text) == for_matching(full_text)
     assert fitted and fitted[-1].end <= samples.size / 16000 + 0.1
     words = [w for s in fitted for w in s.words]
-    assert words and all(a.start <= b.start for a, b in zip(words, words[1:]))
+    assert words and all(a.start <= b.start for a, b in pairwise(words))
 
 
 def test_batching_returns_each_call_its_own_transcripts_in_order(whisper, tmp_path):
@@ -106,7 +107,7 @@ def test_batching_returns_each_call_its_own_transcripts_in_order(whisper, tmp_pa
     for n, clips in enumerate(CALL_CLIPS):
         got = outcomes[n]
         assert [r.index for r in got] == [0, 1]
-        for result, clip in zip(got, clips):
+        for result, clip in zip(got, clips, strict=True):
             own = cer(REFS[clip]["reference_text"], text(result))
             others = [cer(REFS[c]["reference_text"], text(result)) for pair in CALL_CLIPS for c in pair if c != clip]
             assert own <= 0.4 and own < min(others), (n, clip, text(result))     # its own words, nobody else's

@@ -7,7 +7,7 @@ from grading.attitude import find, load
 from grading.rubric import PASS_MARK, grade
 from scenarios import LIBRARY_DIR, load_library
 from scenarios.simulate import simulate_call
-from tests.test_rubric_engine import Call, scenario
+from tests.rubric_helpers import Call, scenario
 
 RUDE = [  # (sentence, kind)
     ("您是听不明白吗？", "reproach"),
@@ -179,7 +179,8 @@ def test_assessor_override_of_the_attitude_item_lifts_the_cap():
     assert d["auto_failed"] and d["total"] < PASS_MARK
     call = PracticalCall(result=d, overrides=None)
     assert call.effective_score() < PASS_MARK
-    call.overrides = {"attitude": {"points": 0.0, "by": 1, "at": "2026-12-01T20:00:00", "reason": "客户要求重复，语气平和"}}
+    call.overrides = {"attitude": {"points": 0.0, "by": 1, "at": "2026-12-01T20:00:00",
+                                   "reason": "客户要求重复，语气平和"}}
     assert call.effective_score() == 100.0
 
 
@@ -191,9 +192,11 @@ def test_major_expression_deducts_needs_review_and_counts_as_a_taboo():
     taboo = {"id": "taboo", "kind": "forbidden", "label": "服务忌语", "points": 10, "per_hit": 10,
              "phrases": ["有什么了不起"]}
     polite = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
-              .agent("好的，请您稍等，上个月是八十元。").caller("t2", "好").agent("感谢您的来电，再见。").hangup().build())
+              .agent("好的，请您稍等，上个月是八十元。").caller("t2", "好")
+              .agent("感谢您的来电，再见。").hangup().build())
     rude = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
-            .agent("您打听这么多干什么，上个月是八十元。").caller("t2", "好").agent("感谢您的来电，再见。").hangup().build())
+            .agent("您打听这么多干什么，上个月是八十元。").caller("t2", "好")
+            .agent("感谢您的来电，再见。").hangup().build())
     ok = grade(polite, scenario(*ITEMS, taboo))
     res = grade(rude, scenario(*ITEMS, taboo))
     assert ok.total == 100 and not ok.provisional and ok.needs_review == []

@@ -67,7 +67,8 @@ def test_calibration_page_from_real_overrides_and_exports(app, users, sitting): 
     html = assessor.get("/calibration").get_data(as_text=True)
     items = sum(1 for i in graded.values() if i["points_possible"] > 0)
     assert f"评阅过的评分项 {items} 个（1 次通话），一致 {items - 1} 个" in html
-    assert "话术要点" in html and "没有说出查询办法" in html and "=HYPERLINK(&#34;" in html or "=HYPERLINK(&quot;" in html
+    assert ("话术要点" in html and "没有说出查询办法" in html and "=HYPERLINK(&#34;" in html
+            or "=HYPERLINK(&quot;" in html)
 
     text = assessor.get("/calibration.csv").get_data(as_text=True).lstrip("\ufeff")
     table = list(csv.reader(io.StringIO(text)))

@@ -9,112 +9,14 @@ import yaml
 
 from grading.rubric import GradeResult, RubricError, grade
 from grading.rubric import engine as engine_module
+from tests.rubric_helpers import TABOOS, Call, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
 
-TABOOS = {
-    "common_taboos": [
-        {"phrase": "不知道", "say_instead": "这个问题我帮您确认一下"},
-        {"phrase": "没办法", "say_instead": "我们一起想想其他办法"},
-        {"phrase": "不行", "say_instead": "这样可能不太方便，我建议您……"},
-        {"phrase": "你问我我问谁", "say_instead": "这个问题我帮您咨询一下"},
-        {"phrase": "有意见找领导去", "say_instead": "您的意见我会如实反映"},
-        {"phrase": "喂喂", "say_instead": "您好，请问能听到吗"},
-    ],
-    "common_fillers": ["嗯", "啊", "那个", "呃"],
-}
-
-
-class Call:
-    """A small builder of call-record/1 documents. Times advance on their own: each agent line lasts
-    as long as it takes to say at ``rate`` characters a minute, with ``gap`` seconds before it."""
-
-    def __init__(self, *, agent_number="1035", rings=2, direction="inbound", rate=110.0, gap=1.0):
-        self.rate, self.gap = rate, gap
-        self.t = 0.0
-        self.index = 0
-        self.events = [{"t": 0.0, "type": "queued" if direction == "inbound" else "dialing"}]
-        self.direction = direction
-        self.agent_number = agent_number
-        self.work = None
-        if direction == "inbound" and rings is not None:
-            for n in range(1, rings + 1):
-                self.t = 2.0 + 3.0 * (n - 1)
-                self.events.append({"t": self.t, "type": "ring", "n": n})
-            self.t += 1.0
-            self.events.append({"t": self.t, "type": "answered", "rings": rings})
-
-    def agent(self, text, *, start=None, dur=None, confidence=0.9, words=None):
-        start = self.t + self.gap if start is None else start
-        chars = len([c for c in text if c.isalnum()])
-        dur = chars * 60.0 / self.rate if dur is None else dur
-        tr = {"text": text, "engine": "test", "model": "none", "confidence": confidence, "words": words or []}
-        self.events.append({"t": start, "type": "agent_utterance", "index": self.index, "start": start,
-                            "end": start + dur, "audio": f"agent/{self.index:03d}.webm", "transcript": tr})
-        self.index += 1
-        self.t = start + dur
-        return self
-
-    def caller(self, turn, text="好的", *, start=None, dur=2.0, spoken=None, condition="none"):
-        start = self.t + 0.5 if start is None else start
-        self.events.append({"t": start, "type": "caller_utterance", "turn": turn, "text": text,
-                            "spoken": text if spoken is None else spoken, "audio": f"caller/{turn}.wav",
-                            "start": start, "end": start + dur, "condition": condition})
-        self.t = start + dur
-        return self
-
-    def hold(self, seconds, *, start=None):
-        start = self.t + 0.5 if start is None else start
-        self.events.append({"t": start, "type": "hold", "on": True})
-        self.events.append({"t": start + seconds, "type": "hold", "on": False})
-        self.t = start + seconds
-        return self
-
-    def transfer(self, target, *, outcome="busy", kind="blind"):
-        self.t += 0.5
-        self.events.append({"t": self.t, "type": "transfer", "kind": kind, "target": target, "outcome": outcome})
-        return self
-
-    def work_order(self, valid=True, **fields):
-        self.t += 0.5
-        self.work = dict(fields)
-        self.events.append({"t": self.t, "type": "work_order", "valid": valid, "fields": dict(fields)})
-        return self
-
-    def event(self, type_, **fields):
-        self.t = fields.pop("t", self.t + 0.5)
-        self.events.append({"t": self.t, "type": type_, **fields})
-        return self
-
-    def hangup(self, by="caller", *, after=1.0):
-        self.t += after
-        self.events.append({"t": self.t, "type": "hangup", "by": by})
-        return self
-
-    def build(self):
-        events = sorted(self.events, key=lambda e: e["t"])
-        ended = next((e.get("by") for e in events if e["type"] == "hangup"), None)
-        return {"format": "call-record/1", "call_id": "test-call", "scenario": {"id": "t-scn", "version": 1},
-                "mode": "practice", "agent": {"user_id": 1, "agent_number": self.agent_number},
-                "direction": self.direction, "started_at": "2026-11-22T09:30:00Z",
-                "duration_s": round(events[-1]["t"] + 2.0, 3), "ended_by": ended, "events": events,
-                "work_order": self.work}
-
-
-def scenario(*items, ballast=True, **top):
-    """A compact scenario; a ``rings`` item (answered in ≤ 9 rings) tops the points up to 100."""
-    items = [dict(i) for i in items]
-    used = sum(i.get("points", 0) for i in items)
-    if ballast and used < 100:
-        items.append({"id": "ballast", "kind": "rings", "label": "接听", "points": 100 - used, "max": 9})
-    data = {"id": "t-scn", "title": "测试", "level": 5, "agent_number": "1035", "rubric": {"items": items}}
-    data.update(top)
-    return data
-
-
 OPENING = {"id": "opening", "kind": "phrase", "label": "规范开头语", "points": 20, "scope": "first",
-           "all_of": [["您好", "你好"], ["工号{agent_number}", "{agent_number}号"], ["很高兴为您服务", "请问有什么可以帮您"]],
+           "all_of": [["您好", "你好"], ["工号{agent_number}", "{agent_number}号"],
+                      ["很高兴为您服务", "请问有什么可以帮您"]],
            "norm": "接听来电应先问候并报工号。"}
 CLOSING = {"id": "closing", "kind": "phrase", "label": "结束语", "points": 10, "scope": "last",
            "any_of": ["还有什么可以帮您", "感谢您的来电"]}
@@ -239,7 +141,8 @@ def test_scope_reply_to_turn():
     scn = scenario(item, script={"start": "angry", "turns": [
         {"id": "angry", "say": "你们的网怎么又断了！", "branches": [{"otherwise": True, "next": "bye"}]},
         {"id": "bye", "say": "好吧。", "end": "caller_hangs_up"}]})
-    said = Call().agent("您好").caller("angry", "你们的网怎么又断了").agent("非常报歉给您带来不便").caller("bye").hangup().build()
+    said = (Call().agent("您好").caller("angry", "你们的网怎么又断了").agent("非常报歉给您带来不便")
+            .caller("bye").hangup().build())
     r = grade(said, scn)
     assert r.item("apology").verdict == "pass" and r.item("apology").evidence[0].method == "pinyin"
     assert "你们的网怎么又断了" in r.item("apology").note
@@ -303,7 +206,8 @@ def test_forbidden_word_timing_from_transcript_words():
 
 def test_similar_sounding_speech_is_never_a_forbidden_hit():
     lines = ["好的，我知道了。", "没问题，我马上帮您办理。", "您看这样行不行？", "不知道您现在方便接听电话吗？",
-             "我们已经布置到位了。", "喂，您好，请问有什么可以帮您？", "您的意见我会转达给领导。", "我一定想办法帮您解决。",
+             "我们已经布置到位了。", "喂，您好，请问有什么可以帮您？", "您的意见我会转达给领导。",
+             "我一定想办法帮您解决。",
              "您问的问题我帮您问一下同事。", "您能不能再说一遍？", "有什么可以帮您？"]
     call = Call()
     for line in lines:
@@ -372,7 +276,8 @@ def test_common_taboos_file(tmp_path, monkeypatch):
 # ---- order, rings, hold, latency, length --------------------------------------------------------
 
 def test_order():
-    order = {"id": "order", "kind": "order", "label": "开头与结束顺序", "points": 10, "first": "opening", "last": "closing"}
+    order = {"id": "order", "kind": "order", "label": "开头与结束顺序", "points": 10,
+             "first": "opening", "last": "closing"}
     scn = scenario(OPENING, CLOSING, order)
     assert grade(good_call().build(), scn).item("order").verdict == "pass"
     swapped = (Call().agent("请讲").caller("t1").agent("您好，工号1035，很高兴为您服务").agent("还有什么可以帮您")
@@ -634,7 +539,8 @@ def test_grading_is_deterministic():
     first = grade(record, scn, taboos=TABOOS).to_dict()
     second = grade(json.loads(json.dumps(record)), scn, taboos=TABOOS).to_dict()
     assert first == second
-    assert json.dumps(first, ensure_ascii=False, sort_keys=True) == json.dumps(second, ensure_ascii=False, sort_keys=True)
+    dump = lambda doc: json.dumps(doc, ensure_ascii=False, sort_keys=True)
+    assert dump(first) == dump(second)
 
 
 def test_total_rounding_and_pass_mark_boundary():
@@ -723,7 +629,8 @@ def test_reply_to_a_repeated_turn_takes_the_best_reply():
     item = {"id": "prompt", "kind": "phrase", "label": "再次提示", "points": 10, "scope": "reply_to:t1",
             "any_of": ["请问能听到我说话吗"]}
     record = (Call().agent("您好").caller("t1", "（沉默）", spoken="", condition="silent").agent("喂？")
-              .caller("t1", "（沉默）", spoken="", condition="silent").agent("您好，请问能听到我说话吗？").hangup().build())
+              .caller("t1", "（沉默）", spoken="", condition="silent")
+              .agent("您好，请问能听到我说话吗？").hangup().build())
     assert grade(record, scenario(item)).item("prompt").verdict == "pass"
 
 

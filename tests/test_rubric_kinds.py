@@ -4,7 +4,7 @@ import pytest
 from grading.rubric import KINDS, RubricError, grade
 from grading.rubric.kinds import REGISTRY, docs_table
 from scenarios.schema import check
-from tests.test_rubric_engine import TABOOS, Call, scenario
+from tests.rubric_helpers import TABOOS, Call, scenario
 
 
 def test_every_kind_has_a_grader_parameters_and_docs():

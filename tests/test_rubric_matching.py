@@ -87,7 +87,8 @@ def test_match_intent_picks_the_best_credited_phrase():
     # review-band similarity never selects a branch
     assert match_intent("工号一零三四", ["工号1035"]) is None
     # placeholders are filled from values; without a value the phrase is skipped
-    assert match_intent("您好，工号1035", ["工号{agent_number}"], values={"agent_number": "1035"}).heard == "工号一零三五"
+    filled = match_intent("您好，工号1035", ["工号{agent_number}"], values={"agent_number": "1035"})
+    assert filled.heard == "工号一零三五"
     assert match_intent("您好，工号1035", ["工号{agent_number}"]) is None
 
 
@@ -196,7 +197,8 @@ WHISPER = [
     ("noisy", "很抱歉，相关部门的电话暂时无人接听。", "很抱歉相关顾门的电话在15元阶梯。", 0.688, "missed"),
     ("phone", "请问还有什么可以帮您的吗？", "请问还有什么可以帮你的妈。", 0.917, "credit"),
     ("phone", "很抱歉让您久等了。", "很抱歉让您久等门。", 0.875, "credit"),
-    ("phone", "我的工号是一零三五，如有服务不周，欢迎您批评指正。", "我的功耗是1035左右，服务不周欢迎您批批批证。", 0.864, "credit"),
+    ("phone", "我的工号是一零三五，如有服务不周，欢迎您批评指正。",
+     "我的功耗是1035左右，服务不周欢迎您批批批证。", 0.864, "credit"),
     ("phone", "您好，您的电话已接通，请讲。", "您好您的电话已经通信讲。", 0.818, "review"),
     # an amount read out (一百二十) and the recogniser's digits (120) normalise alike
     ("phone", "您的宽带套餐每月费用是一百二十元。", "您的宽待炮餐每月费用是120元。", 0.933, "credit"),

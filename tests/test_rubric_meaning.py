@@ -6,7 +6,7 @@ from grading.rubric import grade, load_common
 from grading.rubric.matching import match_meaning
 from scenarios import LIBRARY_DIR, load_library
 from scenarios.simulate import simulate_call
-from tests.test_rubric_engine import Call, scenario
+from tests.rubric_helpers import Call, scenario
 
 COMMON = load_common()
 SYN = COMMON["synonyms"]

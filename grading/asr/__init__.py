@@ -34,7 +34,7 @@ def get_recognizer(engine: str = "auto", **options) -> Recognizer:
         return _shared[chosen.engine]
 
 
-def _build(engine: str, model_path: str, **options) -> Recognizer:
+def _build(engine: str, model_path: str | None, **options) -> Recognizer:
     if engine == "vosk":
         from .vosk_engine import MODEL_NAME, VoskRecognizer
         return VoskRecognizer(model_path, model_name=MODEL_NAME, **options)

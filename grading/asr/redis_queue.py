@@ -150,7 +150,7 @@ class RedisWorker:
         finals = [m for m in claimed if m[1]]
         if claimed:
             log.warning("worker %s took over %d final(s) of a dead worker", self.name, len(finals))
-        captions = []
+        captions: list = []
         if not finals:
             # 2. new work: block on both streams; finals first when both have some
             got = self.client.xreadgroup(GROUP, self.name, {FINALS: ">", CAPTIONS: ">"}, count=s.batch_max,
@@ -184,7 +184,7 @@ class RedisWorker:
             log.exception("worker %s: batch of %d failed", self.name, len(jobs))
             replies = [json.dumps({"error": f"{type(exc).__name__}: {exc}"})] * len(jobs)
         pipe = self.client.pipeline(transaction=False)
-        for (mid, f), reply in zip(messages, replies):
+        for (_mid, f), reply in zip(messages, replies, strict=True):
             key = f"asr:result:{f[b'id'].decode()}"
             pipe.rpush(key, reply)
             pipe.expire(key, RESULT_TTL_S)

@@ -138,7 +138,7 @@ class BatchingService:
             else:
                 queue = self._captions
             limit = s.batch_max if queue is self._finals else min(s.batch_max, CAPTION_BATCH_MAX)
-            batch = []
+            batch: list[tuple[AsrJob, Future]] = []
             while queue and len(batch) < limit:
                 batch.append(queue.popleft())
         return batch
@@ -169,7 +169,7 @@ class BatchingService:
                 for _job, future in live:
                     future.set_exception(exc)
                 continue
-            for (_job, future), segments in zip(live, results):
+            for (_job, future), segments in zip(live, results, strict=True):
                 future.set_result(segments)
 
 

@@ -156,7 +156,7 @@ class WhisperRecognizer(Recognizer):
         with self.busy:
             outputs = BatchedInferencePipeline(model).forward(features, tokenizer, metadata, options)
         out = []
-        for segs, (samples, offset) in zip(outputs, items):
+        for segs, (samples, offset) in zip(outputs, items, strict=True):
             if _needs_fallback(segs, options):
                 # The batched search has no temperature fallback: a looping or unsure result is decoded
                 # again alone, with faster-whisper's fallbacks, as the one-by-one path would have.
@@ -228,7 +228,8 @@ def join_text(segments: list[Segment]) -> str:
 
 class WhisperStream(StreamSession):
     def __init__(self, recognizer: WhisperRecognizer, *, on_partial=None, end_silence_s: float = 0.6,
-                 partial_every_s: float = 1.0, min_speech_s: float = 0.25, speech_threshold: float = 0.5, silence_threshold: float = 0.35,
+                 partial_every_s: float = 1.0, min_speech_s: float = 0.25, speech_threshold: float = 0.5,
+                 silence_threshold: float = 0.35,
                  pad_s: float = 0.2, max_utterance_s: float = 25.0):
         super().__init__(on_partial)
         self.recognizer = recognizer

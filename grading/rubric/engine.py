@@ -14,9 +14,10 @@ How each kind scores (``P`` = the item's points):
 
 - ``phrase`` (scope ``any`` unless given): ``all_of`` groups, plus one group made of ``any_of`` and the
   ``intent`` phrases. Each group is credited, uncertain (review band, or missing from speech
-  recognised with low confidence) or missing. All groups credited: P; at least ``min_groups``: P × credited/groups; else 0. Points the
-  uncertain groups would add are ``pending_gain``. Scopes ``first``/``last`` are the first/last agent
-  turn (consecutive utterances with no caller line, hold or transfer between them); ``after_hold``,
+  recognised with low confidence) or missing. All groups credited: P; at least ``min_groups``:
+  P × credited/groups; else 0. Points the uncertain groups would add are ``pending_gain``. Scopes
+  ``first``/``last`` are the first/last agent turn (consecutive utterances with no caller line, hold
+  or transfer between them); ``after_hold``,
   ``before_hold`` and ``all`` average over every hold / utterance; ``reply_to:<turn>`` takes the best
   reply when the caller said that turn more than once.
 - ``forbidden``: only exact occurrences recognised with confidence cost points (``per_hit`` each,
@@ -36,6 +37,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -67,7 +69,8 @@ MIN_RATE_SPEECH_S = 5.0
 
 WRITTEN_TASKS = ("recording_review", "case")
 """Task types whose answer is the candidate's own analysis: phrase items match by meaning."""
-METHOD_LABELS = {"pinyin": "读音相近", "fuzzy": "字形相近", "synonym": "同义词归一后一致", "ngram": "意思相近（字词重合）"}
+METHOD_LABELS = {"pinyin": "读音相近", "fuzzy": "字形相近", "synonym": "同义词归一后一致",
+                 "ngram": "意思相近（字词重合）"}
 SCOPE_LABELS = {"first": "第一轮应答", "last": "最后一轮应答", "any": "整通电话", "all": "每一句应答",
                 "after_hold": "保持结束后的第一轮应答", "before_hold": "保持前的最后一轮应答"}
 WORK_ORDER_LABELS = {"type": "工单类型", "summary": "内容摘要", "contact": "联系电话", "callback_time": "回访时间",
@@ -116,7 +119,7 @@ def load_common(path: str | os.PathLike | None = None) -> Mapping:
 
 def _entries(raw: Any) -> list[tuple[str, str | None]]:
     """Forbidden-phrase entries as (phrase, say_instead)."""
-    out = []
+    out: list[tuple[str, str | None]] = []
     for e in raw or []:
         if isinstance(e, str):
             out.append((e, None))
@@ -270,7 +273,7 @@ def _match_group(alternatives: list[str], utts: list[Utterance], meaning: frozen
             if found is not None and (g.match is None or found.similarity > g.match.similarity + 1e-9):
                 g.match, g.utterance = found, u
     g.doubtful = [u for u in utts if _doubtful(u)]
-    if g.match is not None:
+    if g.match is not None and g.utterance is not None:     # they are set together
         conf = g.utterance.span_confidence(g.match.start, g.match.end)
         g.confidence = g.match.similarity * (1.0 if conf is None else conf)
         g.status = "credited" if g.match.credited else "uncertain"
@@ -408,8 +411,9 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     if not instances:
         return PhraseOutcome(absent=absent)
     names = item.get("intent")
+    item_id = str(item.get("id"))
     meaning = frozenset(p for name in ([names] if isinstance(names, str) else names or [])
-                        for p in (ctx.resolve(x, str(item.get("id"))) for x in ctx.intent(str(name), str(item.get("id"))))
+                        for p in (ctx.resolve(x, item_id) for x in ctx.intent(str(name), item_id))
                         if p)
     if ctx.data.get("task") in WRITTEN_TASKS:
         # a written answer names the faults in the candidate's own words: every phrasing by meaning
@@ -437,19 +441,21 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
     for k, ev in enumerate(chosen):
         prefix = f"第{k + 1}次" if len(chosen) > 1 else ""
         for g in ev.groups:
-            if g.match is not None:
-                evidence.append(g.utterance.evidence(g.match))
-            if g.status == "credited":
-                heard = g.utterance.span_text(g.match.start, g.match.end)
-                how = "" if g.match.method == "exact" else \
-                    f"（{'说的是' if g.match.method in ('synonym', 'ngram') else '识别为'}「{heard}」，{METHOD_LABELS.get(g.match.method, g.match.method)}，" \
-                    f"相似度{g.match.similarity:.2f}，按说到计）"
-                said.append(f"{prefix}「{g.match.phrase}」{how}")
+            match, utt = g.match, g.utterance          # set together: both or neither
+            if match is not None and utt is not None:
+                evidence.append(utt.evidence(match))
+            if g.status == "credited" and match is not None and utt is not None:   # credited means matched
+                heard = utt.span_text(match.start, match.end)
+                verb = "说的是" if match.method in ("synonym", "ngram") else "识别为"
+                method = METHOD_LABELS.get(match.method, match.method)
+                how = "" if match.method == "exact" else \
+                    f"（{verb}「{heard}」，{method}，相似度{match.similarity:.2f}，按说到计）"
+                said.append(f"{prefix}「{match.phrase}」{how}")
             elif g.status == "uncertain":
-                if g.match is not None:
-                    heard = g.utterance.span_text(g.match.start, g.match.end)
-                    unsure.append(f"{prefix}「{g.match.phrase}」（识别为「{heard}」，相似度"
-                                  f"{g.match.similarity:.2f}）")
+                if match is not None and utt is not None:
+                    heard = utt.span_text(match.start, match.end)
+                    unsure.append(f"{prefix}「{match.phrase}」（识别为「{heard}」，相似度"
+                                  f"{match.similarity:.2f}）")
                 else:
                     unsure.append(f"{prefix}{g.describe_alternatives()}（该段录音识别不清）")
                     for u in g.doubtful:
@@ -470,7 +476,8 @@ def _evaluate_phrase(ctx: _Context, item: Mapping, scope: str | None = None) -> 
 
 @register("phrase",
           Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
-          Param("all_of", "groups", None, "groups that must all be said; a group is a phrase or a list of alternatives"),
+          Param("all_of", "groups", None,
+                "groups that must all be said; a group is a phrase or a list of alternatives"),
           Param("any_of", "phrases", None, "alternatives, one of which must be said"),
           Param("intent", "phrases", None, "intent ids whose phrases join the any_of group"),
           Param("min_groups", "int", None, "fewest credited groups that still earn a share"),
@@ -546,7 +553,8 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     per_hit = float(item.get("per_hit") if item.get("per_hit") is not None else points)
     entries = _forbidden_entries(ctx, item)
     instead = {phrase: say for phrase, say in entries}
-    confirmed, doubtful = [], []
+    confirmed: list[tuple[Utterance, M.Match, float | None]] = []
+    doubtful: list[tuple[Utterance, M.Match, float | None]] = []
     scope = str(item.get("scope") or "any")
     patterns, kinds = [], {}
     if _counts_attitude(ctx, item):
@@ -586,7 +594,8 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
         parts.append("疑似服务忌语，未扣分，需人工复核：" + "；".join(
             f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，" +
             ("读音相同但字不同" if m.method not in ("exact", "pattern") else
-             f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）" for u, m, conf in doubtful) + "。")
+             f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）"
+            for u, m, conf in doubtful) + "。")
     conf_all = min([1.0] + [c for _, _, c in confirmed if c is not None])
     if doubtful:
         conf_all = min([conf_all] + [(c if c is not None else 1.0) * m.similarity for _, m, c in doubtful])
@@ -728,7 +737,7 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
     # a brief return between two holds ("还在为您查询，请您再稍等") needs a new request, not thanks:
     # thanks are due only where the conversation resumes
     resumes = []
-    for k, (start, end, by_unhold) in enumerate(call.holds):
+    for k, (_start, end, _by_unhold) in enumerate(call.holds):
         after = call.turn_after(end)
         nxt = call.holds[k + 1] if k + 1 < len(call.holds) else None
         resumes.append(not (nxt is not None and after is not None and call.turn_before(nxt[0]) is after))
@@ -752,7 +761,7 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
             else:
                 limit = float(item.get("report_every_s"))
                 marks = [start] + [u.start for u in call.agent if start < u.start < end] + [end]
-                longest = max(b - a for a, b in zip(marks, marks[1:]))
+                longest = max(b - a for a, b in pairwise(marks))
                 status = "credited" if longest <= limit + HOLD_REPORT_GRACE_S else "missing"
                 ev = None if status == "credited" else \
                     _event_evidence(start, f"第{k + 1}次保持中有{longest:.1f}秒没有回应来电者")
@@ -841,7 +850,8 @@ def _grade_speech_rate(ctx: _Context, item: Mapping) -> ItemResult:
     seconds = sum(u.speech_time() for u in spoken)
     conf = _mean_conf(spoken)
     if seconds < MIN_RATE_SPEECH_S or chars == 0:
-        return _result(item, 0, "review", [], conf, f"坐席语音只有{seconds:.1f}秒，无法可靠计算语速（软性指标，待复核）。",
+        return _result(item, 0, "review", [], conf,
+                       f"坐席语音只有{seconds:.1f}秒，无法可靠计算语速（软性指标，待复核）。",
                        pending_gain=points)
     rate = chars / (seconds / 60.0)
     ev = [Evidence(f"{chars}字／{seconds:.1f}秒 = {rate:.0f}字/分钟", t=round(spoken[0].start, 2),
@@ -1018,7 +1028,8 @@ def _grade_transfer(ctx: _Context, item: Mapping) -> ItemResult:
 # ---- service attitude -----------------------------------------------------------------------------
 
 ATTITUDE_ITEM = {"id": "attitude", "kind": "attitude", "label": "服务态度（致命项）", "points": 0,
-                 "norm": "不责问、反问、训斥、命令、推诿、讽刺、辱骂客户，不表现出不耐烦；称呼客户用“您”，使用礼貌用语。",
+                 "norm": "不责问、反问、训斥、命令、推诿、讽刺、辱骂客户，不表现出不耐烦；"
+                         "称呼客户用“您”，使用礼貌用语。",
                  "source": "001_ab75b4677eacef2d.txt"}
 SEVERITY_LABELS = {"fatal": "致命", "major": "严重", "minor": "提示"}
 FATAL_CAP = PASS_MARK - 1
@@ -1105,7 +1116,8 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
         kind = data.kinds.get(h.pattern.kind, h.pattern.kind)
         heard = u.span_text(h.start, h.end)
         extra = f"，识别可信度{conf:.2f}" if conf is not None and conf < M.FORBIDDEN_MIN_CONFIDENCE else ""
-        return f"「{heard}」（第{u.index + 1}句，{kind}，{SEVERITY_LABELS[h.pattern.severity]}{extra}；宜说「{h.pattern.say_instead}」）"
+        severity = SEVERITY_LABELS[h.pattern.severity]
+        return f"「{heard}」（第{u.index + 1}句，{kind}，{severity}{extra}；宜说「{h.pattern.say_instead}」）"
 
     advice = []
     curt = False
@@ -1191,7 +1203,7 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
     raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned - r.deduction for r in results))), 1)
     caps = [0.0 if r.kind != "attitude" else FATAL_CAP for r in results if r.fatal]
     total = min([raw_total] + caps)
-    for r, item in zip(results, items):
+    for r, item in zip(results, items, strict=True):
         if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
             r.pending_loss = total
     passed = total >= PASS_MARK

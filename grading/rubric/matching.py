@@ -72,7 +72,8 @@ recogniser returned empty) may have been said and garbled: the item goes to revi
 # outbound opening, unless the agent says "我不知道您…".
 _NEGATIONS = "不没"
 _POLITE_AFTER = {
-    "不知道": ("您是否", "是否", "您现在", "您方便", "您能否", "您能不能", "您还有", "您对", "您有没有", "您贵姓", "怎么称呼"),
+    "不知道": ("您是否", "是否", "您现在", "您方便", "您能否", "您能不能", "您还有", "您对", "您有没有",
+               "您贵姓", "怎么称呼"),
 }
 
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -162,7 +163,7 @@ def readings(norm: str) -> tuple[tuple[frozenset, frozenset], ...]:
     if len(context) != len(norm):
         context = [_primary_reading(c) for c in norm]
     out = []
-    for ch, ctx in zip(norm, context):
+    for ch, ctx in zip(norm, context, strict=True):
         exact = frozenset({ctx, _primary_reading(ch)})
         out.append((exact, frozenset(_fuzzy(s) for s in exact)))
     return tuple(out)
@@ -224,7 +225,7 @@ def _similarity_upper_bound(phrase: str, text: str) -> float:
     text_chars = set(text)
     text_fuzzy = set().union(*(r[1] for r in tr)) if tr else set()
     misses = 0.0
-    for ch, r in zip(phrase, readings(phrase)):
+    for ch, r in zip(phrase, readings(phrase), strict=True):
         if ch in text_chars or (r[0] & text_fuzzy) or (r[1] & text_fuzzy):
             continue
         misses += 1
@@ -423,7 +424,9 @@ def canonical(norm: str, table: tuple[tuple[str, ...], ...]) -> tuple[str, tuple
     """Normalised text with every synonym variant replaced by its row's first word (longest variants
     first), and for each character of the result the index of the character it came from."""
     pairs = _synonym_table(table)
-    out, where, i = [], [], 0
+    out: list[str] = []
+    where: list[int] = []
+    i = 0
     while i < len(norm):
         for v, canon in pairs:
             if norm.startswith(v, i):

@@ -152,7 +152,8 @@ class CallView:
 
     def _turns(self) -> list[Turn]:
         turns, current = [], []
-        by_id = {id(e): u for e, u in zip((e for e in self.events if e.get("type") == "agent_utterance"), self.agent)}
+        agent_events = [e for e in self.events if e.get("type") == "agent_utterance"]
+        by_id = {id(e): u for e, u in zip(agent_events, self.agent, strict=True)}
         for e in self.events:
             kind = e.get("type")
             if kind == "agent_utterance":

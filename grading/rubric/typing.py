@@ -1,9 +1,10 @@
 """Typing / work-order entry (录入) items: speed in 字/分 and accuracy against the reference text.
 
 Provincial practice sets the speed reference (30 字/分 for 四级, 40 for 三级). Only correctly typed
-characters count towards speed; accuracy is correct / (correct + errors), where a wrong, extra or skipped character is an error, found by
-aligning the typed text with the reference (edit operations, so one skipped character does not make
-everything after it wrong). The record carries ``typing: {reference, typed, duration_s}``.
+characters count towards speed; accuracy is correct / (correct + errors), where a wrong, extra or
+skipped character is an error, found by aligning the typed text with the reference (edit operations,
+so one skipped character does not make everything after it wrong). The record carries
+``typing: {reference, typed, duration_s}``.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def measure(reference: str, typed: str, duration_s: float) -> dict:
     best = min(range(max(1, len(got) - 20), min(len(ref), len(got) + 20) + 1),
                key=lambda n: Levenshtein.distance(got, ref[:n]), default=len(got))
     ops = Levenshtein.opcodes(got, ref[:best])
-    correct = sum(a2 - a1 for tag, a1, a2, _b1, _b2 in ops if tag == "equal")
-    errors = len(got) - correct + sum(b2 - b1 for tag, _a1, _a2, b1, b2 in ops if tag == "insert")
+    correct = sum(op.src_end - op.src_start for op in ops if op.tag == "equal")
+    errors = len(got) - correct + sum(op.dest_end - op.dest_start for op in ops if op.tag == "insert")
     minutes = max(duration_s, 1.0) / 60
     return {"typed": len(got), "correct": correct, "errors": errors,
             "accuracy": round(correct / max(correct + errors, 1), 4), "cpm": round(correct / minutes, 1),

@@ -131,7 +131,7 @@ def summarise(outcomes: list[Outcome]) -> dict:
     by_kind = defaultdict(list)
     for o in outcomes:
         by_kind[o.kind].append(o)
-    beh = defaultdict(lambda: [0, 0])
+    beh: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for o in outcomes:
         for _, kind, label, got in o.behaviours:
             beh[kind][0] += label == got
@@ -163,13 +163,15 @@ def render(outcomes: list[Outcome], summary: dict, *, audio: bool = False, verbo
                          + (f"  behaviour misses: {' '.join(misses)}" if misses else ""))
         lines.append("")
     ov = summary["overall"]
-    lines.append(f"validity suite [{'audio: product voice -> ASR -> rubric' if audio else 'text'}]: {ov['calls']} calls")
+    mode = "audio: product voice -> ASR -> rubric" if audio else "text"
+    lines.append(f"validity suite [{mode}]: {ov['calls']} calls")
     lines.append(f"pass/fail agreement {ov['agree']}/{ov['calls']} = {pct(ov['agreement'])}; false passes "
                  f"{ov['false_pass']} (automatic {ov['false_pass_auto']}), false fails {ov['false_fail']}, "
                  f"provisional {ov['provisional']}")
     for k, b in summary["by_kind"].items():
-        lines.append(f"  {k:16s} {b['agree']:3d}/{b['calls']:<3d} {pct(b['agreement']):>7s}  false pass {b['false_pass']}"
-                     f" (auto {b['false_pass_auto']})  false fail {b['false_fail']}  provisional {b['provisional']}")
+        lines.append(f"  {k:16s} {b['agree']:3d}/{b['calls']:<3d} {pct(b['agreement']):>7s}"
+                     f"  false pass {b['false_pass']} (auto {b['false_pass_auto']})"
+                     f"  false fail {b['false_fail']}  provisional {b['provisional']}")
     r = summary["rude"]
     lines.append(f"rude calls: {r['calls']}; passed automatically {r['passed_automatically']}, "
                  f"passed provisionally (waiting for the assessor) {r['passed_provisionally']}")
@@ -191,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grading validity",
                                      description="play the labelled validity suite and compare with the labels")
     parser.add_argument("path", nargs="?", help=f"a suite file or folder (default {CALLS_DIR})")
-    parser.add_argument("--audio", action="store_true", help="speak the turns with the product voice and recognise them")
+    parser.add_argument("--audio", action="store_true",
+                        help="speak the turns with the product voice and recognise them")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per call")
     args = parser.parse_args(argv)
