@@ -40,7 +40,7 @@ def _segment(result: dict) -> Segment | None:
     text = normalize_transcript(result.get("text", ""))
     if not text:
         return None
-    confidence = round(sum(w.confidence for w in words) / len(words), 3) if words else None
+    confidence = round(sum(w.confidence or 0.0 for w in words) / len(words), 3) if words else None
     start = words[0].start if words else 0.0
     end = words[-1].end if words else 0.0
     return Segment(text, start, end, confidence, words)
@@ -95,7 +95,7 @@ class VoskStream(StreamSession):
 
     def _feed(self, pcm: bytes) -> list:
         started = time.perf_counter()
-        events = []
+        events: list[Final | Partial] = []
         if self.rec.AcceptWaveform(pcm):
             segment = _segment(json.loads(self.rec.Result()))
             if segment:

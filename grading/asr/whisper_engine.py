@@ -214,7 +214,7 @@ def _segments(raw, offset: float) -> list[Segment]:
         seg_words = [Word(normalize_transcript(w.word), round(float(w.start) + offset, 3),
                           round(float(w.end) + offset, 3), round(float(w.probability), 3))
                      for w in (seg.words or []) if w.word.strip()]
-        confidence = (round(sum(w.confidence for w in seg_words) / len(seg_words), 3) if seg_words
+        confidence = (round(sum(w.confidence or 0.0 for w in seg_words) / len(seg_words), 3) if seg_words
                       else round(float(np.exp(seg.avg_logprob)), 3))
         out.append(Segment(text, round(float(seg.start) + offset, 3), round(float(seg.end) + offset, 3), confidence,
                            [w for w in seg_words if w.text]))

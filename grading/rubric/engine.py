@@ -550,7 +550,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     mode = str(item.get("mode") or "deduct")
     if mode not in ("deduct", "auto_fail"):
         raise RubricError(f"评分项 {item.get('id')}: 未知的 mode {mode}")
-    per_hit = float(item.get("per_hit") if item.get("per_hit") is not None else points)
+    per_hit = float(item["per_hit"] if item.get("per_hit") is not None else points)
     entries = _forbidden_entries(ctx, item)
     instead = {phrase: say for phrase, say in entries}
     confirmed: list[tuple[Utterance, M.Match, float | None]] = []
@@ -704,7 +704,7 @@ def _turn_matches(turn: Turn | None, phrases: list[str], ctx: _Context | None = 
         g = _match_group(phrases, turn.utterances, frozenset(), ctx.synonyms())
     else:
         g = _match_group(phrases, turn.utterances)
-    ev = g.utterance.evidence(g.match) if g.match is not None else None
+    ev = g.utterance.evidence(g.match) if g.match is not None and g.utterance is not None else None
     return g.status, ev
 
 
@@ -759,7 +759,7 @@ def _grade_hold(ctx: _Context, item: Mapping) -> ItemResult:
                     status, ev = _turn_matches(call.turn_after(end), phrases, ctx,
                                                "hold_thank" if item.get("thank_after") is True else None)
             else:
-                limit = float(item.get("report_every_s"))
+                limit = float(item["report_every_s"])
                 marks = [start] + [u.start for u in call.agent if start < u.start < end] + [end]
                 longest = max(b - a for a, b in pairwise(marks))
                 status = "credited" if longest <= limit + HOLD_REPORT_GRACE_S else "missing"
@@ -844,7 +844,7 @@ def _grade_call_length(ctx: _Context, item: Mapping) -> ItemResult:
 def _grade_speech_rate(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
     lo, hi = float(item.get("min") or 100), float(item.get("max") or 120)
-    tol = float(item.get("tolerance") if item.get("tolerance") is not None else 0.15)
+    tol = float(item["tolerance"] if item.get("tolerance") is not None else 0.15)
     spoken = ctx.call.spoken
     chars = sum(len(u.norm) for u in spoken)
     seconds = sum(u.speech_time() for u in spoken)
@@ -901,7 +901,7 @@ def _filler_hits(u: Utterance, words: list[str]) -> list[tuple[str, int]]:
           doc="P up to max fillers, else 0 with the verdict review (soft signal) and P pending.")
 def _grade_fillers(ctx: _Context, item: Mapping) -> ItemResult:
     points = float(item.get("points") or 0)
-    limit = int(item.get("max") if item.get("max") is not None else 2)
+    limit = int(item["max"] if item.get("max") is not None else 2)
     words = item.get("words") or ctx.common_fillers() or list(DEFAULT_FILLERS)
     words = [str(w) for w in words]
     evidence, count = [], 0
@@ -981,7 +981,7 @@ def _grade_hangup(ctx: _Context, item: Mapping) -> ItemResult:
     if hang is None:
         return _result(item, 0, "fail", [], 1.0, "记录中没有挂机事件。")
     by = hang.get("by")
-    who = {"caller": "来电者", "agent": "坐席", "line": "线路中断", "system": "系统"}.get(by, str(by))
+    who = {"caller": "来电者", "agent": "坐席", "line": "线路中断", "system": "系统"}.get(str(by), str(by))
     ev = [_event_evidence(hang.get("t"), f"{who}挂机" if by in ("caller", "agent") else who)]
     if by == want:
         return _result(item, points, "pass", ev, 1.0, f"由{who}先挂机，符合要求。")

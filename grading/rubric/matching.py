@@ -159,7 +159,8 @@ def readings(norm: str) -> tuple[tuple[frozenset, frozenset], ...]:
     """Per character of normalised text: (toneless readings, fuzzy-merged readings). The readings are
     the one pypinyin gives in context and the character's most common one."""
     from pypinyin import Style, lazy_pinyin
-    context = lazy_pinyin(norm, style=Style.NORMAL, errors=lambda s: list(s))
+    # pypinyin accepts a list from ``errors`` (one reading per character); its stubs say str.
+    context = lazy_pinyin(norm, style=Style.NORMAL, errors=lambda s: list(s))  # type: ignore[arg-type,return-value]
     if len(context) != len(norm):
         context = [_primary_reading(c) for c in norm]
     out = []
@@ -193,7 +194,7 @@ def _align(phrase: str, text: str, sounds: bool) -> tuple[float, int, int]:
         cur = [(float(i), 0)]
         for j in range(1, n + 1):
             tc = text[j - 1]
-            if sounds:
+            if pr is not None and tr is not None:       # set exactly when ``sounds``
                 sub = _sound_cost(pc, pr[i - 1], tc, tr[j - 1])
             else:
                 sub = 0.0 if pc == tc else 1.0

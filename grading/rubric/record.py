@@ -89,6 +89,8 @@ class Utterance:
         """The heard text around a normalised span, as the trainee said it, with the span in 【】."""
         if start is None:
             return self.text
+        if end is None:
+            end = len(self.norm)
         span = self.original_span(start, end)
         if span is None:
             return f"{self.norm[max(0, start - SNIPPET_CONTEXT):start]}【{self.norm[start:end]}】" \
@@ -142,7 +144,7 @@ class CallView:
                 self.agent.append(Utterance(
                     index=int(e.get("index", len(self.agent))), start=start, end=_num(e.get("end"), start),
                     text=str(tr.get("text") or ""), confidence=_num(tr.get("confidence")),
-                    words=[w for w in tr.get("words") or [] if isinstance(w, Mapping)]))
+                    words=[dict(w) for w in tr.get("words") or [] if isinstance(w, Mapping)]))
         self.caller = [e for e in self.events if e.get("type") == "caller_utterance"]
         self.duration = _num(record.get("duration_s")) or (_num(self.events[-1].get("t"), 0.0) if self.events else 0.0)
         self.turns = self._turns()
