@@ -185,7 +185,9 @@ def _needs_fallback(segments: list[dict], options) -> bool:
     first = segments[0]
     silent = first["no_speech_prob"] > options.no_speech_threshold
     # Bounded by max_new_tokens, a loop may stay under the compression-ratio threshold: caught as a repeat.
-    return (get_compression_ratio(text) > options.compression_ratio_threshold or bool(LOOP.search(text))
+    # A replacement character means the search ended inside a character's byte tokens: a broken result.
+    return ("\ufffd" in text or get_compression_ratio(text) > options.compression_ratio_threshold
+            or bool(LOOP.search(text))
             or (first["avg_logprob"] < options.log_prob_threshold and not silent))
 
 
