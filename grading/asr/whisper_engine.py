@@ -177,6 +177,9 @@ class WhisperRecognizer(Recognizer):
         return WhisperStream(self, on_partial=on_partial, **options)
 
 
+LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
 def _needs_fallback(segments: list[dict], options) -> bool:
     from faster_whisper.transcribe import get_compression_ratio
     if not segments:
@@ -185,8 +188,11 @@ def _needs_fallback(segments: list[dict], options) -> bool:
     first = segments[0]
     silent = first["no_speech_prob"] > options.no_speech_threshold
     # Bounded by max_new_tokens, a loop may stay under the compression-ratio threshold: caught as a repeat.
-    # A replacement character means the search ended inside a character's byte tokens: a broken result.
-    return ("\ufffd" in text or get_compression_ratio(text) > options.compression_ratio_threshold
+    # A replacement character means the search ended inside a character's byte tokens, and a Latin word in a
+    # Chinese decode is a typical batched-search hallucination (「…线呈 noodles」): both are decoded again alone,
+    # which costs time only (a real "WiFi" comes back from the single decode unchanged).
+    return ("\ufffd" in text or bool(LATIN_WORD.search(text))
+            or get_compression_ratio(text) > options.compression_ratio_threshold
             or bool(LOOP.search(text))
             or (first["avg_logprob"] < options.log_prob_threshold and not silent))
 
