@@ -178,3 +178,24 @@ def sitting(app, users, content):
     start = utcnow() - timedelta(minutes=5)
     return service.create_sitting(users[Role.ASSESSOR], name="2026年第4期四级鉴定", level=4, opens_at=start,
                                   closes_at=start + timedelta(hours=3), access_code="8848")
+
+
+def publish_with_candidate(users, sitting, name: str, item_label: str = "规范"):
+    """Enrol the trainee as ``name``, pass the theory paper (82) and every practical task (90, one item
+    labelled ``item_label``), publish the sitting and return the candidate."""
+    from exams import attempts as exam
+    from simulator.sittings.models import SittingCandidate
+
+    trainee = users[Role.TRAINEE]
+    trainee.display_name = name
+    candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
+    attempt = service.start_theory(candidate)
+    exam.submit(attempt)
+    attempt.score, attempt.passed = 82.0, True
+    for index, _ in enumerate(candidate.practical_plan):
+        call = service.start_practical(candidate, index, trainee)
+        call.status, call.result = "finished", {"total": 90, "items": [
+            {"id": "x", "label": item_label, "points_possible": 100, "points_earned": 90.0}]}
+    db.session.commit()
+    service.publish(sitting, users[Role.ASSESSOR])
+    return db.session.get(SittingCandidate, candidate.id)

@@ -8,29 +8,13 @@ import io
 import segno
 from pypdf import PdfReader
 
-from exams import attempts as exam
-from simulator.auth.models import Role
-from simulator.extensions import db
-from simulator.sittings import service
 from simulator.sittings.models import SittingCandidate
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, publish_with_candidate
 from tests.helpers import login
 
 
 def _published(users, sitting, name="王<b>芳") -> SittingCandidate:
-    trainee = users[Role.TRAINEE]
-    trainee.display_name = name
-    candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
-    attempt = service.start_theory(candidate)
-    exam.submit(attempt)
-    attempt.score, attempt.passed = 82.0, True
-    for index, _ in enumerate(candidate.practical_plan):
-        call = service.start_practical(candidate, index, trainee)
-        call.status, call.result = "finished", {"total": 90, "items": [
-            {"id": "x", "label": "规范", "points_possible": 100, "points_earned": 90.0}]}
-    db.session.commit()
-    service.publish(sitting, users[Role.ASSESSOR])
-    return db.session.get(SittingCandidate, candidate.id)
+    return publish_with_candidate(users, sitting, name)
 
 
 def _qr_matrix_of(image, version_size: int, border: int = 4) -> list[list[bool]]:

@@ -11,12 +11,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from pypdf import PdfReader
 
-from exams import attempts as exam
 from simulator.auth.models import Role
 from simulator.extensions import db
 from simulator.sittings import pdf, service
 from simulator.sittings.models import AuditEntry, SittingCandidate, utcnow
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, publish_with_candidate
 from tests.helpers import csrf_token, login
 
 
@@ -70,19 +69,7 @@ def test_markup_in_report_fields_is_printed_literally_and_fetches_nothing(probe)
 
 
 def _published_candidate(users, sitting, name: str) -> SittingCandidate:
-    trainee = users[Role.TRAINEE]
-    trainee.display_name = name
-    candidate = service.enrol(sitting, [trainee], users[Role.ASSESSOR])[0]
-    attempt = service.start_theory(candidate)
-    exam.submit(attempt)
-    attempt.score, attempt.passed = 82.0, True
-    for index, _ in enumerate(candidate.practical_plan):
-        call = service.start_practical(candidate, index, trainee)
-        call.status, call.result = "finished", {"total": 90, "items": [
-            {"id": "x", "label": "<b>规范", "points_possible": 100, "points_earned": 90.0}]}
-    db.session.commit()
-    service.publish(sitting, users[Role.ASSESSOR])
-    return candidate
+    return publish_with_candidate(users, sitting, name, item_label="<b>规范")
 
 
 @pytest.fixture
