@@ -7,6 +7,7 @@ few milliseconds per 250 ms chunk; recognition of the utterances it finds runs l
 """
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import dataclass
 
@@ -39,6 +40,13 @@ class StreamingVad:
         self.context = np.zeros((1, self.CONTEXT), dtype="float32")
         self.pending = np.zeros(0, dtype="float32")
 
+    def reset(self) -> None:
+        """Forget the recurrent state (the audio itself is kept). Carried through a long stream, the state
+        holds the probability of a new utterance's first syllables down (0.1-0.4 where a fresh state
+        gives 0.6-0.8), so the start of each utterance was found late and its first words cut."""
+        self.h = np.zeros_like(self.h)
+        self.c = np.zeros_like(self.c)
+
     def probabilities(self, samples: np.ndarray) -> list[float]:
         self.pending = np.concatenate([self.pending, samples])
         probs = []
@@ -49,6 +57,14 @@ class StreamingVad:
             self.context = frame[None, -self.CONTEXT:]
             probs.append(float(np.asarray(out).reshape(-1)[0]))
         return probs
+
+
+# Audio kept around an utterance for decoding. Measured on the 14 human clips streamed one after another
+# with 1 s pauses, both orders (whole-stream CER; the clips decoded alone: 0.129). Before onset back-tracking
+# and the state reset, with 0.2 s: 0.254/0.218. After, lead 0.3 s: 0.181/0.181, 0.4 s: 0.165/0.145,
+# 0.5 s: 0.169/0.185, 0.6 s: 0.194/0.161, 0.8 s: 0.194/0.190. 0.4 s is also faster-whisper's own speech pad.
+LEAD_PAD_S = 0.4
+TAIL_PAD_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,13 @@ class SpeechEnded:
     start: float
     end: float          # stream seconds where speech stopped (before the closing silence)
     forced: bool = False  # cut because it grew too long, not because the speaker paused
+    previous_end: float = 0.0   # where the utterance before this one stopped (0 for the first)
+
+    def span(self, total_samples: int) -> tuple[int, int]:
+        """The samples to decode: the utterance with ``LEAD_PAD_S`` before it (never reaching back into the
+        utterance before) and ``TAIL_PAD_S`` after it."""
+        start = max(self.previous_end, self.start - LEAD_PAD_S, 0.0)
+        return int(start * SAMPLE_RATE), min(total_samples, int((self.end + TAIL_PAD_S) * SAMPLE_RATE))
 
 
 @dataclass
@@ -70,6 +93,11 @@ class VadSettings:
     speech_threshold: float = 0.5
     silence_threshold: float = 0.35
     min_speech_s: float = 0.25      # shorter bursts (a click, a breath) are not speech
+    # Silero's probability rises over the first syllable, and after an utterance more slowly still (its
+    # recurrent state): the utterance starts where the voice first rose above this, up to the back-track
+    # limit before the frames that proved it speech (a late start cut 「我有的时候说不清楚」 to 「你们知道吗」).
+    onset_threshold: float = 0.15
+    onset_backtrack_s: float = 0.5
     utterance_gap_s: float = 0.6    # silence that closes an utterance (what the recogniser decodes)
     max_utterance_s: float = 25.0   # Whisper sees at most 30 s at once
 
@@ -84,11 +112,15 @@ class VoiceActivity:
         self.min_speech_frames = max(1, round(s.min_speech_s / frame_s))
         self.gap_frames = max(1, round(s.utterance_gap_s / frame_s))
         self.max_frames = round(s.max_utterance_s / frame_s)
+        self.backtrack_frames = round(s.onset_backtrack_s / frame_s)
+        self.recent: collections.deque[float] = collections.deque(maxlen=self.backtrack_frames + 64)
+        self.run_begin = 0              # the first frame of the current run of speech frames
         self.frames = 0                 # frames seen
         self.in_speech = False
-        self.run_speech = 0             # consecutive speech frames before an utterance starts
+        self.run_speech = 0             # speech frames before an utterance starts (since the last silent one)
         self.run_silence = 0            # consecutive silent frames inside an utterance
         self.start_frame = 0
+        self.last_end_frame = 0
         self.index = 0
 
     @property
@@ -112,10 +144,17 @@ class VoiceActivity:
         for prob in self.vad.probabilities(samples):
             self.frames += 1
             if not self.in_speech:
-                self.run_speech = self.run_speech + 1 if prob >= s.speech_threshold else 0
+                self.recent.append(prob)
+                # hysteresis: a frame between the two thresholds neither proves speech nor breaks a run
+                if prob >= s.speech_threshold:
+                    if self.run_speech == 0:
+                        self.run_begin = self.frames - 1
+                    self.run_speech += 1
+                elif prob < s.silence_threshold:
+                    self.run_speech = 0
                 if self.run_speech >= self.min_speech_frames:
                     self.in_speech, self.run_silence = True, 0
-                    self.start_frame = self.frames - self.run_speech
+                    self.start_frame = self._onset(self.run_begin)
                     events.append(SpeechStarted(self.index, self._t(self.start_frame)))
                 continue
             self.run_silence = self.run_silence + 1 if prob < s.silence_threshold else 0
@@ -128,6 +167,17 @@ class VoiceActivity:
                 events.append(SpeechStarted(self.index, self._t(self.start_frame)))
         return events
 
+    def _onset(self, run_begin: int) -> int:
+        """The frame where the voice began: back from ``run_begin`` over frames above the onset threshold,
+        never into the previous utterance."""
+        probs = list(self.recent)
+        first_frame = self.frames - len(probs)          # frame number of probs[0]
+        floor = max(first_frame, run_begin - self.backtrack_frames, self.last_end_frame)
+        start = run_begin
+        while start - 1 >= floor and probs[start - 1 - first_frame] >= self.settings.onset_threshold:
+            start -= 1
+        return start
+
     def close(self) -> list:
         """End of the stream (or the speaker pressed "done"): close an open utterance now."""
         if not self.in_speech:
@@ -136,9 +186,12 @@ class VoiceActivity:
 
     def _close(self, end_frame: int, *, forced: bool) -> SpeechEnded:
         event = SpeechEnded(self.index, self._t(self.start_frame), self._t(max(end_frame, self.start_frame + 1)),
-                            forced=forced)
+                            forced=forced, previous_end=self._t(self.last_end_frame))
         self.index += 1
+        self.last_end_frame = max(end_frame, self.start_frame + 1)
+        self.vad.reset()
         self.in_speech, self.run_speech, self.run_silence = False, 0, 0
+        self.recent.clear()
         return event
 
 

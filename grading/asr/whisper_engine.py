@@ -214,7 +214,8 @@ class _Word:
 def _segments(raw, offset: float) -> list[Segment]:
     out = []
     for seg in raw:
-        text = normalize_transcript(seg.text)
+        # a replacement character is half a character's bytes where the search stopped: never text
+        text = normalize_transcript(seg.text.replace("\ufffd", ""))
         if not text or HALLUCINATIONS.search(text):
             continue
         if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < MIN_AVG_LOGPROB:

@@ -36,7 +36,6 @@ _DEFAULT = object()
 SAMPLE_RATE = 16000
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 CAPTION_EVERY_S = 1.0
-PAD_S = 0.2                        # audio kept around an utterance for decoding and its clip
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,6 @@ class AgentAudio:
         return events
 
     def _on_activity(self, event) -> None:
-        pad = int(PAD_S * SAMPLE_RATE)
         if isinstance(event, SpeechStarted):
             self._open_start = int(event.start * SAMPLE_RATE)
             self._last_caption_at = self.samples
@@ -143,8 +141,8 @@ class AgentAudio:
             caption = self._caption_future
             if caption is not None:
                 caption.cancel()               # the final matters now, not a caption of it
-            self._put(Job("final", index=event.index, start=max(0, int(event.start * SAMPLE_RATE) - pad),
-                              end=min(self.samples, int(event.end * SAMPLE_RATE) + pad)))
+            start, end = event.span(self.samples)
+            self._put(Job("final", index=event.index, start=start, end=end))
 
     # ---- the worker ---------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from grading.asr.vad import SpeechEnded, VoiceActivity
 
-from .listener import PAD_S, SAMPLE_RATE
+from .listener import SAMPLE_RATE
 from .runtime import write_json_atomic
 
 LISTENING_STATES = {"talking"}
@@ -89,9 +89,8 @@ def _recognise_rest(pcm: np.ndarray, from_s: float, t0: float, events: list[dict
     callers = sorted((e for e in events if e["type"] == "caller_utterance"), key=lambda e: e["start"])
     index = sum(1 for e in events if e["type"] == "agent_utterance")
     out = []
-    pad = PAD_S
     for span in spans:
-        a, b = max(0, int((span.start - pad) * SAMPLE_RATE)), min(samples.size, int((span.end + pad) * SAMPLE_RATE))
+        a, b = span.span(samples.size)
         offset = from_s + a / SAMPLE_RATE
         decode = getattr(recognizer, "decode", None)
         if decode is not None:
