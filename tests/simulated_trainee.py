@@ -307,15 +307,18 @@ class SimulatedTrainee:
 
     def delays(self) -> dict:
         """For each spoken answer, from the end of its speech (this client's clock): the delay to
-        its last final transcript and to the caller's next line, from the events received."""
+        its last final transcript (before the trainee spoke again: a line that does not depend on the
+        words goes on without them, so finals may come after it) and to the caller's next line."""
         out: dict[str, list[float]] = {"final": [], "reply": []}
-        for s in self.spoken:
-            if s.answer.style == "silent":
-                continue
+        spoken = [s for s in self.spoken if s.answer.style != "silent"]
+        for k, s in enumerate(spoken):
             nxt = next((t for t, e in self._lines() if t > s.end_wall), None)
+            following = spoken[k + 1] if k + 1 < len(spoken) else None
+            spoke_again = (following.end_wall - (following.end_audio_s - following.start_audio_s)
+                           if following is not None else None)
             finals = [t for t, e in self.events
                       if e["type"] == "caption" and e.get("final") and t > s.end_wall - 0.3
-                      and (nxt is None or t <= nxt)]
+                      and (spoke_again is None or t <= spoke_again)]
             if finals:
                 out["final"].append(max(0.0, finals[-1] - s.end_wall))
             if nxt is not None:

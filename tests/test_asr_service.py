@@ -133,6 +133,59 @@ def test_finals_go_before_captions_and_a_caption_nobody_wants_is_dropped(whisper
     service.close()
 
 
+def stream_until(audio: AgentAudio, data: bytes, event_type) -> int:
+    """Stream ``data`` in browser-sized chunks until a voice-activity event of ``event_type``; returns the
+    position reached."""
+    for i in range(0, len(data), CHUNK):
+        if any(isinstance(e, event_type) for e in audio.receive(data[i:i + CHUNK])):
+            return i + CHUNK
+    raise AssertionError(f"no {event_type.__name__} in the stream")
+
+
+def test_a_pause_starts_decoding_early_and_the_final_is_that_decode(whisper, tmp_path):
+    from grading.asr.vad import SpeechEnded, SpeechPaused
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0))
+    audio = AgentAudio(tmp_path / "call", whisper, durable=False, service=service, call_id="quick")
+    data = pcm("aishell1_BAC009S0764W0124.wav") + SILENCE
+    at = stream_until(audio, data, SpeechPaused)          # quiet for 0.3 s: not yet the end of the utterance
+    assert audio.backlog_s() == 0, "no final before the pause is long enough"
+    early = audio._early
+    assert early is not None and early.future.result(timeout=900), "an idle service decoded it at once"
+    stream_until(audio, data[at:], SpeechEnded)
+    got = finals(audio.run_pending())
+    assert len(got) == 1 and cer(REFS["aishell1_BAC009S0764W0124.wav"]["reference_text"], text(got[0])) <= 0.2
+    assert got[0].segments == early.future.result()
+    assert service.batches == [("final", 1)], "the utterance was decoded once, at its pause"
+    service.close()
+
+
+def test_a_speaker_who_goes_on_after_a_short_pause_gets_the_whole_utterance(whisper, tmp_path):
+    from grading.asr.vad import SpeechEnded, SpeechPaused, VoiceActivity
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0))
+    audio = AgentAudio(tmp_path / "call", whisper, durable=False, service=service, call_id="thinker")
+    first, second = "aishell1_BAC009S0764W0121.wav", "aishell1_BAC009S0764W0124.wav"
+    # the first clip up to where its voice stops, then quiet longer than the early pause, shorter than the gap
+    def voice(name: str) -> bytes:
+        """The clip from where its voice starts to where it stops (its own quiet cut off)."""
+        vad = VoiceActivity()
+        span = next(e for e in vad.feed(load_audio(HUMAN_DIR / name).float32) + vad.close()
+                    if isinstance(e, SpeechEnded))
+        return pcm(name)[int(span.start * 16000) * 2:int((span.end + 0.05) * 16000) * 2]
+
+    head = voice(first) + bytes(int(16000 * 0.4) * 2)
+    at = stream_until(audio, head, SpeechPaused)
+    early = audio._early
+    assert early is not None
+    rest = head[at:] + voice(second) + SILENCE
+    for i in range(0, len(rest), CHUNK):
+        audio.receive(rest[i:i + CHUNK])
+    got = finals(audio.run_pending())
+    said = REFS[first]["reference_text"] + REFS[second]["reference_text"]
+    assert len(got) == 1 and cer(said, text(got[0])) <= 0.25, [text(r) for r in got]
+    assert early.dropped, "the decode of the first half was not used for the utterance"
+    service.close()
+
+
 def test_a_final_nobody_recognises_does_not_hang_the_call(whisper, tmp_path, redis_server):
     """Scale-out configured but no worker running: the final times out and counts as no words."""
     from grading.asr.redis_queue import RedisService

@@ -59,7 +59,7 @@ class AsrJob:
     samples: np.ndarray                     # float32, 16 kHz mono
     offset: float = 0.0                     # stream seconds of the first sample (segment times are shifted)
     call_id: str = ""
-    wanted: Callable[[], bool] | None = None  # captions: asked right before decoding (in-process only)
+    wanted: Callable[[], bool] | None = None  # asked right before decoding (in-process only): False drops it
     expires_at: float | None = None         # captions: wall-clock time after which nobody wants it
     queued_at: float = field(default_factory=time.monotonic)
 
@@ -92,6 +92,7 @@ class BatchingService:
         self._ready = threading.Condition()
         self._closed = False
         self.batches: list[tuple[str, int]] = []      # (kind, size) of the last batches run, for tests and stats
+        self._decoding = False
         self._thread = threading.Thread(target=self._loop, name="asr-batcher", daemon=True)
         if start:
             self._thread.start()
@@ -113,6 +114,11 @@ class BatchingService:
     def pending(self) -> int:
         with self._ready:
             return len(self._finals) + len(self._captions)
+
+    def idle(self) -> bool:
+        """Nothing waiting and nothing being decoded: spare capacity for work that may be thrown away."""
+        with self._ready:
+            return not self._finals and not self._captions and not self._decoding
 
     def close(self) -> None:
         with self._ready:
@@ -155,13 +161,15 @@ class BatchingService:
             for job, future in batch:
                 if not future.set_running_or_notify_cancel():
                     continue                       # cancelled while waiting
-                if job.caption and job.stale():
-                    future.set_result([])          # its utterance ended: the final matters, not a caption
-                    continue
+                if job.stale():
+                    future.set_result([])          # nobody wants it now (an ended utterance's caption, an
+                    continue                       # early decode whose speaker went on)
                 live.append((job, future))
             if not live:
                 continue
             self.batches = (self.batches + [(live[0][0].kind, len(live))])[-200:]
+            with self._ready:
+                self._decoding = True
             try:
                 results = decode_jobs(self.recognizer, [j for j, _ in live])
             except Exception as exc:       # one bad batch fails its jobs, not the service
@@ -169,6 +177,9 @@ class BatchingService:
                 for _job, future in live:
                     future.set_exception(exc)
                 continue
+            finally:
+                with self._ready:
+                    self._decoding = False
             for (_job, future), segments in zip(live, results, strict=True):
                 future.set_result(segments)
 

@@ -82,10 +82,27 @@ class SpeechEnded:
     previous_end: float = 0.0   # where the utterance before this one stopped (0 for the first)
 
     def span(self, total_samples: int) -> tuple[int, int]:
-        """The samples to decode: the utterance with ``LEAD_PAD_S`` before it (never reaching back into the
-        utterance before) and ``TAIL_PAD_S`` after it."""
-        start = max(self.previous_end, self.start - LEAD_PAD_S, 0.0)
-        return int(start * SAMPLE_RATE), min(total_samples, int((self.end + TAIL_PAD_S) * SAMPLE_RATE))
+        return decode_span(self.start, self.end, self.previous_end, total_samples)
+
+
+@dataclass(frozen=True)
+class SpeechPaused:
+    """The speaker has been quiet for ``VadSettings.early_gap_s`` inside utterance ``index``: if the quiet
+    lasts, the utterance will end exactly here (same start, end and span), so its decoding may begin now."""
+    index: int
+    start: float
+    end: float
+    previous_end: float = 0.0
+
+    def span(self, total_samples: int) -> tuple[int, int]:
+        return decode_span(self.start, self.end, self.previous_end, total_samples)
+
+
+def decode_span(start_s: float, end_s: float, previous_end_s: float, total_samples: int) -> tuple[int, int]:
+    """The samples to decode for an utterance: ``LEAD_PAD_S`` before it (never reaching back into the
+    utterance before) and ``TAIL_PAD_S`` after it."""
+    start = max(previous_end_s, start_s - LEAD_PAD_S, 0.0)
+    return int(start * SAMPLE_RATE), min(total_samples, int((end_s + TAIL_PAD_S) * SAMPLE_RATE))
 
 
 @dataclass
@@ -99,6 +116,7 @@ class VadSettings:
     onset_threshold: float = 0.15
     onset_backtrack_s: float = 0.5
     utterance_gap_s: float = 0.6    # silence that closes an utterance (what the recogniser decodes)
+    early_gap_s: float = 0.3        # silence after which the utterance's decoding may start early
     max_utterance_s: float = 25.0   # Whisper sees at most 30 s at once
 
 
@@ -111,6 +129,8 @@ class VoiceActivity:
         frame_s = StreamingVad.FRAME / SAMPLE_RATE
         self.min_speech_frames = max(1, round(s.min_speech_s / frame_s))
         self.gap_frames = max(1, round(s.utterance_gap_s / frame_s))
+        # the tail pad must have arrived before an early decode, so it sees what the final would
+        self.early_frames = max(1, round(max(s.early_gap_s, TAIL_PAD_S) / frame_s))
         self.max_frames = round(s.max_utterance_s / frame_s)
         self.backtrack_frames = round(s.onset_backtrack_s / frame_s)
         self.recent: collections.deque[float] = collections.deque(maxlen=self.backtrack_frames + 64)
@@ -158,6 +178,10 @@ class VoiceActivity:
                     events.append(SpeechStarted(self.index, self._t(self.start_frame)))
                 continue
             self.run_silence = self.run_silence + 1 if prob < s.silence_threshold else 0
+            if self.run_silence == self.early_frames and self.early_frames < self.gap_frames:
+                end_frame = self.frames - self.run_silence
+                events.append(SpeechPaused(self.index, self._t(self.start_frame),
+                                           self._t(max(end_frame, self.start_frame + 1)), self._t(self.last_end_frame)))
             if self.run_silence >= self.gap_frames:
                 events.append(self._close(self.frames - self.run_silence, forced=False))
             elif self.frames - self.start_frame >= self.max_frames:

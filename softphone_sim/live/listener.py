@@ -22,11 +22,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grading.asr.vad import SpeechEnded, SpeechStarted, VadSettings, VoiceActivity
+from grading.asr.vad import SpeechEnded, SpeechPaused, SpeechStarted, VadSettings, VoiceActivity
 
 if TYPE_CHECKING:
     from grading.asr.base import StreamSession
@@ -45,6 +45,14 @@ class Job:
     start: int = 0                 # sample range
     end: int = 0
     pcm: bytes = b""
+    early: Any = None              # finals: the early decode of exactly this span, already submitted
+
+
+@dataclass
+class EarlyDecode:
+    key: tuple[int, int, int]      # utterance, sample span
+    future: Any = None
+    dropped: bool = False          # the speaker went on: nobody will use it
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class AgentAudio:
             service = None if self.streaming else service_for(recognizer)
         self.service = service                 # None: decode on this thread with the recogniser itself
         self._caption_future = None            # the caption waiting in the service, cancelled by a final
+        self._early: EarlyDecode | None = None  # the utterance in progress, decoded at its pause
         self._in_flight_s = 0.0                # the final waiting in the service (part of the backlog)
         self.failed_finals = 0
 
@@ -136,13 +145,46 @@ class AgentAudio:
         if isinstance(event, SpeechStarted):
             self._open_start = int(event.start * SAMPLE_RATE)
             self._last_caption_at = self.samples
+            self._drop_early()
+        elif isinstance(event, SpeechPaused):
+            self._decode_early(event)
         elif isinstance(event, SpeechEnded):
             self._open_start = None
             caption = self._caption_future
             if caption is not None:
                 caption.cancel()               # the final matters now, not a caption of it
             start, end = event.span(self.samples)
-            self._put(Job("final", index=event.index, start=start, end=end))
+            early = None
+            if self._early is not None and self._early.key == (event.index, start, end):
+                early = self._early.future
+            else:
+                self._drop_early()
+            self._early = None
+            self._put(Job("final", index=event.index, start=start, end=end, early=early))
+
+    def _decode_early(self, event: SpeechPaused) -> None:
+        """A pause long enough to end the utterance may follow: when the recognition service has nothing
+        else to do, the utterance is decoded now, so its final is ready when the pause is confirmed. If
+        the speaker goes on, the early decode is thrown away (it is only ever used for the identical span).
+        A busy service gets no speculative work: it would delay other calls' finals."""
+        self._drop_early()
+        idle = getattr(self.service, "idle", None)
+        if idle is None or not idle():
+            return
+        start, end = event.span(self.samples)
+        if end - start < SAMPLE_RATE * 0.2:
+            return
+        from grading.asr.service import AsrJob
+        early = EarlyDecode((event.index, start, end))
+        early.future = self.service.submit(AsrJob("final", self.slice(start, end), start / SAMPLE_RATE,
+                                                  call_id=self.call_id, wanted=lambda: not early.dropped))
+        self._early = early
+
+    def _drop_early(self) -> None:
+        if self._early is not None:
+            self._early.dropped = True
+            self._early.future.cancel()
+            self._early = None
 
     # ---- the worker ---------------------------------------------------------------------------
 
@@ -223,7 +265,9 @@ class AgentAudio:
         offset = job.start / SAMPLE_RATE
         if self.service is not None:
             from grading.asr.service import AsrJob
-            future = self.service.submit(AsrJob("final", samples, offset, call_id=self.call_id))
+            future = job.early if job.early is not None and not job.early.cancelled() else None
+            if future is None:
+                future = self.service.submit(AsrJob("final", samples, offset, call_id=self.call_id))
             self._in_flight_s = samples.size / SAMPLE_RATE
             try:
                 return future.result(timeout=self.service.settings.job_timeout_s)
