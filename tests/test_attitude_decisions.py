@@ -139,12 +139,21 @@ def test_a_fatal_call_shows_its_capped_score_to_assessor_sitting_and_candidate(a
     published = db.session.get(SittingCandidate, candidate.id)
     assert published.sitting.published_at is not None
     assert published.practical_score == round(weight * FATAL_CAP / 100, 1)
+    [task] = [t for t in published.report["practical_items"] if t["score"] is not None]
+    assert task["score"] == FATAL_CAP
+    assert any(x.get("decision", "").startswith("考评员复核：确认") for x in task["items"]), "in the PDF report too"
+    assert trainee_report_ok(app, sitting)
     trainee = _client(app, "trainee1")
     shown = trainee.get(f"/practical/calls/{call.id}/result").get_data(as_text=True)
     assert f'data-testid="score">{FATAL_CAP:.1f}<' in shown and "不合格" in shown
     assert "考评员复核：确认（扣分/一票否决成立）" in shown
     mine = trainee.get(f"/my/sittings/{sitting.id}").get_data(as_text=True)
     assert "考评员复核：确认（扣分/一票否决成立）" in mine
+
+
+def trainee_report_ok(app, sitting) -> bool:
+    resp = _client(app, "trainee1").get(f"/my/sittings/{sitting.id}/report.pdf")
+    return resp.status_code == 200 and resp.data.startswith(b"%PDF")
 
 
 def call_index(candidate, call) -> int:
