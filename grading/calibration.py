@@ -3,7 +3,9 @@
 Every item of a call an assessor has reviewed is a labelled data point: an item the assessor overrode
 carries the assessor's points, an item left alone was accepted as graded. The machine and the assessor
 *agree* on an item when both credit it or both do not (credited = at least half its points, the rule
-of the validity suite), so a small correction of a credited item is not a disagreement. Figures per
+of the validity suite), so a small correction of a credited item is not a disagreement. An attitude flag
+the assessor settled is a data point too, scored by the decision rather than by points: confirmed (or a
+deduction set anew) is agreement, overruled is disagreement — the machine was too harsh. Figures per
 rubric kind, per scenario and per ISO week, as QA teams compare scorers in calibration sessions.
 
 Plain rows in, plain dicts out: the web layer gathers the rows from the database.
@@ -15,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from grading.rubric import totals
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,18 @@ class Row:
     overridden: bool
     when: date                # the override's date, else the call's
     reason: str = ""
+    flag_upheld: bool | None = None   # an attitude flag the assessor settled: confirmed (True) or overruled
 
     @property
     def machine_credited(self) -> bool:
+        if self.flag_upheld is not None:
+            return False              # the machine flagged the item
         return self.machine >= self.possible / 2 - 1e-9
 
     @property
     def assessor_credited(self) -> bool:
+        if self.flag_upheld is not None:
+            return not self.flag_upheld
         return self.assessor >= self.possible / 2 - 1e-9
 
     @property
@@ -61,14 +70,19 @@ def week_of(day: date | datetime) -> str:
 def rows_from_call(call_id: str, scenario_id: str, scenario: str, items: Iterable[dict], overrides: dict | None,
                    finished: date | datetime | None) -> list[Row]:
     """The rows of one reviewed call from its stored result items (``grade-result/1``) and overrides
-    ({item id: {"points", "at", "reason"}}). Items worth no points (the attitude item) are left out
-    unless overridden: their agreement is the call's, not a point score."""
+    ({item id: {"points", "at", "reason"}, with "decision" on a flag}). An attitude item the engine flagged
+    (待复核 or 致命) and an assessor settled is one row scored by the decision; other items worth no points
+    (an attitude item with nothing flagged) are left out."""
     out = []
     day = (finished.date() if isinstance(finished, datetime) else finished) or date.today()
     for item in items:
         change = (overrides or {}).get(item.get("id"))
         possible = float(item.get("points_possible") or 0)
-        if possible <= 0:
+        flagged = item.get("kind") == "attitude" and item.get("verdict") in ("review", "fail")
+        upheld = None
+        if flagged and change is not None:
+            upheld = _flag_upheld(item, change)
+        elif possible <= 0:
             continue
         machine = float(item.get("points_earned") or 0)
         when = day
@@ -80,8 +94,15 @@ def rows_from_call(call_id: str, scenario_id: str, scenario: str, items: Iterabl
         out.append(Row(call_id, scenario_id, scenario, str(item.get("id")), str(item.get("kind")),
                        str(item.get("label") or item.get("id")), possible, machine,
                        float(change["points"]) if change is not None else machine, change is not None, when,
-                       str((change or {}).get("reason") or "")))
+                       str((change or {}).get("reason") or ""), upheld))
     return out
+
+
+def _flag_upheld(item: dict, change: dict) -> bool:
+    """Did the assessor uphold the machine's attitude flag? Confirmed, or a deduction set anew: yes;
+    overruled (and an override from before decisions were recorded, which meant overruled): no."""
+    stands = totals.standing(item, change)
+    return stands.decision == totals.CONFIRM or (stands.decision == totals.ADJUST and stands.deduction > 0)
 
 
 def _block(rows: list[Row]) -> dict:

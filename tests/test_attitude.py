@@ -169,8 +169,9 @@ def test_keyword_correct_but_rude_library_call_fails():
 
 
 def test_assessor_override_of_the_attitude_item_lifts_the_cap():
-    """The sittings override flow works on items: overruling the attitude item with a reason restores the
-    points the call earned (the stored result keeps the engine's verdict)."""
+    """An override stored before assessors' decisions were recorded (no ``decision``) keeps its meaning:
+    the attitude item was overruled, so the call gets back the points it earned (the stored result keeps the
+    engine's verdict). Explicit decisions: tests/test_attitude_decisions.py."""
     from simulator.practical.models import PracticalCall
 
     rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")

@@ -123,7 +123,8 @@ def test_a_rude_certification_call_waits_for_the_assessor_before_publishing(app,
 
     token = csrf_token(assessor, page)
     assessor.post(f"{page}/calls/{call.id}/override",
-                  data={"csrf_token": token, "item_id": "attitude", "points": "0", "reason": "确认反问客户，扣分成立"})
+                  data={"csrf_token": token, "item_id": "attitude", "decision": "confirm",
+                        "reason": "确认反问客户，扣分成立"})
     db.session.expire_all()
     assert db.session.get(PracticalCall, call.id).awaiting_review == []
     assert 'data-testid="awaiting-review"' not in assessor.get(f"/sittings/{sitting.id}").get_data(as_text=True)

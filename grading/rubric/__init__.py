@@ -15,7 +15,8 @@ from .matching import (
                        match_phrase,
 )
 from .results import PASS_MARK, GradeResult, ItemResult
+from .totals import FATAL_CAP, call_total
 
-__all__ = ["CREDIT_THRESHOLD", "FORBIDDEN_MIN_CONFIDENCE", "KINDS", "PASS_MARK", "REVIEW_THRESHOLD", "GradeResult",
-           "ItemResult", "Match", "RubricError", "find_forbidden", "grade", "load_common", "match_intent",
-           "match_phrase", "regrade"]
+__all__ = ["CREDIT_THRESHOLD", "FATAL_CAP", "FORBIDDEN_MIN_CONFIDENCE", "KINDS", "PASS_MARK", "REVIEW_THRESHOLD",
+           "GradeResult", "ItemResult", "Match", "RubricError", "call_total", "find_forbidden", "grade", "load_common",
+           "match_intent", "match_phrase", "regrade"]

@@ -45,6 +45,7 @@ from . import matching as M
 from .kinds import REGISTRY, Param, register
 from .record import CallView, Turn, Utterance, _num
 from .results import PASS_MARK, Evidence, GradeResult, ItemResult, NeedsReview, round_half_up
+from .totals import FATAL_CAP, call_total
 from .typing import grade_typing_accuracy, grade_typing_speed
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
@@ -495,11 +496,12 @@ def _grade_phrase(ctx: _Context, item: Mapping) -> ItemResult:
 
 def _result(item: Mapping, earned: float, verdict: str, evidence: list[Evidence], confidence: float, note: str,
             pending_gain: float = 0.0, pending_loss: float = 0.0, fatal: bool = False,
-            deduction: float = 0.0) -> ItemResult:
+            deduction: float = 0.0, if_confirmed: dict | None = None) -> ItemResult:
     return ItemResult(id=str(item.get("id")), kind=str(item.get("kind")), label=str(item.get("label") or ""),
                       points_possible=float(item.get("points") or 0), points_earned=earned, verdict=verdict,
                       evidence=evidence, confidence=confidence, note=_with_norm(note, item),
-                      pending_gain=pending_gain, pending_loss=pending_loss, fatal=fatal, deduction=deduction)
+                      pending_gain=pending_gain, pending_loss=pending_loss, fatal=fatal, deduction=deduction,
+                      if_confirmed=if_confirmed)
 
 
 # ---- forbidden ------------------------------------------------------------------------------------
@@ -1032,8 +1034,6 @@ ATTITUDE_ITEM = {"id": "attitude", "kind": "attitude", "label": "服务态度（
                          "称呼客户用“您”，使用礼貌用语。",
                  "source": "001_ab75b4677eacef2d.txt"}
 SEVERITY_LABELS = {"fatal": "致命", "major": "严重", "minor": "提示"}
-FATAL_CAP = PASS_MARK - 1
-"""A confirmed fatal attitude item caps the call here: below the pass mark whatever else was said."""
 MAJOR_HITS_FATAL = 2
 """This many distinct major expressions in one call are a pattern of impolite service: fatal."""
 
@@ -1132,12 +1132,22 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
             advice.append("整通电话没有使用礼貌用语（请、麻烦您、谢谢、好吗……）。")
         # neither 您 nor a single polite word in a whole call is 语气生硬 (服务禁忌 12): for the assessor
         curt = no_honorific and no_marker
-    majors = {h.pattern.id for _, h, _ in confirmed["major"]}
-    fatal = bool(confirmed["fatal"]) or len(majors) >= MAJOR_HITS_FATAL
     # one deduction per expression: where the scenario's 服务忌语 item already counts the major ones, it is theirs
     absorbed = any(_counts_attitude(ctx, i) for i in ctx.rubric_items())
-    deduction = (0.0 if absorbed else min(MAJOR_DEDUCTION_MAX, MAJOR_DEDUCTION * len(confirmed["major"]))) + \
-        min(MINOR_DEDUCTION_MAX, MINOR_DEDUCTION * len(confirmed["minor"]))
+
+    def weigh(found: dict[str, list]) -> tuple[bool, float]:
+        majors = {h.pattern.id for _, h, _ in found["major"]}
+        deduct = (0.0 if absorbed else min(MAJOR_DEDUCTION_MAX, MAJOR_DEDUCTION * len(found["major"]))) + \
+            min(MINOR_DEDUCTION_MAX, MINOR_DEDUCTION * len(found["minor"]))
+        return bool(found["fatal"]) or len(majors) >= MAJOR_HITS_FATAL, deduct
+
+    majors = {h.pattern.id for _, h, _ in confirmed["major"]}
+    fatal, deduction = weigh(confirmed)
+    # what an assessor's 确认 makes stand: every doubtful finding true, at its own severity
+    sure = {sev: found + [x for x in doubtful if x[1].pattern.severity == sev] for sev, found in confirmed.items()}
+    sure_fatal, sure_deduction = weigh(sure)
+    if_confirmed = {"points": 0.0 if sure_fatal or sure["major"] else points, "deduction": sure_deduction,
+                    "fatal": sure_fatal}
     parts = []
     if confirmed["fatal"]:
         parts.append("致命项：" + "；".join(line(*x) for x in confirmed["fatal"]) + "。")
@@ -1153,11 +1163,13 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
     if fatal:
         why = "" if confirmed["fatal"] else f"（{len(majors)}处不礼貌用语）"
         parts.append(f"触发致命项{why}：本次通话最高记{_fmt(FATAL_CAP)}分，考评员核实后可说明理由推翻。")
-        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True, deduction=deduction)
+        return _result(item, 0.0, "fail", evidence, 1.0, "".join(parts), fatal=True, deduction=deduction,
+                       if_confirmed=if_confirmed)
     if confirmed["major"] or doubtful or curt:
         parts.append("本次通话须经考评员复核，不自动通过。")
         return _result(item, 0.0 if confirmed["major"] else points, "review", evidence, 1.0, "".join(parts),
-                       pending_gain=points if confirmed["major"] else 0.0, deduction=deduction)
+                       pending_gain=points if confirmed["major"] else 0.0, deduction=deduction,
+                       if_confirmed=if_confirmed)
     note = "".join(parts) or "未发现不礼貌用语。"
     return _result(item, points, "pass", evidence, 1.0, note if parts else "未发现不礼貌用语，称呼和礼貌用语得当。",
                    deduction=deduction)
@@ -1199,10 +1211,9 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
         if problems:
             raise RubricError(f"评分项 {item.get('id')}: " + "；".join(f"{k} {msg}" for k, msg in problems))
         results.append(kind.grader(ctx, item))
-    auto_failed = any(r.fatal for r in results)
-    raw_total = round_half_up(min(100.0, max(0.0, sum(r.points_earned - r.deduction for r in results))), 1)
-    caps = [0.0 if r.kind != "attitude" else FATAL_CAP for r in results if r.fatal]
-    total = min([raw_total] + caps)
+    # the one rule of a call's total, shared with the web side's effective score (grading/rubric/totals.py)
+    scored = call_total(results)
+    auto_failed, total = scored.auto_failed, scored.total
     for r, item in zip(results, items, strict=True):
         if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
             r.pending_loss = total

@@ -42,6 +42,8 @@ class ItemResult:
     take away (a forbidden phrase heard with low confidence). ``fatal``: a confirmed 致命项 — the call
     is capped below the pass mark until an assessor overrules this item with a reason. ``deduction``:
     points this item takes off the call's total (the attitude item, which has no points of its own).
+    ``if_confirmed``: on an attitude item the engine was unsure of (``review``), the ``points``, ``deduction``
+    and ``fatal`` it would carry were every doubtful finding true — what an assessor's 确认 makes stand.
     """
     id: str
     kind: str
@@ -56,6 +58,7 @@ class ItemResult:
     pending_loss: float = 0.0
     fatal: bool = False
     deduction: float = 0.0
+    if_confirmed: dict | None = None
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
@@ -76,7 +79,8 @@ class ItemResult:
                 "verdict": self.verdict, "verdict_label": VERDICT_LABELS[self.verdict],
                 "evidence": [e.to_dict() for e in self.evidence], "confidence": self.confidence, "note": self.note,
                 "pending_gain": self.pending_gain, "pending_loss": self.pending_loss, "fatal": self.fatal,
-                "deduction": self.deduction}
+                "deduction": self.deduction,
+                **({"if_confirmed": dict(self.if_confirmed)} if self.if_confirmed is not None else {})}
 
 
 @dataclass(frozen=True)

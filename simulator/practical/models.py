@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from grading.rubric import totals
+from grading.rubric.results import PASS_MARK
 from simulator.extensions import db
 
 
@@ -63,7 +65,9 @@ class PracticalCall(db.Model):
     passed = db.Column(db.Boolean)
     provisional = db.Column(db.Boolean, nullable=False, default=False)
     result = db.Column(db.JSON)
-    # assessor overrides {item_id: {"points": x, "by": user id, "at": iso time, "reason": text}};
+    # assessor overrides {item_id: {"points": x, "by": user id, "at": iso time, "reason": text}}, on an
+    # attitude or fatal item with "decision" (confirm | overrule | adjust) and an adjusted "deduction"
+    # (grading/rubric/totals.py; an override without "decision" is the old meaning: overruled);
     # the engine's result stays as graded, so a re-grade never silently drops an assessor's decision
     overrides = db.Column(db.JSON)
     sitting_candidate_id = db.Column(db.Integer, db.ForeignKey("sitting_candidates.id"), index=True)
@@ -73,12 +77,17 @@ class PracticalCall(db.Model):
     scenario = db.relationship("ScenarioVersion")
 
     def effective_items(self) -> list[dict]:
-        """The graded items with any assessor override applied (``overridden`` marks them)."""
+        """The graded items with any assessor override applied (``overridden`` marks them; ``deduction`` and
+        ``fatal`` are the ones that stand, ``decision_words`` the assessor's decision in words)."""
         items = [dict(i) for i in (self.result or {}).get("items", [])]
         for item in items:
             change = (self.overrides or {}).get(item["id"])
             if change is not None:
-                item.update(graded_points=item["points_earned"], points_earned=float(change["points"]),
+                stands = totals.standing(item, change)
+                item.update(graded_points=item["points_earned"], points_earned=stands.points,
+                            graded_deduction=item.get("deduction") or 0.0, deduction=stands.deduction,
+                            graded_fatal=bool(item.get("fatal")), fatal=stands.fatal,
+                            decision=stands.decision, decision_words=totals.describe(item, change),
                             overridden=change)
         return items
 
@@ -90,13 +99,17 @@ class PracticalCall(db.Model):
         return [n for n in (self.result or {}).get("needs_review") or []
                 if n.get("item") not in (self.overrides or {})]
 
+    def effective_result(self) -> dict:
+        """The stored grade as it stands after the assessors' decisions: their items, total and verdict."""
+        result = dict(self.result or {})
+        scored = totals.call_total(result.get("items", []), self.overrides)
+        result.update(items=self.effective_items(), total=scored.total, auto_failed=scored.auto_failed,
+                      passed=scored.total >= result.get("pass_mark", PASS_MARK))
+        return result
+
     def effective_score(self) -> float | None:
+        """The call's total as it stands: the grader's rule (fatal cap, auto-fail) over the graded items with
+        the assessors' decisions applied — with none, exactly the grader's total."""
         if self.result is None:
             return None
-        if (self.result or {}).get("auto_failed") and not self.overrides:
-            return 0.0
-        # an item's deduction (the attitude item's points off the total) stands until an assessor overrides it
-        total = sum(i["points_earned"] - (0.0 if i.get("overridden") else i.get("deduction") or 0.0)
-                    for i in self.effective_items())
-        return round(max(0.0, min(100.0, total)), 1)
-
+        return totals.call_total((self.result or {}).get("items", []), self.overrides).total

@@ -286,7 +286,9 @@ def result(call_id: str):
     record = service.load_record(row) or {"events": []}
     data = row.scenario.data
     references = {a.get("band"): a for a in data.get("reference_answers") or []}
-    return render_template("practical/result.html", row=row, result=row.result or {}, record=record,
+    # a published certification call shows the grade as the assessors left it; practice calls are not reviewed
+    shown = row.effective_result() if row.mode == "certification" else row.result or {}
+    return render_template("practical/result.html", row=row, result=shown, record=record,
                            reference=references.get("excellent"), LEVEL_NAMES=LEVEL_NAMES,
                            order_types=ORDER_TYPES, wrapup_codes=WRAPUP_CODES, fields=WORK_ORDER_FIELDS)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from grading.rubric.totals import DECISION_LABELS
+
 from ..auth.models import User
 from ..extensions import db
 from ..practical.models import PracticalCall
@@ -39,9 +41,24 @@ def _item_name(target: str) -> str:
     return f"{call.scenario.title} · {label}" if call is not None else label
 
 
+def _standing(points, deduction, fatal) -> str:
+    """An attitude / fatal item's effect on the call: its points, deduction and cap in words."""
+    parts = [_points(points)]
+    if deduction:
+        parts.append(f"扣 {float(deduction):g} 分")
+    if fatal:
+        parts.append("一票否决")
+    return "，".join(parts)
+
+
 def _override(e: AuditEntry) -> tuple[str, str]:
-    before, after = (e.before or {}).get("points"), (e.after or {}).get("points")
-    return f"修改评分：{_item_name(e.target)}", f"{_points(before)} → {_points(after)}"
+    before, after = e.before or {}, e.after or {}
+    if "decision" not in after:
+        return f"修改评分：{_item_name(e.target)}", f"{_points(before.get('points'))} → {_points(after.get('points'))}"
+    decision = DECISION_LABELS.get(after.get("decision") or "", "不成立（撤销）")
+    change = (f"{_standing(before.get('points'), before.get('deduction'), before.get('fatal'))} → "
+              f"{_standing(after.get('points'), after.get('deduction'), after.get('fatal'))}")
+    return f"复核结论：{_item_name(e.target)} · {decision}", change
 
 
 def _extend(e: AuditEntry) -> tuple[str, str]:

@@ -15,6 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
+from grading.rubric.totals import DECISION_LABELS
+
 from ..labels import LEVEL_CHOICES as LEVELS
 from ..localtime import LocalDateTimeField
 
@@ -47,8 +49,15 @@ def _finite(form, field):
 
 
 class OverrideForm(FlaskForm):
+    """An item's new points, or on an attitude / fatal item the assessor's decision (the service checks
+    which the item needs: grading.rubric.totals.decide)."""
     item_id = StringField(validators=[DataRequired()])
-    points = DecimalField("改为", places=2, validators=[InputRequired("请填写分数"), _finite, NumberRange(0, 100)])
+    points = DecimalField("改为", places=2,
+                          validators=[Optional(), _finite, NumberRange(0, 100, "请填写 0–100 之间的分数")])
+    # an unknown value is refused by the service with a Chinese message (WTForms would say "Not a valid choice")
+    decision = SelectField("复核结论", choices=[("", "—"), *DECISION_LABELS.items()], default="", validate_choice=False)
+    deduction = DecimalField("扣分", places=2,
+                             validators=[Optional(), _finite, NumberRange(0, 100, "扣分应在 0–100 之间")])
     reason = TextAreaField("理由", validators=[DataRequired("请写明理由"), Length(min=4, message="理由至少 4 个字")])
     submit = SubmitField("修改得分")
 

@@ -104,7 +104,8 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
         if item.get("items"):
             story.append(Paragraph(f"{_e(item['title'])}：评分项", st["p"]))
             story.append(_table([["评分项", "得分", "满分"]] +
-                                [[Paragraph(_e(x["label"] + ("（考评员复核）" if x.get("overridden") else "")),
+                                [[Paragraph(_e(x["label"] + (f"（{x['decision']}）" if x.get("decision")
+                                                              else "（考评员复核）" if x.get("overridden") else "")),
                                             st["p"]),
                                   f"{x['earned']:g}", f"{x['possible']:g}"] for x in item["items"]],
                                 [115 * mm, 25 * mm, 25 * mm]))

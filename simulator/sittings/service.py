@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from exams import attempts as theory
 from exams.models import Attempt
+from grading.rubric import totals
 from scenarios import blueprint as practical_blueprint
 
 from ..auth.models import Role, User
@@ -306,7 +307,10 @@ def _need_reason(reason: str) -> str:
     return reason
 
 
-def override_item(call: PracticalCall, item_id: str, points: float, reason: str, actor: User) -> None:
+def override_item(call: PracticalCall, item_id: str, points: float | None, reason: str, actor: User, *,
+                  decision: str | None = None, deduction: float | None = None) -> None:
+    """An assessor's change to one item: new points, or on an attitude / fatal item an explicit decision
+    (确认, 不成立, 另定扣分 — grading/rubric/totals.py), with a reason; recorded in the audit log."""
     reason = _need_reason(reason)
     candidate = db.session.get(SittingCandidate, call.sitting_candidate_id)
     if candidate is None:
@@ -316,15 +320,23 @@ def override_item(call: PracticalCall, item_id: str, points: float, reason: str,
     item = next((i for i in (call.result or {}).get("items", []) if i["id"] == item_id), None)
     if item is None:
         raise SittingError("没有这个评分项")
-    if not 0 <= points <= item["points_possible"]:
-        raise SittingError(f"分数应在 0 到 {item['points_possible']:g} 之间")
+    try:
+        change = totals.decide(item, decision or None, points=points, deduction=deduction)
+    except totals.DecisionError as exc:
+        raise SittingError(str(exc)) from None
     overrides = dict(call.overrides or {})
-    before = overrides.get(item_id, {}).get("points", item["points_earned"])
-    overrides[item_id] = {"points": float(points), "by": actor.id, "at": utcnow().isoformat(timespec="seconds"),
-                          "reason": reason}
+    before = totals.standing(item, overrides.get(item_id))
+    overrides[item_id] = {**change, "by": actor.id, "at": utcnow().isoformat(timespec="seconds"), "reason": reason}
     call.overrides = overrides
-    _audit(actor, candidate, "override", f"call:{call.id}/item:{item_id}", {"points": before},
-           {"points": float(points)}, reason)
+    after = totals.standing(item, overrides[item_id])
+    if totals.takes_decision(item):
+        _audit(actor, candidate, "override", f"call:{call.id}/item:{item_id}",
+               {"points": before.points, "deduction": before.deduction, "fatal": before.fatal},
+               {"points": after.points, "deduction": after.deduction, "fatal": after.fatal,
+                "decision": after.decision}, reason)
+    else:
+        _audit(actor, candidate, "override", f"call:{call.id}/item:{item_id}", {"points": before.points},
+               {"points": after.points}, reason)
     db.session.commit()
 
 
@@ -401,7 +413,8 @@ def report(candidate: SittingCandidate) -> dict:
                       "weight": item["weight"],
                       "score": call.effective_score() if call and call.status == "finished" else None,
                       "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
-                                 "overridden": bool(x.get("overridden"))}
+                                 "overridden": bool(x.get("overridden")),
+                                 **({"decision": x["decision_words"]} if x.get("decision_words") else {})}
                                 for x in (call.effective_items() if call else [])]})
     from ..localtime import to_local
     published = candidate.sitting.published_at

@@ -8,6 +8,8 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from grading.rubric.totals import DECISION_LABELS
+
 from ..auth.access import public, roles_required
 from ..auth.models import Role, User
 from ..extensions import db
@@ -196,7 +198,7 @@ def review(sitting_id: int, candidate_id: int):
     return render_template("sittings/review.html", sitting=sitting, candidate=candidate, items=items,
                            scores=service.scores(candidate), attempt=service.theory_attempt(candidate), audit=audit,
                            override=OverrideForm(), time_form=TimeForm(), reason_form=ReasonForm(),
-                           LEVEL_NAMES=LEVEL_NAMES)
+                           LEVEL_NAMES=LEVEL_NAMES, decision_labels=DECISION_LABELS)
 
 
 def _back(sitting: Sitting, candidate: SittingCandidate):
@@ -227,9 +229,26 @@ def override(sitting_id: int, candidate_id: int, call_id: str):
     if call is None or call.sitting_candidate_id != candidate.id:
         abort(404)
     form = OverrideForm()
-    return _apply(form, lambda: service.override_item(call, form.item_id.data, float(form.points.data),
-                                                      form.reason.data, current_user),
-                  "得分已修改，已记入审计日志。", sitting, candidate)
+    if form.validate_on_submit():
+        try:
+            service.override_item(call, form.item_id.data, _number(form.points.data), form.reason.data, current_user,
+                                  decision=form.decision.data or None, deduction=_number(form.deduction.data))
+            done = "复核结论已记录，已记入审计日志。" if form.decision.data else "得分已修改，已记入审计日志。"
+            flash(done, "success")
+            return _back(sitting, candidate)
+        except service.SittingError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "error")
+    # bad input: the review page again, with the message, as a 400
+    return review(sitting_id, candidate_id), 400
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
 
 
 @bp.route("/sittings/<int:sitting_id>/candidates/<int:candidate_id>/extend", methods=["POST"])
