@@ -42,3 +42,8 @@ class BankImportForm(FlaskForm):
     file = FileField("题库文件", validators=[FileRequired("请选择文件"),
                                           FileAllowed(["xlsx", "yaml", "yml"], "只支持 .xlsx 或 .yaml 文件")])
     submit = SubmitField("导入")
+
+
+class RelabelDifficultyForm(FlaskForm):
+    """Confirms the difficulty re-labelling the preview showed (the form is its CSRF token)."""
+    submit = SubmitField("确认按作答数据重新标定难度")

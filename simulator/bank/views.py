@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import or_
 
@@ -14,11 +14,13 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
 from ..forms import ConfirmForm
-from .forms import BankImportForm, QuestionForm
+from ..sittings.models import AuditEntry
+from .forms import BankImportForm, QuestionForm, RelabelDifficultyForm
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 AUTHORS = (Role.TRAINER, Role.ADMIN)
 PAGE_SIZE = 50
+RELABEL_ACTION = "relabel_difficulty"
 
 
 @bp.route("/")
@@ -190,4 +192,45 @@ def item_analysis():
     rows = {r.id: r for r in db.session.query(BankQuestion).filter(BankQuestion.id.in_(list(stats))).all()}
     items = sorted(stats.values(), key=lambda s: (not s.flags, s.discrimination if s.discrimination is not None else 9))
     return render_template("bank/analysis.html", items=items, rows=rows, areas=load_blueprints().areas,
-                           min_responses=analysis.MIN_RESPONSES)
+                           min_responses=analysis.MIN_RESPONSES, last_relabel=_last_relabel(),
+                           can_relabel=current_user.role_enum in AUTHORS)
+
+
+def _last_relabel() -> AuditEntry | None:
+    return (db.session.query(AuditEntry).filter_by(action=RELABEL_ACTION)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).first())
+
+
+@bp.route("/analysis/difficulty")
+@roles_required(*AUTHORS)
+def difficulty_preview():
+    needed = current_app.config["DIFFICULTY_MIN_RESPONSES"]
+    proposals = analysis.relabel(db.session, min_responses=needed)
+    stems = {r.id: r for r in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([p.question_id for p in proposals])).all()} if proposals else {}
+    return render_template("bank/difficulty.html", proposals=proposals, stems=stems, needed=needed,
+                           too_few=analysis.too_few_responses(db.session, min_responses=needed),
+                           changes=sum(p.measured != (p.before or p.labelled) for p in proposals),
+                           form=RelabelDifficultyForm(), last_relabel=_last_relabel())
+
+
+@bp.route("/analysis/difficulty", methods=["POST"])
+@roles_required(*AUTHORS)
+def difficulty_apply():
+    if not RelabelDifficultyForm().validate_on_submit():
+        abort(400, description="表单已过期，请刷新页面后重试。")
+    needed = current_app.config["DIFFICULTY_MIN_RESPONSES"]
+    applied = analysis.relabel(db.session, min_responses=needed, apply=True, commit=False)
+    if not applied:
+        flash(f"没有作答达到 {needed} 人的试题，难度未改变。", "error")
+        return redirect(url_for(".difficulty_preview"))
+    # The bank rows' own edited_by_id is not used: on a bank-file row it would stop the files from
+    # updating the question. The audit log keeps who re-labelled what, from which label to which.
+    db.session.add(AuditEntry(actor_id=current_user.id, action=RELABEL_ACTION, target="bank:difficulty",
+                              before={r.question_id: r.before or r.labelled for r in applied},
+                              after={r.question_id: r.measured for r in applied},
+                              reason=f"依据作答数据（每题至少 {needed} 人作答）"))
+    db.session.commit()
+    changed = sum(r.measured != (r.before or r.labelled) for r in applied)
+    flash(f"已按作答数据标定 {len(applied)} 道题的难度，其中 {changed} 道题难度改变；已记入审计日志。", "success")
+    return redirect(url_for(".difficulty_preview"))
