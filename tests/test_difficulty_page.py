@@ -24,19 +24,24 @@ def _wrong(question: BankQuestion) -> list[str]:
     return [next(letter for letter in sorted(question.options) if letter not in question.answer)]
 
 
+def _submit_papers(make_user, numbers, hard: set[str], *, all_wrong: bool = False) -> None:
+    keys = dict(db.session.query(BankQuestion.id, BankQuestion.answer))
+    for n in numbers:
+        trainee = make_user(f"d{n}", Role.TRAINEE)
+        attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5, seed=n)
+        for row in attempt.answers:
+            right = row.question_id not in hard and not all_wrong
+            row.response = list(keys[row.question_id]) if right else _wrong(row.question)
+        db.session.commit()
+        exam.submit(attempt)
+
+
 def _answered_papers(make_user, tmp_path) -> tuple[set[str], set[str]]:
     """Four submitted mock papers: odd-numbered items always wrong, the rest always right. Returns the
     items answered at least twice and the hard (odd) ones."""
     bank_io.sync_from_files(db.session, write_bank(tmp_path / "bank"))
-    keys = dict(db.session.query(BankQuestion.id, BankQuestion.answer))
-    hard = {qid for qid in keys if int(qid.rsplit("-", 1)[1]) % 2}
-    for n in range(4):
-        trainee = make_user(f"d{n}", Role.TRAINEE)
-        attempt = exam.start_attempt(db.session, trainee.id, mode="mock", level=5, seed=n)
-        for row in attempt.answers:
-            row.response = list(keys[row.question_id]) if row.question_id not in hard else _wrong(row.question)
-        db.session.commit()
-        exam.submit(attempt)
+    hard = {qid for (qid,) in db.session.query(BankQuestion.id) if int(qid.rsplit("-", 1)[1]) % 2}
+    _submit_papers(make_user, range(4), hard)
     seen: dict[str, int] = {}
     for (qid,) in db.session.query(AttemptAnswer.question_id):
         seen[qid] = seen.get(qid, 0) + 1
@@ -49,6 +54,13 @@ def _client(app, username: str):
     client = app.test_client()
     assert login(client, username, PASSWORD).status_code in (200, 302)
     return client
+
+
+def _basis(client) -> str:
+    """The preview's fingerprint, as the confirm form on the preview page carries it."""
+    page = client.get(PREVIEW).get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="basis"[^>]*>', page).group(0)
+    return re.search(r'value="([^"]+)"', field).group(1)
 
 
 def _rows(html: str, testid: str) -> dict[str, list[str]]:
@@ -81,7 +93,7 @@ def test_preview_then_confirm_relabels_and_audits(app, users, make_user, tmp_pat
     # Looking changes nothing.
     assert db.session.query(BankQuestion).filter(BankQuestion.measured_difficulty.isnot(None)).count() == 0
 
-    resp = submit(trainer, PREVIEW, {}, follow_redirects=True)
+    resp = submit(trainer, PREVIEW, {"basis": _basis(trainer)}, follow_redirects=True)
     assert resp.status_code == 200 and f"已按作答数据标定 {len(enough)} 道题的难度" in resp.get_data(as_text=True)
     db.session.expire_all()
     for row in db.session.query(BankQuestion):
@@ -117,7 +129,8 @@ def test_relabel_needs_trainer_or_admin_and_a_csrf_token(app, users, make_user, 
     assert db.session.query(BankQuestion).filter(BankQuestion.measured_difficulty.isnot(None)).count() == 0
     assert db.session.query(AuditEntry).filter_by(action="relabel_difficulty").count() == 0
 
-    assert submit(_client(app, "admin1"), PREVIEW, {}).status_code == 302
+    admin = _client(app, "admin1")
+    assert submit(admin, PREVIEW, {"basis": _basis(admin)}).status_code == 302
     assert db.session.query(AuditEntry).filter_by(action="relabel_difficulty").one().actor_id == users[Role.ADMIN].id
 
 
@@ -128,6 +141,23 @@ def test_items_with_too_few_responses_are_listed_and_kept(app, users, make_user,
     page = trainer.get(PREVIEW).get_data(as_text=True)
     assert 'data-testid="relabel-none"' in page and 'data-testid="relabel-form"' not in page
     assert all("少于 30 人" in cells[3] for cells in _rows(page, "relabel-too-few").values())
-    resp = submit(trainer, PREVIEW, {}, form_url="/bank/analysis", follow_redirects=True)
+    assert submit(trainer, PREVIEW, {}, form_url="/bank/analysis").status_code == 400      # no preview named
+    resp = submit(trainer, PREVIEW, {"basis": "0"}, form_url="/bank/analysis", follow_redirects=True)
     assert "难度未改变" in resp.get_data(as_text=True)
     assert db.session.query(AuditEntry).filter_by(action="relabel_difficulty").count() == 0
+
+
+def test_papers_submitted_after_the_preview_stop_the_confirm(app, users, make_user, tmp_path):
+    app.config["DIFFICULTY_MIN_RESPONSES"] = 2
+    enough, hard = _answered_papers(make_user, tmp_path)
+    trainer = _client(app, "trainer1")
+    seen = _basis(trainer)
+    _submit_papers(make_user, range(4, 8), hard, all_wrong=True)      # the facility of every item moves
+    resp = submit(trainer, PREVIEW, {"basis": seen}, follow_redirects=True)
+    assert "预览之后又有答卷提交" in resp.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.query(BankQuestion).filter(BankQuestion.measured_difficulty.isnot(None)).count() == 0
+    assert db.session.query(AuditEntry).filter_by(action="relabel_difficulty").count() == 0
+    # Confirming the new preview applies it.
+    assert submit(trainer, PREVIEW, {"basis": _basis(trainer)}).status_code == 302
+    assert db.session.query(AuditEntry).filter_by(action="relabel_difficulty").count() == 1

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
@@ -211,18 +213,30 @@ def difficulty_preview():
     return render_template("bank/difficulty.html", proposals=proposals, stems=stems, needed=needed,
                            too_few=analysis.too_few_responses(db.session, min_responses=needed),
                            changes=sum(p.measured != (p.before or p.labelled) for p in proposals),
-                           form=RelabelDifficultyForm(), last_relabel=_last_relabel())
+                           form=RelabelDifficultyForm(basis=_basis(proposals)), last_relabel=_last_relabel())
+
+
+def _basis(proposals: list[analysis.Relabel]) -> str:
+    """A short fingerprint of a preview: each item's responses, facility and labels."""
+    text = json.dumps([[p.question_id, p.responses, round(p.facility, 6), p.labelled, p.measured, p.before]
+                       for p in proposals])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 @bp.route("/analysis/difficulty", methods=["POST"])
 @roles_required(*AUTHORS)
 def difficulty_apply():
-    if not RelabelDifficultyForm().validate_on_submit():
-        abort(400, description="表单已过期，请刷新页面后重试。")
+    form = RelabelDifficultyForm()
+    if not form.validate_on_submit():
+        abort(400)
     needed = current_app.config["DIFFICULTY_MIN_RESPONSES"]
-    applied = analysis.relabel(db.session, min_responses=needed, apply=True, commit=False)
-    if not applied:
+    if not analysis.relabel(db.session, min_responses=needed):
         flash(f"没有作答达到 {needed} 人的试题，难度未改变。", "error")
+        return redirect(url_for(".difficulty_preview"))
+    applied = analysis.relabel(db.session, min_responses=needed, apply=True, commit=False)
+    if _basis(applied) != form.basis.data:
+        db.session.rollback()
+        flash("预览之后又有答卷提交，标定结果已变化，难度未改变。请核对新的预览后再确认。", "error")
         return redirect(url_for(".difficulty_preview"))
     # The bank rows' own edited_by_id is not used: on a bank-file row it would stop the files from
     # updating the question. The audit log keeps who re-labelled what, from which label to which.
