@@ -90,9 +90,10 @@ class Relabel:
 
 
 def relabel(session: Session, *, min_responses: int = DIFFICULTY_MIN_RESPONSES, apply: bool = False,
-            modes=("mock", "certification")) -> list[Relabel]:
+            modes=("mock", "certification"), commit: bool = True) -> list[Relabel]:
     """Every item with at least ``min_responses`` responses, with its measured difficulty; with
-    ``apply`` the facility and measured difficulty are stored (and committed)."""
+    ``apply`` the facility and measured difficulty are stored (and committed unless ``commit`` is
+    false, so that a caller can record who did it in the same transaction)."""
     stats = bank_item_stats(session, modes)
     wanted = {qid: s for qid, s in stats.items() if s.responses >= min_responses}
     rows = session.query(BankQuestion).filter(BankQuestion.id.in_(list(wanted))).all() if wanted else []
@@ -103,6 +104,13 @@ def relabel(session: Session, *, min_responses: int = DIFFICULTY_MIN_RESPONSES, 
                               row.measured_difficulty))
         if apply:
             row.facility, row.measured_difficulty = s.facility, difficulty_of(s.facility)
-    if apply:
+    if apply and commit:
         session.commit()
     return result
+
+
+def too_few_responses(session: Session, *, min_responses: int = DIFFICULTY_MIN_RESPONSES,
+                      modes=("mock", "certification")) -> list[ItemStats]:
+    """The answered items ``relabel`` leaves alone because their facility rests on too few responses."""
+    return sorted((s for s in bank_item_stats(session, modes).values() if s.responses < min_responses),
+                  key=lambda s: s.question_id)

@@ -85,10 +85,14 @@ def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
         # and the longest spoken answer accepted (refused by its probed duration, before recognition).
         "PRACTICAL_TASK_GRACE_S": float(env.get("PRACTICAL_TASK_GRACE_S", "30")),
         "PRACTICAL_MAX_ANSWER_S": float(env.get("PRACTICAL_MAX_ANSWER_S", "180")),
+        # Item difficulty re-labelled from the bank page (and `python -m exams difficulty`): an item
+        # needs this many responses in submitted papers before its facility decides its label.
+        "DIFFICULTY_MIN_RESPONSES": int(env.get("DIFFICULTY_MIN_RESPONSES", "30")),
         # People enter and read times in this zone; the database keeps UTC.
         "TIME_ZONE": env.get("TIME_ZONE") or "Asia/Shanghai",
-        # Certificates: who issues them, the occupation code of the national standard (2021 edition:
-        # 4-04-05-03), optional seal and signature images, and the public address their QR code names.
+        # Certificates: who issues them, the occupation code (4-04-05-03 = 呼叫中心服务员 in the 2015
+        # edition of the occupational classification, as the 2021 national skill standard cites it; see
+        # README), optional seal and signature images, and the public address their QR code names.
         "CERT_ORGANISATION": env.get("CERT_ORGANISATION") or "呼叫服务员职业技能鉴定站",
         "OCCUPATION_CODE": env.get("OCCUPATION_CODE") or "4-04-05-03",
         "CERT_SEAL_IMAGE": env.get("CERT_SEAL_IMAGE") or "",

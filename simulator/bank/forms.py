@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from exams import LEVEL_NAMES, load_blueprints
@@ -42,3 +42,10 @@ class BankImportForm(FlaskForm):
     file = FileField("题库文件", validators=[FileRequired("请选择文件"),
                                           FileAllowed(["xlsx", "yaml", "yml"], "只支持 .xlsx 或 .yaml 文件")])
     submit = SubmitField("导入")
+
+
+class RelabelDifficultyForm(FlaskForm):
+    """Confirms the difficulty re-labelling the preview showed; ``basis`` names that preview, so that
+    papers submitted in between do not change what the trainer confirmed unseen."""
+    basis = HiddenField(validators=[DataRequired("请先查看标定预览")])
+    submit = SubmitField("确认按作答数据重新标定难度")

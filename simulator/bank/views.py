@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import or_
 
@@ -14,11 +16,13 @@ from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
 from ..forms import ConfirmForm
-from .forms import BankImportForm, QuestionForm
+from ..sittings.models import AuditEntry
+from .forms import BankImportForm, QuestionForm, RelabelDifficultyForm
 
 bp = Blueprint("bank", __name__, url_prefix="/bank")
 AUTHORS = (Role.TRAINER, Role.ADMIN)
 PAGE_SIZE = 50
+RELABEL_ACTION = "relabel_difficulty"
 
 
 @bp.route("/")
@@ -190,4 +194,57 @@ def item_analysis():
     rows = {r.id: r for r in db.session.query(BankQuestion).filter(BankQuestion.id.in_(list(stats))).all()}
     items = sorted(stats.values(), key=lambda s: (not s.flags, s.discrimination if s.discrimination is not None else 9))
     return render_template("bank/analysis.html", items=items, rows=rows, areas=load_blueprints().areas,
-                           min_responses=analysis.MIN_RESPONSES)
+                           min_responses=analysis.MIN_RESPONSES, last_relabel=_last_relabel(),
+                           can_relabel=current_user.role_enum in AUTHORS)
+
+
+def _last_relabel() -> AuditEntry | None:
+    return (db.session.query(AuditEntry).filter_by(action=RELABEL_ACTION)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).first())
+
+
+@bp.route("/analysis/difficulty")
+@roles_required(*AUTHORS)
+def difficulty_preview():
+    needed = current_app.config["DIFFICULTY_MIN_RESPONSES"]
+    proposals = analysis.relabel(db.session, min_responses=needed)
+    stems = {r.id: r for r in db.session.query(BankQuestion).filter(
+        BankQuestion.id.in_([p.question_id for p in proposals])).all()} if proposals else {}
+    return render_template("bank/difficulty.html", proposals=proposals, stems=stems, needed=needed,
+                           too_few=analysis.too_few_responses(db.session, min_responses=needed),
+                           changes=sum(p.measured != (p.before or p.labelled) for p in proposals),
+                           form=RelabelDifficultyForm(basis=_basis(proposals)), last_relabel=_last_relabel())
+
+
+def _basis(proposals: list[analysis.Relabel]) -> str:
+    """A short fingerprint of a preview: each item's responses, facility and labels."""
+    text = json.dumps([[p.question_id, p.responses, round(p.facility, 6), p.labelled, p.measured, p.before]
+                       for p in proposals])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@bp.route("/analysis/difficulty", methods=["POST"])
+@roles_required(*AUTHORS)
+def difficulty_apply():
+    form = RelabelDifficultyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    needed = current_app.config["DIFFICULTY_MIN_RESPONSES"]
+    if not analysis.relabel(db.session, min_responses=needed):
+        flash(f"没有作答达到 {needed} 人的试题，难度未改变。", "error")
+        return redirect(url_for(".difficulty_preview"))
+    applied = analysis.relabel(db.session, min_responses=needed, apply=True, commit=False)
+    if _basis(applied) != form.basis.data:
+        db.session.rollback()
+        flash("预览之后又有答卷提交，标定结果已变化，难度未改变。请核对新的预览后再确认。", "error")
+        return redirect(url_for(".difficulty_preview"))
+    # The bank rows' own edited_by_id is not used: on a bank-file row it would stop the files from
+    # updating the question. The audit log keeps who re-labelled what, from which label to which.
+    db.session.add(AuditEntry(actor_id=current_user.id, action=RELABEL_ACTION, target="bank:difficulty",
+                              before={r.question_id: r.before or r.labelled for r in applied},
+                              after={r.question_id: r.measured for r in applied},
+                              reason=f"依据作答数据（每题至少 {needed} 人作答）"))
+    db.session.commit()
+    changed = sum(r.measured != (r.before or r.labelled) for r in applied)
+    flash(f"已按作答数据标定 {len(applied)} 道题的难度，其中 {changed} 道题难度改变；已记入审计日志。", "success")
+    return redirect(url_for(".difficulty_preview"))

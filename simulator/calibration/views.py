@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 
 from flask import Blueprint, Response, render_template, send_file
 
@@ -13,6 +14,7 @@ from grading import calibration
 from ..auth.access import roles_required
 from ..auth.models import Role
 from ..extensions import db
+from ..localtime import to_local, zone_label
 from ..practical.models import PracticalCall, ScenarioVersion
 from ..sittings.models import Sitting, SittingCandidate
 
@@ -33,9 +35,27 @@ def reviewed_rows() -> list[calibration.Row]:
         if not call.overrides and sitting.published_at is None:
             continue
         rows.extend(calibration.rows_from_call(call.id, version.scenario_id, version.title,
-                                               (call.result or {}).get("items", []), call.overrides,
-                                               call.finished_at or call.started_at))
+                                               (call.result or {}).get("items", []), _local_overrides(call.overrides),
+                                               to_local(call.finished_at or call.started_at)))
     return rows
+
+
+def _local_overrides(overrides: dict | None) -> dict | None:
+    """Overrides with their stored UTC ``at`` in local time, so that a change made at 01:00 local
+    time counts on that local day (and week) in the figures, the table and the exports."""
+    if not overrides:
+        return overrides
+    out = {}
+    for item_id, change in overrides.items():
+        change = dict(change)
+        try:
+            local = to_local(datetime.fromisoformat(str(change["at"])))
+        except (KeyError, ValueError):
+            local = None
+        if local is not None:
+            change["at"] = local.isoformat()
+        out[item_id] = change
+    return out
 
 
 @bp.route("/calibration")
@@ -52,6 +72,10 @@ def _safe(value):
     return value
 
 
+def _override_headers() -> list[str]:
+    return [f"{h}（{zone_label()}）" if h == "日期" else h for h in calibration.OVERRIDE_HEADERS]
+
+
 @bp.route("/calibration.csv")
 @roles_required(*STAFF)
 def export_csv():
@@ -61,7 +85,7 @@ def export_csv():
     out.writerow(calibration.TABLE_HEADERS)
     out.writerows([[_safe(v) for v in row] for row in figures])
     out.writerow([])
-    out.writerow(calibration.OVERRIDE_HEADERS)
+    out.writerow(_override_headers())
     out.writerows([[_safe(v) for v in row] for row in overrides])
     # a BOM so that Excel opens the UTF-8 file with its Chinese text intact
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv; charset=utf-8",
@@ -82,7 +106,7 @@ def export_xlsx():
     for row in figures:
         append_row(ws, row)
     ws2 = wb.create_sheet("考评员修改")
-    append_row(ws2, calibration.OVERRIDE_HEADERS)
+    append_row(ws2, _override_headers())
     for row in overrides:
         append_row(ws2, row)
     buf = io.BytesIO()

@@ -109,12 +109,19 @@ def _appeal_rejected(e: AuditEntry) -> tuple[str, str]:
     return f"申诉驳回：{_item_name(e.target)}", f"维持 {_points((e.before or {}).get('points'))}"
 
 
+def _relabel(e: AuditEntry) -> tuple[str, str]:
+    before, after = e.before or {}, e.after or {}
+    changes = [f"{qid} {before.get(qid)}→{after[qid]}" for qid in sorted(after) if before.get(qid) != after[qid]]
+    return "按作答数据重新标定试题难度", (f"{len(after)} 题，改变 {len(changes)} 题" +
+                                          ("：" + "、".join(changes) if changes else ""))
+
+
 _REPORT_FIELDS = {"name": "姓名", "username": "用户名", "organisation": "单位", "sitting": "批次名称", "level": "等级",
                   "date": "日期", "theory_breakdown": "理论分项", "practical_items": "操作题目", "complete": "完成情况",
                   "theory_pass_mark": "理论合格线", "practical_pass_mark": "操作合格线"}
 FORMATTERS = {"override": _override, "extend_time": _extend, "reopen": _reopen, "enrol": _enrol, "publish": _publish,
               "rebuild_report": _rebuild, "appeal_open": _appeal_open, "appeal_upheld": _appeal_upheld,
-              "appeal_rejected": _appeal_rejected}
+              "appeal_rejected": _appeal_rejected, "relabel_difficulty": _relabel}
 
 
 def describe(entry: AuditEntry) -> Line:

@@ -15,6 +15,7 @@ from ..auth.models import Role, User
 from ..extensions import db
 from ..forms import ConfirmForm
 from ..labels import LEVEL_NAMES
+from ..localtime import localtime, zone_label
 from ..practical.models import PracticalCall
 from . import admission, pdf, service
 from . import audit as audit_log
@@ -29,7 +30,7 @@ from .forms import (
     SittingForm,
     TimeForm,
 )
-from .models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate
+from .models import Appeal, AppealState, AuditEntry, Sitting, SittingCandidate, utcnow
 
 bp = Blueprint("sittings", __name__)
 bp.before_app_request(admission.enforce_access_code)
@@ -176,7 +177,9 @@ def proctor(sitting_id: int):
 @roles_required(*ASSESSING)
 def proctor_state(sitting_id: int):
     sitting = _sitting(sitting_id)
+    # The server's clock in the sitting's zone: the proctor's browser may be set to another zone.
     return jsonify({"sitting": sitting.id, "open": sitting.is_open(), "published": sitting.published_at is not None,
+                    "updated": f"{localtime(utcnow(), '%H:%M:%S')}（{zone_label()}）",
                     "candidates": [_state(c) for c in sitting.candidates]})
 
 

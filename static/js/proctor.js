@@ -27,7 +27,7 @@
         tr.appendChild(cell(c.complete ? "已全部提交" : "进行中/未开始"));
         body.appendChild(tr);
       }
-      document.getElementById("updated").textContent = "更新于 " + new Date().toLocaleTimeString();
+      document.getElementById("updated").textContent = "更新于 " + data.updated;
     } catch (e) { document.getElementById("updated").textContent = "刷新失败，正在重试…"; }
   }
   refresh(); setInterval(refresh, 5000);
