@@ -203,6 +203,20 @@ def redis_server():
         yield server
 
 
+def test_redis_is_idle_only_with_no_final_waiting(redis_server):
+    """Early decodes go to workers only when no final waits: the busy case must say so."""
+    from grading.asr.redis_queue import RedisService
+    from grading.asr.service import AsrJob
+    service = RedisService(redis_server.url, ServiceSettings(redis_url=redis_server.url, workers=1))
+    assert service.idle()
+    service.submit(AsrJob("caption", load_audio(HUMAN_DIR / "masr_test.wav").float32))
+    assert service.idle(), "a waiting caption is not work that an early decode would delay"
+    service.submit(AsrJob("final", load_audio(HUMAN_DIR / "masr_test.wav").float32))
+    assert not service.idle()
+    redis_server.stop()
+    assert not service.idle(), "an unreachable Redis is not idle"
+
+
 def start_worker(url: str, name: str, log: Path) -> subprocess.Popen:
     env = dict(os.environ, REDIS_URL=url, ASR_CLAIM_IDLE_MS="1500", ASR_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "grading", "worker", "--name", name], cwd=ROOT, env=env,

@@ -97,6 +97,14 @@ class RedisService:
                          maxlen=200 if job.caption else 100_000, approximate=True)
         return RedisFuture(self.client, job_id)
 
+    def idle(self) -> bool:
+        """No final waiting or being decoded (acknowledged finals are deleted from the stream): spare
+        capacity for an early decode. An unreachable Redis is not idle."""
+        try:
+            return int(self.client.xlen(FINALS)) == 0
+        except Exception:
+            return False
+
     def workers(self) -> list[str]:
         return sorted(k.decode().split(":", 2)[2] for k in self.client.scan_iter("asr:worker:*"))
 
