@@ -73,6 +73,43 @@ def _cmd_worker(args) -> int:
     return run_worker(args.redis_url, name=args.name)
 
 
+def _cmd_status(args) -> int:
+    """The recognition service as /healthz reports it; exit 1 when it is degraded (for scripts)."""
+    from .asr.service import ServiceSettings
+    from .asr.status import recognition_status, redacted_url
+
+    try:
+        settings = ServiceSettings.from_env()
+    except ValueError as exc:
+        print(f"status: bad setting ({exc}); check ASR_WORKERS, ASR_HEARTBEAT_TTL_S", file=sys.stderr)
+        return 2
+    status = recognition_status(settings)
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+        return 0 if status["ok"] else 1
+    print(f"recognition: {'ok' if status['ok'] else 'DEGRADED'} ({status['mode']})")
+    if status["mode"] == "in-process":
+        print("  in-process: each web process has its own queue; this command sees only its own, "
+              "ask a web process's /healthz for its queue")
+    elif status["mode"] == "redis":
+        print(f"  redis: {redacted_url(settings.redis_url)} "
+              f"{'reachable' if status['reachable'] else 'UNREACHABLE'}")
+        if status["reachable"]:
+            print(f"  workers alive: {status['workers_alive']} of {status['workers_expected']} expected "
+                  f"(heartbeat expires after {status['heartbeat_ttl_s']:g} s)")
+            for worker in status["workers"]:
+                print(f"    {worker['name']}: last heartbeat {worker['last_heartbeat_s']} s ago")
+            for worker in status["workers_missing"]:
+                print(f"    {worker['name']}: MISSING (last seen {worker['last_seen_s']} s ago, "
+                      f"holds {worker['holds']} job(s))")
+            idle = status["oldest_pending_idle_s"]
+            print(f"  finals waiting: {status['finals_waiting']}, jobs pending: {status['jobs_pending']}"
+                  + (f" (oldest idle {idle} s)" if idle is not None else ""))
+    for problem in status.get("problems", []):
+        print(f"  ! {problem}")
+    return 0 if status["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m grading", description="Speech models and grading tools.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--cpu", type=int, action="append",
                         help="pin this worker to CPU core N (repeatable), e.g. one worker per core")
     worker.set_defaults(func=_cmd_worker)
+    status = sub.add_parser("status", help="how the recognition service is doing: Redis, workers, queued jobs")
+    status.add_argument("--json", action="store_true", help="print the same fields as /healthz's recognition")
+    status.set_defaults(func=_cmd_status)
     sub.add_parser("score", help="grade a stored call record against its scenario "
                                  "(score --scenario ID_OR_FILE --record CALL.json [--json])")
     sub.add_parser("validity", help="play the labelled validity suite and report agreement with the labels "

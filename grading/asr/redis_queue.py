@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 FINALS, CAPTIONS, GROUP = "asr:finals", "asr:captions", "asr"
 RESULT_TTL_S = 300
-HEARTBEAT_TTL_S = 15
+HEARTBEAT_PREFIX = "asr:worker:"
 
 
 def _connect(url: str):
@@ -106,7 +106,7 @@ class RedisService:
             return False
 
     def workers(self) -> list[str]:
-        return sorted(k.decode().split(":", 2)[2] for k in self.client.scan_iter("asr:worker:*"))
+        return sorted(k.decode().removeprefix(HEARTBEAT_PREFIX) for k in self.client.scan_iter(HEARTBEAT_PREFIX + "*"))
 
     def close(self) -> None:
         self.client.close()
@@ -138,16 +138,20 @@ class RedisWorker:
         ensure_groups(self.client)
 
     def heartbeat(self) -> None:
-        self.client.set(f"asr:worker:{self.name}", str(time.time()), ex=HEARTBEAT_TTL_S)
+        # The value is the time of the beat (status reports its age); the key expires with the worker.
+        self.client.set(HEARTBEAT_PREFIX + self.name, repr(time.time()), px=int(self.settings.heartbeat_ttl_s * 1000))
 
     def run(self) -> None:
         log.info("ASR worker %s ready (batch up to %d)", self.name, self.settings.batch_max)
+        beat_every = self.settings.heartbeat_ttl_s / 3
+        # an idle worker blocks on the streams between beats: never longer than a beat interval
+        block_ms = max(50, min(1000, int(beat_every * 1000)))
         last_beat = 0.0
         while not self.stop.is_set():
-            if time.monotonic() - last_beat > HEARTBEAT_TTL_S / 3:
+            if time.monotonic() - last_beat > beat_every:
                 self.heartbeat()
                 last_beat = time.monotonic()
-            self.step(block_ms=1000)
+            self.step(block_ms=block_ms)
 
     def step(self, block_ms: int = 1000) -> int:
         """Take and decode one batch; returns how many jobs were finished."""

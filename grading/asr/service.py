@@ -20,7 +20,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -39,6 +39,7 @@ class ServiceSettings:
     job_timeout_s: float = 30.0            # a final not back by then counts as recognised as nothing
     redis_url: str = ""
     workers: int = 0                       # > 0 with redis_url: recognition runs in worker processes
+    heartbeat_ttl_s: float = 15.0          # a worker whose heartbeat is older than this counts as gone
 
     @classmethod
     def from_env(cls, env=None) -> "ServiceSettings":
@@ -46,7 +47,8 @@ class ServiceSettings:
         wait_ms = min(MAX_BATCH_WAIT_MS, max(0.0, float(env.get("ASR_BATCH_WAIT_MS") or DEFAULT_BATCH_WAIT_MS)))
         return cls(batch_max=max(1, int(env.get("ASR_BATCH_MAX") or DEFAULT_BATCH_MAX)), batch_wait_s=wait_ms / 1000,
                    job_timeout_s=float(env.get("ASR_JOB_TIMEOUT_S") or 30.0),
-                   redis_url=(env.get("REDIS_URL") or "").strip(), workers=int(env.get("ASR_WORKERS") or 0))
+                   redis_url=(env.get("REDIS_URL") or "").strip(), workers=int(env.get("ASR_WORKERS") or 0),
+                   heartbeat_ttl_s=max(1.0, float(env.get("ASR_HEARTBEAT_TTL_S") or 15.0)))
 
     @property
     def scale_out(self) -> bool:
@@ -92,6 +94,7 @@ class BatchingService:
         self._ready = threading.Condition()
         self._closed = False
         self.batches: list[tuple[str, int]] = []      # (kind, size) of the last batches run, for tests and stats
+        self.batches_run = 0                          # all batches since start (``batches`` keeps only the last)
         self._decoding = False
         self._thread = threading.Thread(target=self._loop, name="asr-batcher", daemon=True)
         if start:
@@ -119,6 +122,15 @@ class BatchingService:
         """Nothing waiting and nothing being decoded: spare capacity for work that may be thrown away."""
         with self._ready:
             return not self._finals and not self._captions and not self._decoding
+
+    def status(self, last: int = 5) -> dict:
+        """What an operator wants to see of this service: queue depths, whether a batch is being decoded,
+        how many batches ran and the sizes of the last ``last`` ones. Takes only the queue lock."""
+        with self._ready:
+            return {"running": self._thread.is_alive() and not self._closed,
+                    "queued": {"finals": len(self._finals), "captions": len(self._captions)},
+                    "decoding": self._decoding, "batches_run": self.batches_run,
+                    "last_batches": [{"kind": kind, "size": size} for kind, size in self.batches[-last:]]}
 
     def close(self) -> None:
         with self._ready:
@@ -168,6 +180,7 @@ class BatchingService:
             if not live:
                 continue
             self.batches = (self.batches + [(live[0][0].kind, len(live))])[-200:]
+            self.batches_run += 1
             with self._ready:
                 self._decoding = True
             try:
@@ -184,7 +197,7 @@ class BatchingService:
                 future.set_result(segments)
 
 
-_services: dict[int, object] = {}
+_services: dict[int, Any] = {}        # BatchingService | RedisService
 _services_lock = threading.Lock()
 
 
@@ -205,3 +218,17 @@ def service_for(recognizer, settings: ServiceSettings | None = None):
                 service = BatchingService(recognizer, settings)
             _services[key] = service
         return service
+
+
+def running_services() -> list:
+    """The recognition services this process has created (one per loaded model), for status reports."""
+    with _services_lock:
+        return list(_services.values())
+
+
+def close_service_for(recognizer) -> None:
+    """Close and forget the process's service for ``recognizer`` (tests; a process that unloads a model)."""
+    with _services_lock:
+        service = _services.pop(id(getattr(recognizer, "model", recognizer)), None)
+    if service is not None:
+        service.close()

@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from grading import asr_status
+from grading.asr.status import recognition_status
 from softphone_sim import tts_status
 
 from ..auth.access import public, roles_required
@@ -69,7 +70,8 @@ def admin_dashboard():
 @bp.route("/healthz")
 @public
 def healthz():
-    """Machine-readable health: database reachable, which speech engines this process would use."""
+    """Machine-readable health: database reachable, which speech engines this process would use, how the
+    recognition service is doing (degraded, still 200, when its Redis or all its workers are gone)."""
     try:
         db.session.execute(text("SELECT 1"))
         database = {"ok": True, "dialect": db.engine.dialect.name}
@@ -77,6 +79,8 @@ def healthz():
         database = {"ok": False, "dialect": db.engine.dialect.name, "error": type(exc).__name__}
     asr = asr_status(current_app.config["ASR_ENGINE"])
     tts = tts_status(current_app.config["TTS_ENGINE"])
-    ok = database["ok"] and asr["engine"] is not None and tts["engine"] is not None
-    body = {"status": "ok" if ok else "degraded", "database": database, "asr": asr, "tts": tts}
+    recognition = recognition_status()
+    ok = database["ok"] and asr["engine"] is not None and tts["engine"] is not None and recognition["ok"]
+    body = {"status": "ok" if ok else "degraded", "database": database, "asr": asr, "tts": tts,
+            "recognition": recognition}
     return jsonify(body), 200 if database["ok"] else 503
