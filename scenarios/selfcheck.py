@@ -29,11 +29,19 @@ class Outcome:
 
 
 def _audio_transcriber(cache_dir: Path | str | None):
+    """``transcribe(text, start)`` for ``simulate_call``: the words are what the product's recogniser hears
+    in the product voice speaking ``text``. The call clock keeps the text simulation's pace (110 字/分钟,
+    within the norm): the voice reads at about 280 字/分钟, news-reader speed, which is the harness's
+    choice and says nothing about a trainee — on the voice's own clock every call would be judged
+    too fast and wait for review, and audio mode would measure the voice instead of the recogniser. The
+    recogniser's word timings are stretched onto that clock, so they keep their order and proportions."""
     import wave
 
     from grading import cer
     from grading.asr import get_recognizer
     from softphone_sim import render_line
+
+    from .simulate import CHARS_PER_MINUTE
 
     recognizer = get_recognizer("auto")
     errors: list[tuple[float, int]] = []
@@ -42,10 +50,12 @@ def _audio_transcriber(cache_dir: Path | str | None):
         line = render_line(text, persona="calm", cache_dir=cache_dir)
         heard = recognizer.transcribe(line.path)
         with wave.open(str(line.path)) as w:
-            seconds = w.getnframes() / w.getframerate()
+            voiced = w.getnframes() / w.getframerate()
         n = max(1, len([c for c in text if c.strip()]))
         errors.append((cer(text, heard.text), n))
-        words = [{"text": w.text, "start": round(start + w.start, 3), "end": round(start + w.end, 3),
+        seconds = n * 60.0 / CHARS_PER_MINUTE
+        stretch = seconds / voiced if voiced > 0 else 1.0
+        words = [{"text": w.text, "start": round(start + w.start * stretch, 3), "end": round(start + w.end * stretch, 3),
                   "confidence": w.confidence} for w in heard.words]
         return {"text": heard.text, "engine": heard.engine, "model": heard.model, "confidence": heard.confidence,
                 "words": words}, seconds

@@ -221,3 +221,35 @@ def test_a_bare_farewell_is_not_a_closing():
                .agent("请您稍等，八十元。").caller("t2", "好").agent(last).hangup().build())
         item = grade(rec, scenario(ITEMS[0], closing)).item("closing")
         assert (item.points_earned == 40) is credited, (last, item.note)
+
+
+# ---- what a recogniser makes of rude speech ---------------------------------------------------------
+# Written from the recogniser's typical slips on the product voice (one syllable misheard, commas where a
+# speaker paused), not from the data file.
+
+@pytest.mark.parametrize("heard", ["那您早干嘛去呢？", "我都跟您讲过多少便了", "您到底想干什么呀"])
+def test_an_expression_heard_one_character_off_waits_for_the_assessor(heard):
+    hits = find(heard)
+    assert hits, heard
+    rec = (Call().agent("您好，工号1035。").caller("t1", "我想问一下话费")
+           .agent(heard).caller("t2", "好吧").agent("请问还有什么可以帮您？再见。").hangup().build())
+    res = grade(rec, scenario(*ITEMS))
+    item = res.item("attitude")
+    if all(h.near for h in hits):
+        assert item.verdict == "review" and not item.fatal and "差一个字" in item.note
+        assert res.provisional and not res.auto_failed, "a doubtful finding never passes or fails by itself"
+    else:
+        assert item.verdict in ("review", "fail")
+
+
+@pytest.mark.parametrize("polite", ["您有什么事吗？", "如果是我们的工作失误，我们一定改正。", "您留个电话，好吗？",
+                                    "请您稍等，我帮您查一下。"])
+def test_polite_speech_is_not_near_an_impolite_expression(polite):
+    assert find(polite) == [], [h.heard for h in find(polite)]
+
+
+def test_a_recognisers_comma_does_not_let_thanks_excuse_sarcasm():
+    # said 「谢谢，不用了。您想得还挺美」: the recogniser writes a comma, so both are one sentence
+    assert [h.heard for h in find("谢谢，不用了，你想得还挺美，打热线是来办事的")] == ["想得还挺美"]
+    # the polite form right beside the request still excuses it
+    assert find("麻烦您大声一点，好吗？") == []

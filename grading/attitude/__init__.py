@@ -5,14 +5,17 @@ regular expressions over normalised text, and the courtesy every call needs (您
 The data is ``patterns.yaml`` beside this file, reviewable by trainers: each pattern has a kind, a
 severity (fatal / major / minor), its source in the seed documents and the wording to use instead.
 Patterns are matched clause by clause (text between punctuation) so one does not run across two
-sentences; ``unless`` vetoes a hit when its sentence (text up to 。！？；) carries the polite form of the
-same request. The sentence, not the whole utterance: a 谢谢 in one sentence must not excuse sarcasm in the next.
+sentences; ``unless`` vetoes a hit when the polite form of the same request stands next to it: in its
+clause or the clause either side, within its sentence (text up to 。！？；). Not the whole utterance (a 谢谢
+in one sentence must not excuse sarcasm in the next), and not the whole sentence either: a recogniser
+writes commas where the speaker paused, so 「谢谢，不用了。您想得还挺美」 comes back as one sentence.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from functools import lru_cache
 from typing import Iterable
 
 DATA_FILE = Path(__file__).with_name("patterns.yaml")
@@ -44,6 +47,7 @@ class Hit:
     start: int
     end: int
     heard: str
+    near: bool = False      # one character differs from the pattern (a recogniser's slip?): never sure
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,106 @@ class AttitudeData:
     kinds: dict
     patterns: tuple[Pattern, ...]
     courtesy: Courtesy
+
+
+# A recogniser mishears one syllable of a rude expression as often as any other (「早干嘛去了」 heard
+# 「早干嘛去冷」): a fixed expression of at least this many characters (an alternative of a fatal or major
+# pattern that is plain text) heard with one character different that sounds alike is a doubtful hit, for
+# the assessor.
+# Only fixed expressions: one character off a pattern with wildcards matches half of polite speech.
+NEAR_MIN_CHARS = 5
+_PLAIN = re.compile(r"^[\u3400-\u9fff]+$")
+
+
+_MAX_EXPANSIONS = 400
+
+
+def _expand(items, limit: int) -> list[str] | None:
+    """Every string a parsed regex matches, if that is a small finite set (None otherwise)."""
+    from re import _constants as C  # type: ignore[attr-defined]
+
+    outs = [""]
+    for op, arg in items:
+        if op is C.LITERAL:
+            choices = [chr(arg)]
+        elif op is C.AT:
+            continue                          # ^ $: where, not what
+        elif op is C.IN:
+            if any(o is not C.LITERAL for o, _ in arg):
+                return None
+            choices = [chr(a) for _, a in arg]
+        elif op is C.SUBPATTERN:
+            choices = _expand(arg[-1], limit)
+        elif op is C.BRANCH:
+            choices = []
+            for branch in arg[1]:
+                sub = _expand(branch, limit)
+                if sub is None:
+                    return None
+                choices.extend(sub)
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and arg[0] == 0 and arg[1] == 1:
+            sub = _expand(arg[2], limit)
+            choices = None if sub is None else [""] + sub
+        else:
+            return None                       # wildcards, long repeats: not a fixed set
+        if choices is None:
+            return None
+        outs = [a + b for a in outs for b in choices]
+        if len(outs) > limit:
+            return None
+    return outs
+
+
+@lru_cache(maxsize=512)
+def _fixed_expressions(source: str) -> tuple[str, ...]:
+    """The fixed texts (at least ``NEAR_MIN_CHARS`` long) of a pattern's top-level alternatives that match
+    a small finite set of strings; alternatives with wildcards are left out."""
+    from re import _constants as C  # type: ignore[attr-defined]
+    from re import _parser  # type: ignore[attr-defined]
+
+    parsed = list(_parser.parse(source))
+    branches = parsed[0][1][1] if len(parsed) == 1 and parsed[0][0] is C.BRANCH else [parsed]
+    out: list[str] = []
+    for branch in branches:
+        texts = _expand(branch, _MAX_EXPANSIONS) or []
+        out.extend(t for t in texts if len(t) >= NEAR_MIN_CHARS and _PLAIN.match(t))
+    return tuple(dict.fromkeys(out))
+
+
+_INITIALS = ("zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z",
+             "c", "s", "y", "w")
+
+
+def _split_syllable(syllable: str) -> tuple[str, str]:
+    for initial in _INITIALS:
+        if syllable.startswith(initial):
+            return initial, syllable[len(initial):]
+    return "", syllable
+
+
+def sounds_close(a: str, b: str) -> bool:
+    """Could a recogniser hear ``a`` as ``b``? The same toneless reading, a merged one (zh/z, n/l, -ng/-n),
+    or the same initial or the same final (了/冷, 呢/了, 您/宁; not 说/有 or 不/果)."""
+    from grading.rubric.matching import _fuzzy, _primary_reading
+
+    ra, rb = _primary_reading(a), _primary_reading(b)
+    if ra == rb or _fuzzy(ra) == _fuzzy(rb):
+        return True
+    (ia, fa), (ib, fb) = _split_syllable(ra), _split_syllable(rb)
+    return (ia != "" and ia == ib) or fa == fb
+
+
+def _near_hits(p: Pattern, clause: str, offset: int) -> list[Hit]:
+    out = []
+    for phrase in _fixed_expressions(p.regex.pattern):
+        n = len(phrase)
+        for i in range(len(clause) - n + 1):
+            window = clause[i:i + n]
+            diff = [(a, b) for a, b in zip(window, phrase, strict=True) if a != b]
+            # 您 for 你 is the polite form of the expression, not a slip of the recogniser; a slip sounds alike
+            if len(diff) == 1 and set(diff[0]) != {"你", "您"} and sounds_close(*diff[0]):
+                out.append(Hit(p, offset + i, offset + i + n, window, near=True))
+    return out
 
 
 def _compile(text: str, where: str) -> re.Pattern:
@@ -123,23 +227,30 @@ def clauses(text: str, split: re.Pattern = _CLAUSE_SPLIT) -> list[tuple[int, str
     return out
 
 
-def find(text: str, patterns: Iterable[Pattern] | None = None) -> list[Hit]:
-    """Every impolite expression in one utterance, longest first where two overlap."""
+def find(text: str, patterns: Iterable[Pattern] | None = None, *, near: bool = True) -> list[Hit]:
+    """Every impolite expression in one utterance, longest first where two overlap; exact ones before
+    ``near`` ones (one character off, fatal and major patterns only)."""
     from grading.textnorm import for_matching
 
     pats = list(load().patterns if patterns is None else patterns)
     sentences = clauses(text, _SENTENCE_SPLIT) or [(0, for_matching(text or ""))]
+    parts = clauses(text)
     hits = []
-    for offset, clause in clauses(text):
-        sentence = next((s for o, s in reversed(sentences) if o <= offset), sentences[0][1])
+    for k, (offset, clause) in enumerate(parts):
+        sentence_at = next((o for o, _s in reversed(sentences) if o <= offset), sentences[0][0])
+        # the polite form that excuses a hit stands next to it: its own clause and the ones either side,
+        # within its sentence (a recogniser's commas join sentences, so the whole sentence is too wide)
+        near = "".join(c for o, c in parts[max(0, k - 1):k + 2] if o >= sentence_at)
         for p in pats:
-            if p.unless is not None and p.unless.search(sentence):
+            if p.unless is not None and p.unless.search(near):
                 continue
-            for m in p.regex.finditer(clause):
-                if m.end() > m.start():
-                    hits.append(Hit(p, offset + m.start(), offset + m.end(), m.group(0)))
+            exact = [Hit(p, offset + m.start(), offset + m.end(), m.group(0))
+                     for m in p.regex.finditer(clause) if m.end() > m.start()]
+            if not exact and near and p.severity != "minor":
+                exact = _near_hits(p, clause, offset)
+            hits.extend(exact)
     order = {s: k for k, s in enumerate(SEVERITIES)}
-    hits.sort(key=lambda h: (order[h.pattern.severity], -(h.end - h.start), h.start))
+    hits.sort(key=lambda h: (h.near, order[h.pattern.severity], -(h.end - h.start), h.start))
     taken: list[Hit] = []
     for h in hits:
         if not any(h.start < t.end and t.start < h.end for t in taken):

@@ -1080,7 +1080,7 @@ def _attitude_hits(ctx: _Context, utterances: Iterable[Utterance], patterns: lis
     for u in utterances:
         for h in A.find(u.text, patterns):
             conf = u.span_confidence(h.start, h.end)
-            out.append((u, h, conf, conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE))
+            out.append((u, h, conf, not h.near and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE)))
     return out
 
 
@@ -1116,6 +1116,8 @@ def _grade_attitude(ctx: _Context, item: Mapping) -> ItemResult:
         kind = data.kinds.get(h.pattern.kind, h.pattern.kind)
         heard = u.span_text(h.start, h.end)
         extra = f"，识别可信度{conf:.2f}" if conf is not None and conf < M.FORBIDDEN_MIN_CONFIDENCE else ""
+        if h.near:
+            extra += "，识别文字与该说法差一个字"
         severity = SEVERITY_LABELS[h.pattern.severity]
         return f"「{heard}」（第{u.index + 1}句，{kind}，{severity}{extra}；宜说「{h.pattern.say_instead}」）"
 
