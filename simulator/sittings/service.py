@@ -412,6 +412,7 @@ def report(candidate: SittingCandidate) -> dict:
         items.append({"title": version.title if version else item["scenario_id"], "type": item["type"],
                       "weight": item["weight"],
                       "score": call.effective_score() if call and call.status == "finished" else None,
+                      "provisional": bool(call and call.status == "finished" and call.is_provisional),
                       "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
                                  "overridden": bool(x.get("overridden")),
                                  **({"decision": x["decision_words"]} if x.get("decision_words") else {})}
