@@ -545,7 +545,8 @@ def _scope_utterances(ctx: _Context, scope: str) -> list[Utterance]:
           Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
           Param("attitude", "bool", True, "live calls: every major or fatal attitude expression is a hit too"),
           doc="Only exact occurrences recognised with confidence cost points (per_hit each, at most P); homophone "
-              "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0. "
+              "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0; a "
+              "doubtful one is review, and the assessor's 确认 makes the total 0, 不成立 leaves it. "
               "scope limits where the phrases are looked for. On live calls the major and fatal expressions of "
               "grading/attitude/patterns.yaml count as hits too (impolite speech is 服务忌语 in any wording).")
 def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
