@@ -408,6 +408,9 @@ def test_a_flag_left_unsettled_keeps_the_result_provisional_everywhere(app, user
     db.session.expire_all()
     assert db.session.get(PracticalCall, call.id).is_provisional
 
+    token = csrf_token(assessor, f"/sittings/{sitting.id}")
+    refused = assessor.post(f"/sittings/{sitting.id}/publish", data={"csrf_token": token}, follow_redirects=True)
+    assert "还有 1 个评分项待复核" in refused.get_data(as_text=True), "the settled 服务忌语 item is not counted"
     _publish(assessor, sitting, despite_pending="1")
     shown = _shown_to_candidate(app, sitting, call)
     assert "（有项目待考评员复核，结果为暂定）" in shown["result"]

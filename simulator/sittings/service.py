@@ -443,10 +443,10 @@ def pending_reviews(sitting: Sitting) -> list[dict]:
             call = practical_call(candidate, i)
             if call is None or not call.result:
                 continue
-            for item in call.effective_items():
-                if item.get("verdict") == "review" and not item.get("overridden"):
-                    out.append({"candidate": candidate, "index": i, "call": call, "title": call.scenario.title,
-                                "item_id": item["id"], "label": item["label"]})
+            # the same test of "unsettled" that decides whether the call is still 暂定
+            for item in totals.unsettled(call.result.get("items", []), call.overrides):
+                out.append({"candidate": candidate, "index": i, "call": call, "title": call.scenario.title,
+                            "item_id": item["id"], "label": item["label"]})
     return out
 
 
