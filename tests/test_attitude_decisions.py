@@ -460,3 +460,19 @@ def test_calibration_counts_a_confirmed_flag_as_agreement_and_an_overruled_one_a
     assert not flag.agrees and not flag.machine_credited and flag.assessor_credited
     html = assessor.get("/calibration").get_data(as_text=True)
     assert re.search(r"<td>服务态度</td><td>1</td><td>0</td>", html)
+
+
+def test_calibration_counts_a_decision_on_a_doubtful_auto_fail_item_as_a_flag(app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    store(_graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查"))
+    assessor = _client(app, "assessor1")
+    db.session.expire_all()
+    assert not [r for r in reviewed_rows() if r.item_id == "banned"], "not settled (and worth 0 points): no row"
+    _decide(assessor, sitting, candidate, call, item_id="banned", decision="confirm", reason="录音听清了，确实说了")
+    db.session.expire_all()
+    [flag] = [r for r in reviewed_rows() if r.item_id == "banned"]
+    assert flag.flag_upheld and flag.agrees
+    _decide(assessor, sitting, candidate, call, item_id="banned", decision="overrule", reason="是客户说的这句话")
+    db.session.expire_all()
+    [flag] = [r for r in reviewed_rows() if r.item_id == "banned"]
+    assert flag.flag_upheld is False and not flag.agrees
