@@ -71,14 +71,15 @@ def rows_from_call(call_id: str, scenario_id: str, scenario: str, items: Iterabl
                    finished: date | datetime | None) -> list[Row]:
     """The rows of one reviewed call from its stored result items (``grade-result/1``) and overrides
     ({item id: {"points", "at", "reason"}, with "decision" on a flag}). An attitude item the engine flagged
-    (待复核 or 致命) and an assessor settled is one row scored by the decision; other items worth no points
-    (an attitude item with nothing flagged) are left out."""
+    (待复核 or 致命), or a doubtful auto_fail item, that an assessor settled is one row scored by the decision;
+    other items worth no points (an attitude item with nothing flagged) are left out."""
     out = []
     day = (finished.date() if isinstance(finished, datetime) else finished) or date.today()
     for item in items:
         change = (overrides or {}).get(item.get("id"))
         possible = float(item.get("points_possible") or 0)
-        flagged = item.get("kind") == "attitude" and item.get("verdict") in ("review", "fail")
+        flagged = ((item.get("kind") == "attitude" and item.get("verdict") in ("review", "fail"))
+                   or totals.fatal_if_confirmed(item))      # a doubtful 严禁用语 (auto_fail) hit, settled alike
         upheld = None
         if flagged and change is not None:
             upheld = _flag_upheld(item, change)

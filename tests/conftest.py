@@ -43,7 +43,7 @@ BOTH_DATABASES = {
     "test_auth", "test_admin_users", "test_progress", "test_practical_web", "test_cli_and_setup",
     "test_authoring_web", "test_exams_standalone", "test_enemy_groups",
     "test_difficulty_from_data", "test_theory_feedback_web", "test_calibration",
-    "test_assessor_pages",
+    "test_assessor_pages", "test_attitude_decisions",
     "test_certificate", "test_appeals", "test_trainee_pages",
 }
 TEMPLATE_DB = "migrated_template"

@@ -49,15 +49,17 @@ def _scenario(call: PracticalCall, *, own_deduction: bool = True, auto_fail: boo
     return scn
 
 
-def _graded(scn: dict, last: str, *, doubtful: bool = False) -> dict:
+def _graded(scn: dict, last: str, *, doubtful: bool = False, unsure: str | None = None) -> dict:
     """A real grade of a simulated call: greeting, hold, then ``last``. ``doubtful``: the impolite words
-    were recognised with low confidence (the engine is unsure of them)."""
+    were recognised with low confidence (the engine is unsure of them); ``unsure``: so was the sentence
+    holding these words."""
     answer = {"turns": ["您好，工号1035，很高兴为您服务。",
                         {"say": "请您稍等，我帮您查询一下。", "then": [{"hold": 10}]}, last]}
     record = simulate_call(scn, answer)
-    if doubtful:
+    unsure = unsure or ("听不明白" if doubtful else None)
+    if unsure:
         for e in record["events"]:
-            if e["type"] == "agent_utterance" and "听不明白" in e["transcript"]["text"]:
+            if e["type"] == "agent_utterance" and unsure in e["transcript"]["text"]:
                 e["transcript"]["confidence"] = 0.3
                 for w in e["transcript"]["words"]:
                     w["confidence"] = 0.3
@@ -75,6 +77,7 @@ def graded_call(app, users, sitting):
     def store(result: dict) -> PracticalCall:
         row = db.session.get(PracticalCall, call.id)
         row.result, row.status, row.score, row.overrides = result, "finished", result["total"], None
+        row.passed, row.provisional = result["passed"], bool(result["provisional"])      # as finish_call stores
         db.session.commit()
         return row
     return candidate, call, store
@@ -271,6 +274,172 @@ def test_an_override_stored_before_decisions_still_means_overruled(graded_call):
     assert item["decision_words"] == "考评员复核：不成立（撤销），不扣分，解除一票否决。" and not item["fatal"]
 
 
+# ---- 5: a 严禁用语 (auto_fail) the engine was unsure of ------------------------------------------------------
+
+BANNED = POLITE + "你自己查"
+
+
+def _row(html: str, call, item_id: str) -> str:
+    return re.search(rf'id="item-{call.id}-{item_id}".*?</tr>', html, re.S).group(0)
+
+
+def test_confirming_a_doubtful_auto_fail_item_fails_the_call_and_overruling_leaves_it_as_graded(
+        app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    result = _graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查")
+    banned = next(i for i in result["items"] if i["id"] == "banned")
+    assert banned["verdict"] == "review" and not banned["fatal"] and not result["auto_failed"]
+    assert result["total"] == 100.0 and result["provisional"]
+    store(result)
+    assessor = _client(app, "assessor1")
+    page = f"/sittings/{sitting.id}/candidates/{candidate.id}"
+    row = _row(assessor.get(page).get_data(as_text=True), call, "banned")
+    assert 'data-testid="decision-form"' in row and 'value="confirm"' in row and 'value="overrule"' in row
+    assert 'value="adjust"' not in row and 'name="points"' not in row, "settled by a decision, not points"
+
+    resp = _decide(assessor, sitting, candidate, call, item_id="banned", points="0", reason="没有选择结论")
+    assert resp.status_code == 400 and "请选择复核结论" in resp.get_data(as_text=True)
+    resp = _decide(assessor, sitting, candidate, call, item_id="banned", decision="adjust", deduction="5",
+                   reason="酌情扣分可以吗")
+    assert resp.status_code == 400 and "只有服务态度项可以另定扣分" in resp.get_data(as_text=True)
+
+    resp = _decide(assessor, sitting, candidate, call, item_id="banned", decision="confirm",
+                   reason="录音听清了，确实说了")
+    assert resp.status_code == 302 and _score(call) == 0.0, "confirmed: the call is auto-failed"
+    stored = db.session.get(PracticalCall, call.id)
+    assert stored.effective_result()["auto_failed"] and not stored.effective_result()["passed"]
+    text = _text(assessor.get(page).get_data(as_text=True))
+    assert "得分 0.0" in text and "考评员复核：确认（扣分/一票否决成立），不另扣分，本次通话记0分。" in text
+    [entry] = db.session.query(AuditEntry).filter_by(action="override").all()
+    assert entry.before["fatal"] is False and entry.after == {"points": 0.0, "deduction": 0.0, "fatal": True,
+                                                              "decision": "confirm"}
+
+    resp = _decide(assessor, sitting, candidate, call, item_id="banned", decision="overrule", reason="是客户说的这句话")
+    assert resp.status_code == 302 and _score(call) == 100.0, "overruled: as graded"
+    assert "考评员复核：不成立（撤销），不扣分。" in _text(assessor.get(page).get_data(as_text=True))
+
+
+def test_a_doubtful_auto_fail_item_stored_before_its_mode_was_recorded_is_rescored_by_points(
+        app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    result = _graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查")
+    for item in result["items"]:
+        item.pop("if_confirmed", None)           # as stored by the engine before
+    store(result)
+    assert _score(call) == 100.0
+    assessor = _client(app, "assessor1")
+    page = f"/sittings/{sitting.id}/candidates/{candidate.id}"
+    row = _row(assessor.get(page).get_data(as_text=True), call, "banned")
+    assert 'name="points"' in row and 'data-testid="decision-form"' not in row
+    resp = _decide(assessor, sitting, candidate, call, item_id="banned", decision="confirm", reason="录音听清了")
+    assert resp.status_code == 400 and "这一项不是服务态度或一票否决项" in resp.get_data(as_text=True)
+    assert _decide(assessor, sitting, candidate, call, item_id="banned", points="0",
+                   reason="核实录音，按系统评分").status_code == 302
+    assert _score(call) == 100.0
+
+
+# ---- 6: 暂定 (provisional) is what is still unsettled ----------------------------------------------------------
+
+PROVISIONAL_NOTES = ("暂定", "待复核")
+
+
+def _pdf_text(data: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+    return "".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _shown_to_candidate(app, sitting, call) -> dict[str, str]:
+    """What the candidate sees of the published call: its result page, the practice home's history row,
+    the sitting page and the PDF score report."""
+    trainee = _client(app, "trainee1")
+    result = trainee.get(f"/practical/calls/{call.id}/result")
+    home = trainee.get("/practical/").get_data(as_text=True)
+    history = re.search(rf'<tr>(?:(?!<tr>).)*?/practical/calls/{call.id}/result.*?</tr>', home, re.S).group(0)
+    report = trainee.get(f"/my/sittings/{sitting.id}/report.pdf")
+    assert result.status_code == 200 and report.status_code == 200
+    return {"result": _text(result.get_data(as_text=True)), "history": _text(history),
+            "sitting": _text(trainee.get(f"/my/sittings/{sitting.id}").get_data(as_text=True)),
+            "report": _pdf_text(report.data)}
+
+
+def _publish(assessor, sitting, **data):
+    token = csrf_token(assessor, f"/sittings/{sitting.id}")
+    assessor.post(f"/sittings/{sitting.id}/publish", data={"csrf_token": token, **data})
+    db.session.expire_all()
+    assert db.session.get(type(sitting), sitting.id).published_at is not None
+
+
+def test_once_every_flag_is_settled_the_result_is_not_provisional_anywhere(app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    store(_graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查"))
+    assessor = _client(app, "assessor1")
+    page = f"/sittings/{sitting.id}/candidates/{candidate.id}"
+    assert "（有待复核项）" in assessor.get(page).get_data(as_text=True)
+    assert _decide(assessor, sitting, candidate, call, item_id="polite", points="20",
+                   reason="核实录音，没有说服务忌语").status_code == 302
+    assert "（有待复核项）" in assessor.get(page).get_data(as_text=True), "the 严禁用语 item is still open"
+    assert _decide(assessor, sitting, candidate, call, item_id="banned", decision="overrule",
+                   reason="核实录音，是客户说的").status_code == 302
+    db.session.expire_all()
+    stored = db.session.get(PracticalCall, call.id)
+    assert stored.provisional and stored.result["provisional"], "as graded: the engine's flag stays on record"
+    assert not stored.is_provisional and not stored.effective_result()["provisional"]
+    assert "（有待复核项）" not in assessor.get(page).get_data(as_text=True)
+
+    _publish(assessor, sitting)         # nothing left to settle: no "publish anyway" needed
+    shown = _shown_to_candidate(app, sitting, call)
+    assert "100.0" in shown["result"] and "合格" in shown["history"]
+    for where, text in shown.items():
+        for note in PROVISIONAL_NOTES:
+            assert note not in text, (where, note)
+    published = db.session.get(SittingCandidate, candidate.id)
+    [task] = [t for t in published.report["practical_items"] if t["score"] is not None]
+    assert task["provisional"] is False
+
+
+def test_a_flag_left_unsettled_keeps_the_result_provisional_everywhere(app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    store(_graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查"))
+    assessor = _client(app, "assessor1")
+    assert _decide(assessor, sitting, candidate, call, item_id="polite", points="20",
+                   reason="核实录音，没有说服务忌语").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(PracticalCall, call.id).is_provisional
+
+    token = csrf_token(assessor, f"/sittings/{sitting.id}")
+    refused = assessor.post(f"/sittings/{sitting.id}/publish", data={"csrf_token": token}, follow_redirects=True)
+    assert "还有 1 个评分项待复核" in refused.get_data(as_text=True), "the settled 服务忌语 item is not counted"
+    _publish(assessor, sitting, despite_pending="1")
+    shown = _shown_to_candidate(app, sitting, call)
+    assert "（有项目待考评员复核，结果为暂定）" in shown["result"]
+    assert "（待复核）" in shown["history"]
+    assert "暂定" in shown["report"]
+    published = db.session.get(SittingCandidate, candidate.id)
+    [task] = [t for t in published.report["practical_items"] if t["score"] is not None]
+    assert task["provisional"] is True
+
+
+def test_a_settled_attitude_flag_is_no_longer_provisional(app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    result = _graded(_scenario(call), MAJOR)
+    assert result["provisional"] and result["needs_review"]
+    store(result)
+    assessor = _client(app, "assessor1")
+    page = f"/sittings/{sitting.id}/candidates/{candidate.id}"
+    assert "（有待复核项）" in assessor.get(page).get_data(as_text=True)
+    assert _decide(assessor, sitting, candidate, call, decision="confirm",
+                   reason="确有责问客户，扣分成立").status_code == 302
+    assert "（有待复核项）" not in assessor.get(page).get_data(as_text=True)
+    _publish(assessor, sitting)
+    shown = _shown_to_candidate(app, sitting, call)
+    assert "95.0" in shown["result"]
+    for where, text in shown.items():
+        for note in PROVISIONAL_NOTES:
+            assert note not in text, (where, note)
+
+
 # ---- 4: calibration ---------------------------------------------------------------------------------------
 
 def test_calibration_counts_a_confirmed_flag_as_agreement_and_an_overruled_one_as_not(
@@ -291,3 +460,19 @@ def test_calibration_counts_a_confirmed_flag_as_agreement_and_an_overruled_one_a
     assert not flag.agrees and not flag.machine_credited and flag.assessor_credited
     html = assessor.get("/calibration").get_data(as_text=True)
     assert re.search(r"<td>服务态度</td><td>1</td><td>0</td>", html)
+
+
+def test_calibration_counts_a_decision_on_a_doubtful_auto_fail_item_as_a_flag(app, users, sitting, graded_call):
+    candidate, call, store = graded_call
+    store(_graded(_scenario(call, auto_fail=True), BANNED, unsure="你自己查"))
+    assessor = _client(app, "assessor1")
+    db.session.expire_all()
+    assert not [r for r in reviewed_rows() if r.item_id == "banned"], "not settled (and worth 0 points): no row"
+    _decide(assessor, sitting, candidate, call, item_id="banned", decision="confirm", reason="录音听清了，确实说了")
+    db.session.expire_all()
+    [flag] = [r for r in reviewed_rows() if r.item_id == "banned"]
+    assert flag.flag_upheld and flag.agrees
+    _decide(assessor, sitting, candidate, call, item_id="banned", decision="overrule", reason="是客户说的这句话")
+    db.session.expire_all()
+    [flag] = [r for r in reviewed_rows() if r.item_id == "banned"]
+    assert flag.flag_upheld is False and not flag.agrees

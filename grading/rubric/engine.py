@@ -46,6 +46,7 @@ from .kinds import REGISTRY, Param, register
 from .record import CallView, Turn, Utterance, _num
 from .results import PASS_MARK, Evidence, GradeResult, ItemResult, NeedsReview, round_half_up
 from .totals import FATAL_CAP, call_total
+from .totals import provisional as is_provisional
 from .typing import grade_typing_accuracy, grade_typing_speed
 
 COMMON_FILE = Path(__file__).resolve().parents[2] / "scenarios" / "library" / "common.yaml"
@@ -544,7 +545,8 @@ def _scope_utterances(ctx: _Context, scope: str) -> list[Utterance]:
           Param("scope", "scope", "any", "where: first, last, any, all, after_hold, before_hold or reply_to:<turn>"),
           Param("attitude", "bool", True, "live calls: every major or fatal attitude expression is a hit too"),
           doc="Only exact occurrences recognised with confidence cost points (per_hit each, at most P); homophone "
-              "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0. "
+              "or low-confidence occurrences are review. auto_fail: a confirmed occurrence makes the total 0; a "
+              "doubtful one is review, and the assessor's 确认 makes the total 0, 不成立 leaves it. "
               "scope limits where the phrases are looked for. On live calls the major and fatal expressions of "
               "grading/attitude/patterns.yaml count as hits too (impolite speech is 服务忌语 in any wording).")
 def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
@@ -606,9 +608,11 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
             note = "".join(parts) + "按规定本次通话记0分。"
             return _result(item, 0.0, "fail", evidence, conf_all, note, fatal=True)
         if doubtful:
-            # pending_loss is set to the call's total once it is known
+            # pending_loss is set to the call's total once it is known; if_confirmed tells the total rule
+            # (and the assessor's 确认) that this item then fails the call, as a confirmed hit does
             return _result(item, points, "review", evidence, conf_all,
-                           "".join(parts) + "若确认，本次通话记0分。")
+                           "".join(parts) + "若确认，本次通话记0分。",
+                           if_confirmed={"points": 0.0, "deduction": 0.0, "fatal": True})
         return _result(item, points, "pass", evidence, 1.0, "未发现服务忌语。")
     deduction = min(points, per_hit * len(confirmed))
     earned = points - deduction
@@ -1220,15 +1224,11 @@ def grade(record: Mapping, scenario: Any, *, taboos: Any = None) -> GradeResult:
         if r.kind == "forbidden" and r.verdict == "review" and str(item.get("mode")) == "auto_fail":
             r.pending_loss = total
     passed = total >= PASS_MARK
-    gain = sum(r.pending_gain for r in results)
-    loss = sum(r.pending_loss for r in results)
-    provisional = not auto_failed and ((not passed and total + gain >= PASS_MARK - 1e-9)
-                                       or (passed and total - loss < PASS_MARK - 1e-9))
     # an impolite expression is for the assessor to confirm: never an automatic pass
     needs_review = [NeedsReview(r.id, r.label, r.note, [e for e in r.evidence if e.method == "pattern"])
                     for r in results if r.kind == "attitude" and r.verdict in ("review", "fail")]
-    if not auto_failed and needs_review:
-        provisional = True
+    # the same rule the web side applies to what is still unsettled after assessors' decisions
+    provisional = is_provisional(results, flags=needs_review)
     warnings = call.warnings + ctx.warnings
     rec_scn = (record.get("scenario") or {}).get("id") if isinstance(record.get("scenario"), Mapping) else None
     if rec_scn and data.get("id") and rec_scn != data.get("id"):

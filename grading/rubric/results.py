@@ -43,7 +43,8 @@ class ItemResult:
     is capped below the pass mark until an assessor overrules this item with a reason. ``deduction``:
     points this item takes off the call's total (the attitude item, which has no points of its own).
     ``if_confirmed``: on an attitude item the engine was unsure of (``review``), the ``points``, ``deduction``
-    and ``fatal`` it would carry were every doubtful finding true — what an assessor's 确认 makes stand.
+    and ``fatal`` it would carry were every doubtful finding true — what an assessor's 确认 makes stand; on a
+    ``forbidden`` item in mode ``auto_fail`` flagged for review, ``fatal`` true: 确认 fails the call (0).
     """
     id: str
     kind: str

@@ -6,12 +6,14 @@ attitude item caps the call at ``FATAL_CAP`` and any other fatal item (a ``forbi
 ``auto_fail``) makes it 0.
 
 An assessor's decision on an item (``decisions[item_id]``, the stored override) always carries the points
-that stand (``points``). On an attitude item or a fatal item it also says what the assessor decided
-(``decision``):
+that stand (``points``). On an attitude item, a fatal item or one that would be fatal if confirmed it also
+says what the assessor decided (``decision``):
 
 - ``confirm`` 确认: the flag holds. The item keeps its deduction and its fatal cap — and where the engine was
   unsure of a finding (low recognition confidence), the deduction and cap it would carry if true
-  (``if_confirmed`` of the item).
+  (``if_confirmed`` of the item). The same holds for a ``forbidden`` item in mode ``auto_fail`` the engine
+  only flagged for review (weak evidence): its ``if_confirmed`` says the item becomes fatal, so 确认 makes the
+  call 0 and 不成立 leaves it as graded.
 - ``overrule`` 不成立（撤销）: the flag does not hold. The item's deduction and fatal cap go.
 - ``adjust`` 另定扣分 (attitude only): the expression was impolite but not a 一票否决; ``deduction`` is what it
   costs instead.
@@ -51,9 +53,16 @@ def _get(item: Any, key: str, default: Any = None) -> Any:
     return default if value is None else value
 
 
+def fatal_if_confirmed(item: Any) -> bool:
+    """Would the assessor's 确认 make this item fatal? (A ``forbidden`` item in mode ``auto_fail`` the engine
+    only flagged for review records so in ``if_confirmed``; results stored before that record nothing, and
+    their item stays an ordinary one re-scored by points.)"""
+    return bool((_get(item, "if_confirmed", {}) or {}).get("fatal", False))
+
+
 def takes_decision(item: Any) -> bool:
     """Is this item a flag the assessor settles with a decision (confirm / overrule) rather than points?"""
-    return _get(item, "kind") == "attitude" or bool(_get(item, "fatal", False))
+    return _get(item, "kind") == "attitude" or bool(_get(item, "fatal", False)) or fatal_if_confirmed(item)
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,33 @@ def call_total(items: Iterable[Any], decisions: Mapping[str, Mapping] | None = N
     raw = round_half_up(min(100.0, max(0.0, sum(s.points - s.deduction for _, s in rows))), 1)
     caps = [FATAL_CAP if _get(item, "kind") == "attitude" else 0.0 for item, s in rows if s.fatal]
     return CallTotal(total=min([raw, *caps]), auto_failed=bool(caps), raw=raw)
+
+
+def unsettled(items: Iterable[Any], decisions: Mapping[str, Mapping] | None = None) -> list[Any]:
+    """The items the engine left for review (``review``) that no assessor has decided yet."""
+    decisions = decisions or {}
+    return [i for i in items if _get(i, "verdict") == "review" and str(_get(i, "id")) not in decisions]
+
+
+def provisional(items: Iterable[Any], decisions: Mapping[str, Mapping] | None = None,
+                flags: Iterable[Any] = ()) -> bool:
+    """Does the call's pass or fail still rest on something no assessor has settled? The engine's rule, over
+    what is still open once the ``decisions`` are applied: never on a call a fatal item fails for good;
+    always while an attitude flag (``flags``, the grade's ``needs_review``) waits; otherwise when the points
+    still at stake in unsettled items could move the total across the pass mark. An unsettled item whose
+    确认 would be fatal puts the whole total at stake."""
+    items, decisions = list(items), decisions or {}
+    scored = call_total(items, decisions)
+    if scored.auto_failed:
+        return False
+    if any(str(_get(f, "item")) not in decisions for f in flags):
+        return True
+    open_items = unsettled(items, decisions)
+    gain = sum(float(_get(i, "pending_gain", 0.0)) for i in open_items)
+    loss = sum(scored.total if fatal_if_confirmed(i) else float(_get(i, "pending_loss", 0.0)) for i in open_items)
+    if scored.total >= PASS_MARK:
+        return scored.total - loss < PASS_MARK - 1e-9
+    return scored.total + gain >= PASS_MARK - 1e-9
 
 
 def decide(item: Any, decision: str | None, *, points: float | None = None,

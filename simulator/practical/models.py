@@ -63,6 +63,7 @@ class PracticalCall(db.Model):
     finished_at = db.Column(db.DateTime)
     score = db.Column(db.Float)
     passed = db.Column(db.Boolean)
+    # as graded (or interrupted); what is shown and used is ``is_provisional``, derived from what is unsettled
     provisional = db.Column(db.Boolean, nullable=False, default=False)
     result = db.Column(db.JSON)
     # assessor overrides {item_id: {"points": x, "by": user id, "at": iso time, "reason": text}}, on an
@@ -78,9 +79,12 @@ class PracticalCall(db.Model):
 
     def effective_items(self) -> list[dict]:
         """The graded items with any assessor override applied (``overridden`` marks them; ``deduction`` and
-        ``fatal`` are the ones that stand, ``decision_words`` the assessor's decision in words)."""
+        ``fatal`` are the ones that stand, ``decision_words`` the assessor's decision in words;
+        ``takes_decision``: the item is settled by a decision, not by points)."""
         items = [dict(i) for i in (self.result or {}).get("items", [])]
         for item in items:
+            # before any change: a flag the assessor settles with 确认 / 不成立 rather than with points
+            item["takes_decision"] = totals.takes_decision(item)
             change = (self.overrides or {}).get(item["id"])
             if change is not None:
                 stands = totals.standing(item, change)
@@ -89,6 +93,8 @@ class PracticalCall(db.Model):
                             graded_fatal=bool(item.get("fatal")), fatal=stands.fatal,
                             decision=stands.decision, decision_words=totals.describe(item, change),
                             overridden=change)
+                if item.get("verdict") == "review":
+                    item["verdict_label"] = "已复核"      # no longer 待复核: the assessor has decided it
         return items
 
     @property
@@ -99,12 +105,26 @@ class PracticalCall(db.Model):
         return [n for n in (self.result or {}).get("needs_review") or []
                 if n.get("item") not in (self.overrides or {})]
 
+    @property
+    def is_provisional(self) -> bool:
+        """Is the call's result still 暂定? Derived from what no assessor has settled yet (review items and
+        attitude flags without a decision, by the grader's own rule in grading/rubric/totals.py), never from
+        the flag stored when it was graded — once every flag is settled the result stands. A call closed by
+        a server restart stays provisional: only reopening the task settles that."""
+        if self.status == "interrupted" or (self.result or {}).get("interrupted"):
+            return True
+        if self.result is None:
+            return bool(self.provisional)
+        return totals.provisional(self.result.get("items", []), self.overrides,
+                                  self.result.get("needs_review") or [])
+
     def effective_result(self) -> dict:
-        """The stored grade as it stands after the assessors' decisions: their items, total and verdict."""
+        """The stored grade as it stands after the assessors' decisions: their items, total, verdict and
+        whether it is still provisional."""
         result = dict(self.result or {})
         scored = totals.call_total(result.get("items", []), self.overrides)
         result.update(items=self.effective_items(), total=scored.total, auto_failed=scored.auto_failed,
-                      passed=scored.total >= result.get("pass_mark", PASS_MARK))
+                      passed=scored.total >= result.get("pass_mark", PASS_MARK), provisional=self.is_provisional)
         return result
 
     def effective_score(self) -> float | None:

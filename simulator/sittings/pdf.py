@@ -98,7 +98,9 @@ def score_report(report: dict, *, number: str | None = None) -> bytes:
     rows = [["题目", "题型", "权重", "得分（百分制）"]]
     for item in report.get("practical_items", []):
         rows.append([Paragraph(_e(item["title"]), st["p"]), TASKS.get(item["type"], item["type"]),
-                     f"{item['weight']:g}", _fmt(item.get("score"))])
+                     f"{item['weight']:g}",
+                     Paragraph(_fmt(item.get("score")) + ("（暂定：有评分项未经考评员复核）" if item.get("provisional")
+                                                          else ""), st["p"])])
     story.append(_table(rows, [80 * mm, 30 * mm, 20 * mm, 35 * mm]))
     for item in report.get("practical_items", []):
         if item.get("items"):

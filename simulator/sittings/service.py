@@ -412,6 +412,7 @@ def report(candidate: SittingCandidate) -> dict:
         items.append({"title": version.title if version else item["scenario_id"], "type": item["type"],
                       "weight": item["weight"],
                       "score": call.effective_score() if call and call.status == "finished" else None,
+                      "provisional": bool(call and call.status == "finished" and call.is_provisional),
                       "items": [{"label": x["label"], "earned": x["points_earned"], "possible": x["points_possible"],
                                  "overridden": bool(x.get("overridden")),
                                  **({"decision": x["decision_words"]} if x.get("decision_words") else {})}
@@ -442,10 +443,10 @@ def pending_reviews(sitting: Sitting) -> list[dict]:
             call = practical_call(candidate, i)
             if call is None or not call.result:
                 continue
-            for item in call.effective_items():
-                if item.get("verdict") == "review" and not item.get("overridden"):
-                    out.append({"candidate": candidate, "index": i, "call": call, "title": call.scenario.title,
-                                "item_id": item["id"], "label": item["label"]})
+            # the same test of "unsettled" that decides whether the call is still 暂定
+            for item in totals.unsettled(call.result.get("items", []), call.overrides):
+                out.append({"candidate": candidate, "index": i, "call": call, "title": call.scenario.title,
+                            "item_id": item["id"], "label": item["label"]})
     return out
 
 
