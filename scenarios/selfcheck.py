@@ -55,8 +55,8 @@ def _audio_transcriber(cache_dir: Path | str | None):
         errors.append((cer(text, heard.text), n))
         seconds = n * 60.0 / CHARS_PER_MINUTE
         stretch = seconds / voiced if voiced > 0 else 1.0
-        words = [{"text": w.text, "start": round(start + w.start * stretch, 3), "end": round(start + w.end * stretch, 3),
-                  "confidence": w.confidence} for w in heard.words]
+        words = [{"text": w.text, "start": round(start + w.start * stretch, 3),
+                  "end": round(start + w.end * stretch, 3), "confidence": w.confidence} for w in heard.words]
         return {"text": heard.text, "engine": heard.engine, "model": heard.model, "confidence": heard.confidence,
                 "words": words}, seconds
 

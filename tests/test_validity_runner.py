@@ -2,7 +2,10 @@
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv" / "bin" / "python").exists() else sys.executable
@@ -46,3 +49,22 @@ def test_runner_reports_labels_that_name_no_item_and_refuses_bad_files(tmp_path)
                                      "  answer: {turns: [喂]}\n", encoding="utf-8")
     out = _run(str(tmp_path))
     assert out.returncode == 2 and "verdict" in out.stderr
+
+
+@pytest.mark.slow
+def test_audio_mode_hears_with_the_recogniser_but_keeps_the_text_pace_on_the_call_clock():
+    """The product voice reads at news speed; the call clock keeps the text simulation's pace, so audio
+    mode measures what the recogniser hears, not how fast the harness's voice reads."""
+    from grading import cer
+    from scenarios.selfcheck import _audio_transcriber
+    from scenarios.simulate import CHARS_PER_MINUTE
+
+    transcribe, errors = _audio_transcriber(None)
+    said = "您好，请问有什么可以帮您？"
+    transcript, seconds = transcribe(said, 10.0)
+    chars = len([c for c in said if c.strip()])
+    assert seconds == pytest.approx(chars * 60 / CHARS_PER_MINUTE)
+    assert cer(said, transcript["text"]) <= 0.3 and errors
+    words = transcript["words"]
+    assert words and 10.0 <= words[0]["start"] and words[-1]["end"] <= 10.0 + seconds + 0.1
+    assert all(a["start"] <= b["start"] for a, b in pairwise(words))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 DATA_FILE = Path(__file__).with_name("patterns.yaml")
@@ -83,6 +83,7 @@ def _expand(items, limit: int) -> list[str] | None:
 
     outs = [""]
     for op, arg in items:
+        choices: list[str] | None
         if op is C.LITERAL:
             choices = [chr(arg)]
         elif op is C.AT:
@@ -240,9 +241,9 @@ def find(text: str, patterns: Iterable[Pattern] | None = None, *, near: bool = T
         sentence_at = next((o for o, _s in reversed(sentences) if o <= offset), sentences[0][0])
         # the polite form that excuses a hit stands next to it: its own clause and the ones either side,
         # within its sentence (a recogniser's commas join sentences, so the whole sentence is too wide)
-        near = "".join(c for o, c in parts[max(0, k - 1):k + 2] if o >= sentence_at)
+        beside = "".join(c for o, c in parts[max(0, k - 1):k + 2] if o >= sentence_at)
         for p in pats:
-            if p.unless is not None and p.unless.search(near):
+            if p.unless is not None and p.unless.search(beside):
                 continue
             exact = [Hit(p, offset + m.start(), offset + m.end(), m.group(0))
                      for m in p.regex.finditer(clause) if m.end() > m.start()]
