@@ -1,6 +1,7 @@
 """What only a real browser can tell: on the review transcript each utterance's player sits under its
 words, never over them; textareas use the page's font (not the browser's monospace); disabled buttons
-look and feel disabled, unlike enabled ones."""
+look and feel disabled, unlike enabled ones; the browser's own form-check tooltips speak Chinese on every
+page, not only on the authoring pages."""
 from __future__ import annotations
 
 import json
@@ -81,6 +82,12 @@ def _overlap(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _tooltip(page, selector: str, value: str) -> str:
+    """What the browser would say about ``selector`` holding ``value`` when its form is submitted."""
+    return page.eval_on_selector(selector, "(el, value) => { el.value = value; el.reportValidity();"
+                                           " return el.validationMessage; }", value)
+
+
 def _style(page, selector: str, prop: str) -> str:
     return page.eval_on_selector(selector, f"el => getComputedStyle(el).getPropertyValue('{prop}')")
 
@@ -113,6 +120,13 @@ def test_players_sit_under_the_words_textareas_use_the_page_font_disabled_button
             if utterance["next"]:
                 assert not _overlap(utterance["player"], utterance["next"]), "nor over the next line"
         page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        assert _tooltip(page, "input[name=points]", "999") == "不能大于 100", "a range the browser checks"
+
+        anonymous = browser.new_context(locale="zh-CN")
+        contexts.append(anonymous)
+        verify = anonymous.new_page()
+        verify.goto(base + "/verify")
+        assert _tooltip(verify, "input[name=number]", "") == "请填写此项"
 
         page = signed_in("trainer", "trainer123")
         page.goto(base + "/scenarios/new")
@@ -122,6 +136,7 @@ def test_players_sit_under_the_words_textareas_use_the_page_font_disabled_button
         assert _style(page, brief, "font-family") == body_font, "a textarea writes in the page's font"
         assert _style(page, "input[name=n-title]", "font-family") == body_font
         assert "monospace" in _style(page, "textarea.code", "font-family"), "the YAML editor stays monospaced"
+        assert _tooltip(page, "input[name=n-title]", "") == "请填写标题", "the field's own message where it has one"
 
         page = signed_in("trainee", "trainee123")
         page.goto(base + "/practical/device")
