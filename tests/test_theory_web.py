@@ -285,3 +285,35 @@ def test_xlsx_template_offers_valid_values_and_rows_get_one_message_per_field(ap
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "知识领域：无法识别 「投诉」" in body and "等级：无法识别 「六级」" in body
     assert "题型：" not in body, "a recognised field gets no message"
+
+
+def test_xlsx_import_row_errors_name_values_as_typed_and_state_the_minimum(app, bank, users):
+    """Every problem of a row gets its own message: a one-letter multiple-choice answer is shown as the
+    trainer typed it (A), never as a Python list (['A']); too-short texts say how long they must be."""
+    client = signed_in(app, users[Role.TRAINER])
+    row = ["", "服务礼仪与规范用语", "五级", "多项选择题", 2, "短题干", "争辩", "耐心倾听", "转给同事", "挂断", "",
+           "A", "太短", "《商务中心与客服部服务规范》"]
+    token = csrf_token(client, "/bank/import")
+    resp = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([row])), "q.xlsx")},
+                       content_type="multipart/form-data")
+    body = resp.get_data(as_text=True)
+    assert resp.status_code in (200, 422) and db.session.query(BankQuestion).filter(
+        BankQuestion.stem == "短题干").count() == 0
+    assert "答案：多选题答案必须列出至少两个不同的选项字母，现为 「A」" in body
+    assert "题干：缺失或过短（至少 6 个字）" in body and "解析：缺失或过短（至少 6 个字）" in body
+    assert "[&#39;A&#39;]" not in body and "['A']" not in body
+    assert "发现 3 处问题" in body
+
+    row[1], row[3] = "礼仪", "多选"          # an unreadable area hides none of the row's other problems
+    token = csrf_token(client, "/bank/import")
+    body = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([row])), "q.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "知识领域：无法识别 「礼仪」" in body and "发现 4 处问题" in body
+    assert "至少两个不同的选项字母，现为 「A」" in body and "题干：缺失或过短（至少 6 个字）" in body
+    assert "编号：" not in body, "no id complaint caused by the unreadable area"
+    row[3] = "问答题"                         # an unreadable type: its options and answer cannot be checked
+    token = csrf_token(client, "/bank/import")
+    body = client.post("/bank/import", data={"csrf_token": token, "file": (io.BytesIO(_xlsx([row])), "q.xlsx")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "题型：无法识别 「问答题」" in body and "题干：缺失或过短" in body and "解析：缺失或过短" in body
+    assert "single" not in re.sub(r"(?s)<script.*?</script>", "", body) and "答案：" not in body
