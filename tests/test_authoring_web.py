@@ -216,6 +216,7 @@ def test_authoring_pages_speak_words_not_internals(trainer):
     assert "['hangup']" not in detail and "{&#39;hold&#39;" not in detail
     assert "<dd>平静（" in detail and "calm" not in detail
     assert "<dd>正常线路</dd>" in detail
+    assert "<dd>《呼叫中心设计与服务规范》</dd>" in detail and ".txt" not in detail, "sources by title, not file"
     assert "说到“请稍等”等 →" in detail and "asks_to_wait" not in detail, "branches in the trainee's words"
     assert "规范用语" in detail and "<td>phrase</td>" not in detail
     edit = trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)

@@ -30,6 +30,7 @@ from .wording import (
     intent_words,
     kind_label,
     line_label,
+    sources_words,
     voice_choices,
     voice_label,
 )
@@ -82,7 +83,7 @@ def _labels():
     return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
             "DIRECTION_WORDS": DIRECTION_WORDS, "actions_words": actions_words, "kind_label": kind_label,
             "intent_words": intent_words,
-            "line_label": line_label, "voice_label": voice_label}
+            "line_label": line_label, "voice_label": voice_label, "sources_words": sources_words}
 
 
 def _latest(scenario_id: str) -> ScenarioVersion:
