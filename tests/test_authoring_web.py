@@ -197,13 +197,15 @@ def test_bad_field_values_get_chinese_messages_and_keep_what_was_typed(trainer):
 
 
 def test_an_invalid_yaml_save_keeps_the_form_beside_it(trainer):
-    broken = SOURCE.replace("points: 30, ask_before", "points: 25, ask_before").replace("工号 1035", "工号 2046")
+    broken = (SOURCE.replace("points: 30, ask_before", "points: 25, ask_before").replace("工号 1035", "工号 2046")
+              .replace('agent_number: "1035"', 'agent_number: "2046"').replace("\nline: none\n", "\nline: noisy\n"))
+    assert broken.count("2046") >= 2 and "line: noisy" in broken
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-save_yaml": "保存 YAML"})
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     fields = form_values(page, "fields-form")
     assert fields["f-title"] == "话费查询（运行时测试）" and "2046" in fields["f-brief"], "the posted YAML's values"
-    assert fields["f-agent_number"] == str(yaml.safe_load(SOURCE)["agent_number"]) and fields["f-line"] == "none"
+    assert fields["f-agent_number"] == "2046" and fields["f-line"] == "noisy", "what was typed, not what is stored"
     assert form_values(page, "yaml-form")["y-yaml_text"] == broken, "the YAML as typed"
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": "id: [", "y-save_yaml": "保存 YAML"})
     fields = form_values(resp.get_data(as_text=True), "fields-form")
