@@ -320,3 +320,31 @@ def test_invalid_yaml_save_keeps_the_form_fields_and_check_does_not_save(trainer
     assert "检查通过" in checked.get_data(as_text=True) and ScenarioVersion.latest(SID).version == 1, "nothing saved"
     bad = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-check_yaml": "只检查，不保存"})
     assert "检查通过" not in bad.get_data(as_text=True) and "level" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("scenario_id, words", [
+    ("test-review-opening", ["录音评析", "录音内容", "这段录音中坐席有哪些不规范的地方",
+                             "坐席没有报工号，还说了不知道"]),
+    ("test-typing-workorder", ["工单录入", "录入原文", "客户王先生来电反映"]),
+    ("test-case-repeat-complaint", ["案例处理", "案例材料", "请写出处理这起投诉的步骤和要点", "先安抚客户"]),
+])
+def test_detail_pages_of_tasks_without_a_call_show_the_task(trainer, scenario_id, words):
+    """A recording review, a typing task and a case have no caller script (nor, some, a caller voice):
+    their pages show what the trainee is given instead of failing."""
+    resp = trainer.get(f"/scenarios/{scenario_id}")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'data-testid="task-content"' in page
+    for expected in words:
+        assert expected in page, expected
+    assert "来电者话轮" not in page and "<dt>工号</dt>" not in page and "<dt>线路</dt>" not in page
+
+
+def test_every_library_scenario_has_a_detail_page(app, client, users):
+    from scenarios import LIBRARY_DIR
+
+    assert sync_library(LIBRARY_DIR)["rejected"] == 0
+    login(client, "trainer1", "correct-horse-1")
+    ids = [v.scenario_id for v in ScenarioVersion.current()]
+    assert len(ids) > 40
+    broken = [sid for sid in ids if client.get(f"/scenarios/{sid}").status_code != 200]
+    assert not broken
