@@ -348,3 +348,14 @@ def test_every_library_scenario_has_a_detail_page(app, client, users):
     assert len(ids) > 40
     broken = [sid for sid in ids if client.get(f"/scenarios/{sid}").status_code != 200]
     assert not broken
+
+
+@pytest.mark.parametrize("scenario_id", ["test-review-opening", "test-typing-workorder", "test-case-repeat-complaint"])
+def test_try_it_opens_a_practice_task_for_tasks_without_a_call(app, trainer, scenario_id):
+    assert "以学员身份试做" in trainer.get(f"/scenarios/{scenario_id}").get_data(as_text=True)
+    token = csrf_token(trainer, f"/scenarios/{scenario_id}")
+    resp = trainer.post(f"/scenarios/{scenario_id}/try", data={"csrf_token": token})
+    assert resp.status_code == 302 and "/practical/tasks/" in resp.headers["Location"]
+    assert trainer.get(resp.headers["Location"]).status_code == 200
+    row = db.session.get(PracticalCall, resp.headers["Location"].rsplit("/", 1)[-1])
+    assert row.mode == "practice" and row.scenario.scenario_id == scenario_id
