@@ -243,8 +243,8 @@ def test_required_fields_carry_their_chinese_message_for_the_browser(trainer):
     page = trainer.get("/scenarios/new").get_data(as_text=True)
     assert re.search(r'<input[^>]*data-required-message="请填写标题"[^>]*name="n-title"[^>]*required', page)
     assert re.search(r'<textarea[^>]*data-required-message="请填写说明"[^>]*required', page)
-    assert '<script src="/static/js/validity.js"></script>' in page
-    script = trainer.get("/static/js/validity.js").get_data(as_text=True)
+    assert '<script src="/static/js/app.js"></script>' in page, "the one script that speaks for every page's checks"
+    script = trainer.get("/static/js/app.js").get_data(as_text=True)
     assert "setCustomValidity" in script and "requiredMessage" in script
     assert "onclick" not in page and "oninvalid" not in page, "no inline handlers (CSP)"
     upload = trainer.get("/scenarios/import").get_data(as_text=True)
