@@ -7,6 +7,7 @@ caller's SQLAlchemy ``Session`` (the web app passes ``db.session``).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -172,6 +173,39 @@ def _field(values, col: dict[str, int], name: str) -> str:
     return _cell(values[col[name]]) if name in col and col[name] < len(values) else ""
 
 
+def _raw_question(get: Callable[[str], str], qid: str, level: int | None, qtype: str | None) -> dict:
+    """A sheet row as parse_question reads a question (the fields of the YAML format)."""
+    answer_text = get("答案").upper().replace("，", "").replace(",", "").replace(" ", "")
+    answer: bool | str | list[str]
+    if qtype == "judge":
+        answer = True if answer_text in _TRUE else False if answer_text in _FALSE else answer_text
+    elif qtype == "multiple":
+        answer = list(answer_text)
+    else:
+        answer = answer_text
+    difficulty = get("难度").replace(".0", "")
+    raw: dict[str, object] = {"id": qid, "level": level, "type": qtype,
+                              "difficulty": int(difficulty) if difficulty.isdigit() else None, "stem": get("题干"),
+                              "answer": answer, "explanation": get("解析"), "source": get("依据文件")}
+    if qtype != "judge":
+        raw["options"] = {letter: get(letter) for letter in "ABCDE" if get(letter)}
+    return raw
+
+
+def _other_problems(get: Callable[[str], str], place: str, area: str | None, qtype: str | None,
+                    level: int | None, unreadable: set[str]) -> list[Problem]:
+    """The problems of a row's other fields when 知识领域, 题型 or 等级 could not be read, so the trainer
+    sees every problem of the row at once. The unreadable fields are already reported: their messages
+    (and the 编号 check, which needs area and level) are left out."""
+    found: list[Problem] = []
+    stand_in_area, stand_in_level = area or "x", level or 5
+    qid = get("编号") if area is not None and level is not None else f"{stand_in_area}-{stand_in_level}-001"
+    parse_question(_raw_question(get, qid or f"{stand_in_area}-{stand_in_level}-001", stand_in_level, qtype),
+                   stand_in_area, place, found)
+    skipped = tuple(f"{name}：" for name in unreadable) + (("编号：",) if unreadable & {"知识领域", "等级"} else ())
+    return [p for p in found if not p.message.startswith(skipped)]
+
+
 def read_xlsx(data: bytes, session: Session) -> list[Question]:
     """Rows without 编号 get the next free number of their area and level (looked up in ``session``)."""
     try:
@@ -207,17 +241,9 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
                                               ("等级", level, LEVEL_NAMES.values())) if value is None]
         if unknown:
             problems.extend(Problem(place, message) for _, message in unknown)
+            problems.extend(_other_problems(get, place, area, qtype, level, {name for name, _ in unknown}))
             continue
         assert area is not None and qtype is not None and level is not None   # all known, see above
-        answer_text = get("答案").upper().replace("，", "").replace(",", "").replace(" ", "")
-        answer: bool | str | list[str]
-        if qtype == "judge":
-            answer = True if answer_text in _TRUE else False if answer_text in _FALSE else answer_text
-        elif qtype == "multiple":
-            answer = list(answer_text)
-        else:
-            answer = answer_text
-        options = {letter: get(letter) for letter in "ABCDE" if get(letter)}
         qid = get("编号")
         if not qid:
             key = (area, level)
@@ -228,13 +254,7 @@ def read_xlsx(data: bytes, session: Session) -> list[Question]:
                 next_number[key] = max([int(u.rsplit("-", 1)[1]) for u in used] + [0]) + 1
             qid = f"{area}-{level}-{next_number[key]:03d}"
             next_number[key] += 1
-        difficulty = get("难度").replace(".0", "")
-        raw = {"id": qid, "level": level, "type": qtype,
-               "difficulty": int(difficulty) if difficulty.isdigit() else None, "stem": get("题干"),
-               "answer": answer, "explanation": get("解析"), "source": get("依据文件")}
-        if qtype != "judge":
-            raw["options"] = options
-        q = parse_question(raw, area, place, problems)
+        q = parse_question(_raw_question(get, qid, level, qtype), area, place, problems)
         if q is not None:
             questions.append(q)
     if not questions and not problems:

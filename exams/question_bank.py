@@ -146,9 +146,9 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
         ok = False
     elif qid and re.fullmatch(r"[a-z]+-\d-\d{3}", qid) and int(qid.split("-")[1]) != level:
         bad(f"编号：{shown(qid)} 与等级 {level} 不一致")
-    if qtype not in TYPES:
+    if qtype not in TYPES:    # options and answer cannot be checked, the other fields still are
         bad(f"题型：必须是 {'、'.join(TYPES)} 之一（现为 {shown(qtype)}）")
-        return None
+        ok = False
     if difficulty not in (1, 2, 3):
         bad(f"难度：必须是 1、2 或 3（现为 {shown(difficulty)}）")
         ok = False
@@ -169,7 +169,9 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
     options = raw.get("options") or {}
     answer = raw.get("answer")
     letters: tuple[str, ...] = ()
-    if qtype == "judge":
+    if qtype not in TYPES:
+        pass
+    elif qtype == "judge":
         if options:
             bad("选项：判断题不设选项")
             ok = False
@@ -219,7 +221,7 @@ def parse_question(raw, area: str, place: str, problems: list[Problem]) -> Quest
         return None
     # Every check passed, so the fields have the types they were checked for (mypy cannot follow ``ok``).
     assert isinstance(level, int) and isinstance(difficulty, int) and isinstance(source, str)
-    assert isinstance(stem, str) and isinstance(explanation, str)
+    assert isinstance(stem, str) and isinstance(explanation, str) and isinstance(qtype, str)
     return Question(id=qid, area=area, level=level, type=qtype, difficulty=difficulty, stem=stem.strip(),
                     options=options if qtype != "judge" else {}, answer=letters,
                     explanation=explanation.strip(), source=source)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from .labels import LEVEL_LABELS, TASK_LABELS
+
 BLUEPRINTS_FILE = Path(__file__).resolve().parent / "blueprints.yaml"
 TASK_TYPES = ("live_call", "recording_review", "typing", "case")
 
@@ -89,9 +91,9 @@ def draw(blueprint: PracticalBlueprint, pool: list[tuple[str, str, int]], seed: 
         own = sorted(sid for sid, typ, lv in pool if typ == spec.type and lv == blueprint.level and lv in spec.levels)
         rest = sorted(sid for sid, typ, lv in pool if typ == spec.type and lv in spec.levels and lv != blueprint.level)
         if len(own) < spec.own_level or len(own) + len(rest) < spec.count:
-            levels = "、".join(f"{lv}级" for lv in spec.levels)
+            levels = "、".join(LEVEL_LABELS.get(lv, f"{lv}级") for lv in spec.levels)
             raise PracticalBlueprintError(
-                f"场景库不足：{blueprint.name}需要 {spec.count} 个{spec.type}"
+                f"场景库不足：{blueprint.name}需要 {spec.count} 个{TASK_LABELS.get(spec.type, spec.type)}场景"
                 f"（{levels}，其中本级至少 {spec.own_level} 个），"
                 f"现有本级 {len(own)} 个、其他 {len(rest)} 个")
         chosen = rng.sample(own, spec.own_level)

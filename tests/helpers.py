@@ -1,6 +1,7 @@
 """Small helpers shared by the tests: real forms, real CSRF tokens."""
 from __future__ import annotations
 
+import json
 import re
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -22,6 +23,35 @@ def submit(client, url: str, data: dict, *, form_url: str | None = None, **kwarg
 
 def login(client, username: str, password: str, **kwargs):
     return submit(client, "/login", {"username": username, "password": password}, **kwargs)
+
+
+# The token the paper's JavaScript sends with its API calls (the page's <meta>, not a form field).
+META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def signed_in(app, user):
+    """A new client of ``app`` signed in as ``user`` (made with the tests' shared password)."""
+    from tests.conftest import PASSWORD
+
+    client = app.test_client()
+    login(client, user.username, PASSWORD)
+    return client
+
+
+def start_mock(client, level=5):
+    """Start a mock theory paper from the theory page; returns its URL, its page and its API token."""
+    resp = submit(client, "/theory/start/mock", {"level": str(level)}, form_url="/theory/")
+    assert resp.status_code == 302
+    attempt_url = resp.headers["Location"]
+    page = client.get(attempt_url)
+    assert page.status_code == 200
+    token = META_CSRF.search(page.get_data(as_text=True)).group(1)
+    return attempt_url, page, token
+
+
+def post_json(client, url, body, token):
+    return client.post(url, data=json.dumps(body), content_type="application/json",
+                       headers={"X-CSRFToken": token, "Accept": "application/json"})
 
 
 def pass_device_check(client, cache_dir) -> str:

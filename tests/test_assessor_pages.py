@@ -3,6 +3,7 @@ the audit log and the review transcript in words, the recording warning, publish
 待复核, and the small wordings (nobody selected, no repository file names, back to the sitting)."""
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import datetime
@@ -230,10 +231,15 @@ def test_certification_theory_result_leads_back_to_the_sitting(app, users, sitti
 def test_analytics_name_scenarios_by_title(app, users, sitting):
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     _finish_all(candidate, users[Role.TRAINEE], theory=70.0, practical=50.0)
-    text = _text(_client(app, "assessor1").get("/analytics").get_data(as_text=True))
+    assessor = _client(app, "assessor1")
+    page = assessor.get("/analytics").get_data(as_text=True)
     call = service.practical_call(candidate, 0)
-    assert call.scenario.title in text
-    assert call.scenario.scenario_id not in text
+    assert call.scenario.title in _text(page)
+    assert call.scenario.scenario_id not in re.sub(r"(?s)<script.*?</script>", "", page), "not even as a tooltip"
+    from openpyxl import load_workbook
+    sheet = load_workbook(io.BytesIO(assessor.get("/analytics.xlsx").data))["失分最多的评分项"]
+    scenarios = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert call.scenario.title in scenarios and call.scenario.scenario_id not in scenarios
 
 
 def test_item_analysis_chart_says_why_it_is_empty_and_labels_its_lines(app, users, content):

@@ -197,13 +197,15 @@ def test_bad_field_values_get_chinese_messages_and_keep_what_was_typed(trainer):
 
 
 def test_an_invalid_yaml_save_keeps_the_form_beside_it(trainer):
-    broken = SOURCE.replace("points: 30, ask_before", "points: 25, ask_before").replace("工号 1035", "工号 2046")
+    broken = (SOURCE.replace("points: 30, ask_before", "points: 25, ask_before").replace("工号 1035", "工号 2046")
+              .replace('agent_number: "1035"', 'agent_number: "2046"').replace("\nline: none\n", "\nline: noisy\n"))
+    assert broken.count("2046") >= 2 and "line: noisy" in broken
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-save_yaml": "保存 YAML"})
     assert resp.status_code == 422
     page = resp.get_data(as_text=True)
     fields = form_values(page, "fields-form")
     assert fields["f-title"] == "话费查询（运行时测试）" and "2046" in fields["f-brief"], "the posted YAML's values"
-    assert fields["f-agent_number"] == str(yaml.safe_load(SOURCE)["agent_number"]) and fields["f-line"] == "none"
+    assert fields["f-agent_number"] == "2046" and fields["f-line"] == "noisy", "what was typed, not what is stored"
     assert form_values(page, "yaml-form")["y-yaml_text"] == broken, "the YAML as typed"
     resp = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": "id: [", "y-save_yaml": "保存 YAML"})
     fields = form_values(resp.get_data(as_text=True), "fields-form")
@@ -216,6 +218,7 @@ def test_authoring_pages_speak_words_not_internals(trainer):
     assert "['hangup']" not in detail and "{&#39;hold&#39;" not in detail
     assert "<dd>平静（" in detail and "calm" not in detail
     assert "<dd>正常线路</dd>" in detail
+    assert "<dd>《呼叫中心设计与服务规范》</dd>" in detail and ".txt" not in detail, "sources by title, not file"
     assert "说到“请稍等”等 →" in detail and "asks_to_wait" not in detail, "branches in the trainee's words"
     assert "规范用语" in detail and "<td>phrase</td>" not in detail
     edit = trainer.get(f"/scenarios/{SID}/edit").get_data(as_text=True)
@@ -240,8 +243,8 @@ def test_required_fields_carry_their_chinese_message_for_the_browser(trainer):
     page = trainer.get("/scenarios/new").get_data(as_text=True)
     assert re.search(r'<input[^>]*data-required-message="请填写标题"[^>]*name="n-title"[^>]*required', page)
     assert re.search(r'<textarea[^>]*data-required-message="请填写说明"[^>]*required', page)
-    assert '<script src="/static/js/validity.js"></script>' in page
-    script = trainer.get("/static/js/validity.js").get_data(as_text=True)
+    assert '<script src="/static/js/app.js"></script>' in page, "the one script that speaks for every page's checks"
+    script = trainer.get("/static/js/app.js").get_data(as_text=True)
     assert "setCustomValidity" in script and "requiredMessage" in script
     assert "onclick" not in page and "oninvalid" not in page, "no inline handlers (CSP)"
     upload = trainer.get("/scenarios/import").get_data(as_text=True)
@@ -317,3 +320,42 @@ def test_invalid_yaml_save_keeps_the_form_fields_and_check_does_not_save(trainer
     assert "检查通过" in checked.get_data(as_text=True) and ScenarioVersion.latest(SID).version == 1, "nothing saved"
     bad = form_post(trainer, f"/scenarios/{SID}/edit", {"y-yaml_text": broken, "y-check_yaml": "只检查，不保存"})
     assert "检查通过" not in bad.get_data(as_text=True) and "level" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("scenario_id, words", [
+    ("test-review-opening", ["录音评析", "录音内容", "这段录音中坐席有哪些不规范的地方",
+                             "坐席没有报工号，还说了不知道"]),
+    ("test-typing-workorder", ["工单录入", "录入原文", "客户王先生来电反映"]),
+    ("test-case-repeat-complaint", ["案例处理", "案例材料", "请写出处理这起投诉的步骤和要点", "先安抚客户"]),
+])
+def test_detail_pages_of_tasks_without_a_call_show_the_task(trainer, scenario_id, words):
+    """A recording review, a typing task and a case have no caller script (nor, some, a caller voice):
+    their pages show what the trainee is given instead of failing."""
+    resp = trainer.get(f"/scenarios/{scenario_id}")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and 'data-testid="task-content"' in page
+    for expected in words:
+        assert expected in page, expected
+    assert "来电者话轮" not in page and "<dt>工号</dt>" not in page and "<dt>线路</dt>" not in page
+
+
+def test_every_library_scenario_has_a_detail_page(app, client, users):
+    from scenarios import LIBRARY_DIR
+
+    assert sync_library(LIBRARY_DIR)["rejected"] == 0
+    login(client, "trainer1", "correct-horse-1")
+    ids = [v.scenario_id for v in ScenarioVersion.current()]
+    assert len(ids) > 40
+    broken = [sid for sid in ids if client.get(f"/scenarios/{sid}").status_code != 200]
+    assert not broken
+
+
+@pytest.mark.parametrize("scenario_id", ["test-review-opening", "test-typing-workorder", "test-case-repeat-complaint"])
+def test_try_it_opens_a_practice_task_for_tasks_without_a_call(app, trainer, scenario_id):
+    assert "以学员身份试做" in trainer.get(f"/scenarios/{scenario_id}").get_data(as_text=True)
+    token = csrf_token(trainer, f"/scenarios/{scenario_id}")
+    resp = trainer.post(f"/scenarios/{scenario_id}/try", data={"csrf_token": token})
+    assert resp.status_code == 302 and "/practical/tasks/" in resp.headers["Location"]
+    assert trainer.get(resp.headers["Location"]).status_code == 200
+    row = db.session.get(PracticalCall, resp.headers["Location"].rsplit("/", 1)[-1])
+    assert row.mode == "practice" and row.scenario.scenario_id == scenario_id

@@ -44,7 +44,7 @@ def _client(app, username):
     return client
 
 
-def test_calibration_page_from_real_overrides_and_exports(app, users, sitting):  # noqa: F811
+def test_calibration_page_from_real_overrides_and_exports(app, users, sitting):
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     index = next(i for i, p in enumerate(candidate.practical_plan) if p["type"] == "recording_review")
     call = service.start_practical(candidate, index, users[Role.TRAINEE])
@@ -88,7 +88,7 @@ def test_calibration_page_from_real_overrides_and_exports(app, users, sitting): 
     assert _client(app, "admin1").get("/calibration").status_code == 200
 
 
-def test_a_rude_certification_call_waits_for_the_assessor_before_publishing(app, users, sitting):  # noqa: F811
+def test_a_rude_certification_call_waits_for_the_assessor_before_publishing(app, users, sitting):
     """needs_review in the sittings flow: the candidates' list and the review page show the attitude flag
     with its evidence; publishing is refused until the assessor settles it with a reason."""
     from grading.rubric import grade

@@ -146,5 +146,6 @@ def test_the_trainers_edit_page_shows_an_items_group(app, grouped_bank, users):
     login(client, users[Role.TRAINER].username, PASSWORD)
     page = client.get(f"/bank/{qid}/edit").get_data(as_text=True)
     assert f"互斥组 {groups[qid]}" in page and "、".join(siblings) in page
+    assert "enemies.yaml" not in page and "exams/" not in page, "no repository file named to a trainer"
     lone = next(q for (q,) in db.session.query(BankQuestion.id) if q not in groups)
     assert 'data-testid="enemy-group"' not in client.get(f"/bank/{lone}/edit").get_data(as_text=True)

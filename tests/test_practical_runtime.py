@@ -304,3 +304,28 @@ def test_a_call_lost_with_its_process_is_completed_from_its_audio(scenario, reco
     assert any(e["type"] == "closed" and e["reason"] == "server_restart" for e in record["events"])
     assert grade(record, scenario).to_dict()["total"] > 0
     assert recover_record(tmp_path / "call", recognizer) == record, "recovering twice changes nothing"
+
+
+def test_a_recording_that_cannot_be_mixed_is_noted_in_the_saved_record(tmp_path):
+    """The graded call is kept and the saved record.json (what the review page reads) says, in words,
+    which clip is missing; a later save keeps the note."""
+    data = load_scenario(FIXTURE).data
+    data = {**data, "direction": "outbound", "outbound": {"number": "13812345678", "outcome": "answered"},
+            "ivr": [], "queue": {"ring_interval_s": 3}}
+    clock = ManualClock()
+    live = LiveCall(data, call_dir=tmp_path / "out", recognizer=None, conversation=Conversation(data),
+                    clock=clock, tts_cache=tmp_path / "tts")
+    live.dial()
+    for _ in range(3):
+        clock.t += 3.5
+        live.tick()
+    said = [e for e in live.call.events if e["type"] == "caller_utterance"]
+    assert live.call.state.value == "talking" and said
+    live.hangup()
+    (tmp_path / "out" / said[0]["audio"]).unlink()     # the caller's first clip is lost before the mix
+    live.finish()
+    saved = json.loads((tmp_path / "out" / "record.json").read_text("utf-8"))
+    assert saved["warnings"] == ["录音合成失败：缺少客户第 1 句的音频"]
+    assert not (tmp_path / "out" / "recording.wav").exists()
+    live.save()
+    assert json.loads((tmp_path / "out" / "record.json").read_text("utf-8"))["warnings"] == saved["warnings"]

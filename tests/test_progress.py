@@ -32,7 +32,7 @@ def _practise(client, scenario_id, data):
                        headers={"X-CSRFToken": meta}).status_code == 200
 
 
-def test_progress_charts_weakest_areas_and_history(app, users, content):  # noqa: F811
+def test_progress_charts_weakest_areas_and_history(app, users, content):
     trainee = users[Role.TRAINEE]
     attempt = exam.start_attempt(db.session, trainee.id, mode="practice", level=5, count=30, timed=False)
     exam.submit(attempt)                                   # nothing answered: every area at 0 %
@@ -56,13 +56,13 @@ def test_progress_charts_weakest_areas_and_history(app, users, content):  # noqa
     assert "工单录入" in page and len(stats.history(trainee.id)) == 3
 
 
-def test_dashboard_lists_upcoming_sittings(app, users, sitting):  # noqa: F811
+def test_dashboard_lists_upcoming_sittings(app, users, sitting):
     service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])
     page = _client(app, "trainee1").get("/trainee").get_data(as_text=True)
     assert "2026年第4期四级鉴定" in page and "即将参加的鉴定" in page
 
 
-def test_staff_analytics_and_export(app, users, sitting):  # noqa: F811
+def test_staff_analytics_and_export(app, users, sitting):
     candidate = service.enrol(sitting, [users[Role.TRAINEE]], users[Role.ASSESSOR])[0]
     exam.submit(service.start_theory(candidate))
     index = next(i for i, p in enumerate(candidate.practical_plan) if p["type"] == "typing")

@@ -97,7 +97,7 @@ def test_long_host_label_is_a_400_not_a_500(client):
 # ---- override scores ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("points", ["sNaN", "NaN", "inf", "-Infinity", "1e999", "abc"])
-def test_override_with_an_odd_number_is_refused(app, users, content, points):  # noqa: F811
+def test_override_with_an_odd_number_is_refused(app, users, content, points):
     start = utcnow() - timedelta(minutes=5)
     sitting = service.create_sitting(users[Role.ASSESSOR], name="第1期", level=4, opens_at=start,
                                      closes_at=start + timedelta(hours=3))
@@ -119,7 +119,7 @@ def test_override_with_an_odd_number_is_refused(app, users, content, points):  #
 # ---- /verify --------------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def certified(app, users, content):  # noqa: F811
+def certified(app, users, content):
     start = utcnow() - timedelta(minutes=5)
     sitting = service.create_sitting(users[Role.ASSESSOR], name="第2期", level=4, opens_at=start,
                                      closes_at=start + timedelta(hours=3))

@@ -73,7 +73,7 @@ def _published_candidate(users, sitting, name: str) -> SittingCandidate:
 
 
 @pytest.fixture
-def markup_sitting(app, users, content):  # noqa: F811
+def markup_sitting(app, users, content):
     start = utcnow() - timedelta(minutes=5)
     return service.create_sitting(users[Role.ASSESSOR], name="第<b>4期", level=4, opens_at=start,
                                   closes_at=start + timedelta(hours=3))

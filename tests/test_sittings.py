@@ -40,8 +40,10 @@ def test_blueprints_weights_and_cumulative_draw():
     assert [d.type for d in drawn].count("live_call") == 2 and "c" in [d.scenario_id for d in drawn], \
         "a level-4 exam has at least one level-4 call"
     assert draw(blueprints[4], pool, seed=1) == drawn, "the same seed draws the same exam"
-    with pytest.raises(PracticalBlueprintError, match="场景库不足"):
+    with pytest.raises(PracticalBlueprintError, match="场景库不足") as too_few:
         draw(blueprints[3], pool, seed=1)
+    assert "模拟通话场景（三级" in str(too_few.value), "the assessor reads task and level names, not codes"
+    assert "live_call" not in str(too_few.value) and "3级" not in str(too_few.value)
 
 
 def test_enrolment_draws_each_candidate_a_practical_exam(app, users, make_user, sitting):

@@ -10,7 +10,7 @@ import pytest
 from softphone_sim import cti, ivr, workorder
 from softphone_sim.acd import AcdQueue
 from softphone_sim.call import Call, CallState, InvalidAction
-from softphone_sim.recording import mix
+from softphone_sim.recording import RecordingError, mix
 
 
 class FakeClock:
@@ -193,3 +193,17 @@ def test_recording_mixes_both_sides_on_the_record_clock(tmp_path, clock):
     sec = lambda a, b, ch: ch[int(a * 16000):int(b * 16000)].mean()  # noqa: E731
     assert sec(0.6, 1.4, left) > 1000 and sec(0.6, 1.4, right) < 10      # caller on the left only
     assert sec(2.1, 2.9, right) > 1000 and sec(2.1, 2.9, left) < 10      # agent on the right only
+
+
+def test_a_missing_or_unreadable_clip_is_named_in_words(tmp_path, clock):
+    _tone(tmp_path / "caller1.wav", 1.0, 440)
+    (tmp_path / "agent.wav").write_bytes(b"not audio at all")
+    call = talking_call(clock)
+    call.caller_utterance(turn="t1", text="你好", spoken="你好", audio="caller1.wav", start=0.5, end=1.5)
+    call.caller_utterance(turn="t2", text="查话费", spoken="查话费", audio="caller2.wav", start=4.0, end=5.0)
+    with pytest.raises(RecordingError, match=r"^缺少客户第 2 句的音频$"):
+        mix(call.to_record(), tmp_path, tmp_path / "mix.wav")
+    _tone(tmp_path / "caller2.wav", 1.0, 440)
+    call.agent_utterance(start=6.0, end=7.0, audio="agent.wav", transcript={"text": ""})
+    with pytest.raises(RecordingError, match=r"^考生第 1 句的音频无法读取$"):
+        mix(call.to_record(), tmp_path, tmp_path / "mix.wav")

@@ -12,8 +12,7 @@ from exams.models import Attempt, BankQuestion
 from simulator.auth.models import Role
 from simulator.extensions import db
 from tests.bank_factory import write_bank
-from tests.helpers import submit
-from tests.test_theory_web import META_CSRF, _client, _post_json, _start_mock
+from tests.helpers import META_CSRF, post_json, signed_in, start_mock, submit
 
 JUDGE = {"T": "正确", "F": "错误"}
 
@@ -36,7 +35,7 @@ def _palette_classes(page: str, position: int) -> set[str]:
 
 
 def test_practice_feedback_spells_out_choice_key_and_mark_and_the_palette_marks_wrong(app, bank, users):
-    client = _client(app, users[Role.TRAINEE])
+    client = signed_in(app, users[Role.TRAINEE])
     resp = submit(client, "/theory/start/practice", {"level": "5", "area": "etiquette", "count": "30",
                                                      "feedback": "immediate"}, form_url="/theory/")
     url = resp.headers["Location"]
@@ -46,13 +45,13 @@ def test_practice_feedback_spells_out_choice_key_and_mark_and_the_palette_marks_
     wrong, right = judges[0], judges[1]
     key_wrong, key_right = keys[paper[wrong]["q"]][0], keys[paper[right]["q"]][0]
     chosen = "F" if key_wrong == "T" else "T"
-    assert _post_json(client, url + "/answer", {"position": wrong, "response": [chosen]}, token).status_code == 200
-    assert _post_json(client, url + "/answer", {"position": right, "response": [key_right]}, token).status_code == 200
+    assert post_json(client, url + "/answer", {"position": wrong, "response": [chosen]}, token).status_code == 200
+    assert post_json(client, url + "/answer", {"position": right, "response": [key_right]}, token).status_code == 200
 
-    feedback = _post_json(client, url + "/check", {"position": wrong}, token).json["feedback"]
+    feedback = post_json(client, url + "/check", {"position": wrong}, token).json["feedback"]
     assert feedback["summary"] == f"你选：{JUDGE[chosen]} · 答案：{JUDGE[key_wrong]} · ✗"
     assert feedback["correct"] is False and feedback["source"].startswith("《")
-    ok = _post_json(client, url + "/check", {"position": right}, token).json["feedback"]
+    ok = post_json(client, url + "/check", {"position": right}, token).json["feedback"]
     assert ok["summary"] == f"你选：{JUDGE[key_right]} · 答案：{JUDGE[key_right]} · ✓"
 
     page = client.get(url).get_data(as_text=True)
@@ -65,15 +64,15 @@ def test_practice_feedback_spells_out_choice_key_and_mark_and_the_palette_marks_
 
 
 def test_a_mock_paper_has_no_wrong_marks_while_open_and_its_result_is_unambiguous(app, bank, users):
-    client = _client(app, users[Role.TRAINEE])
-    url, page, token = _start_mock(client)
+    client = signed_in(app, users[Role.TRAINEE])
+    url, page, token = start_mock(client)
     body = page.get_data(as_text=True)
     assert "legend-wrong" not in body and "你选" not in body        # closed book: no feedback before the end
     paper, keys = _paper(app)
     position = next(i for i, d in enumerate(paper) if d["type"] == "judge")
     key = keys[paper[position]["q"]][0]
     chosen = "F" if key == "T" else "T"
-    assert _post_json(client, url + "/answer", {"position": position, "response": [chosen]}, token).status_code == 200
+    assert post_json(client, url + "/answer", {"position": position, "response": [chosen]}, token).status_code == 200
     assert client.post(url + "/submit", data={"csrf_token": token}).status_code == 302
     result = client.get(url + "/result").get_data(as_text=True)
     assert f"你选：{JUDGE[chosen]} · 答案：{JUDGE[key]} · ✗" in result

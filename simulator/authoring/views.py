@@ -30,6 +30,7 @@ from .wording import (
     intent_words,
     kind_label,
     line_label,
+    sources_words,
     voice_choices,
     voice_label,
 )
@@ -82,7 +83,7 @@ def _labels():
     return {"SITUATION_LABELS": SITUATION_LABELS, "TASK_LABELS": TASK_LABELS, "LEVEL_LABELS": LEVEL_LABELS,
             "DIRECTION_WORDS": DIRECTION_WORDS, "actions_words": actions_words, "kind_label": kind_label,
             "intent_words": intent_words,
-            "line_label": line_label, "voice_label": voice_label}
+            "line_label": line_label, "voice_label": voice_label, "sources_words": sources_words}
 
 
 def _latest(scenario_id: str) -> ScenarioVersion:
@@ -328,9 +329,9 @@ def try_it(scenario_id: str):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     row = _latest(scenario_id)
-    if row.task != "live_call":
-        flash("只有模拟通话类场景可以试打。", "error")
-        return redirect(url_for(".detail", scenario_id=scenario_id))
+    if row.task != "live_call":       # a recording review, typing task or case is tried on its task page
+        task = service.start_task(current_user, row, mode="practice")
+        return redirect(url_for("practical.task_page", call_id=task.id))
     call = service.start_call(current_user, row, mode="practice")
     return redirect(url_for("practical.call_page", call_id=call.id))
 

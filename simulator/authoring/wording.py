@@ -2,6 +2,7 @@
 so the authoring pages never show the YAML's internal names."""
 from __future__ import annotations
 
+from exams.question_bank import source_title
 from softphone_sim import PERSONAS
 from softphone_sim.line import CONDITIONS, parse_condition
 from softphone_sim.line import LABELS as LINE_NAMES
@@ -26,6 +27,11 @@ DIFFICULTY_WORDS = {1: "易", 2: "中", 3: "难"}
 def voice_label(name: str | None) -> str:
     persona = PERSONAS.get(name or "calm")
     return persona.label if persona else "自定义声音"
+
+
+def sources_words(sources) -> str:
+    """The scenario's reference documents by title (the YAML names the corpus files, 001_ab75….txt)."""
+    return "、".join(source_title(str(s)) for s in (sources or [])) or "（未注明）"
 
 
 def line_label(spec) -> str:

@@ -13,6 +13,7 @@ browser or a killed server loses nothing already acknowledged.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -31,6 +32,8 @@ from ..call import Call, CallState, InvalidAction
 from ..render import render_line
 from .listener import BYTES_PER_SECOND, AgentAudio, Caption, Recognised
 from .turns import HangUp, NoReply, Overtalk, Respond, TurnSettings, TurnTaking
+
+log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 CLOSINGS = {"caller_hangs_up": "farewell", "waits_for_agent": "waits"}
@@ -599,11 +602,14 @@ class LiveCall:
                 self.audio.close()
                 self._emit("finished")
                 record = self.record()
+        from ..recording import RecordingError, mix
         try:
-            from ..recording import mix
             mix(record, self.dir, self.dir / "recording.wav")
-        except Exception as exc:   # a missing clip must not lose the graded call
+        except RecordingError as exc:   # a missing clip must not lose the graded call
             record.setdefault("warnings", []).append(f"录音合成失败：{exc}")
+        except Exception:              # nor may anything else; the reviewer reads words, the log the details
+            log.exception("mixing the recording of call %s failed", self.call_id)
+            record.setdefault("warnings", []).append("录音合成失败：合成时出错（详情见服务器日志）")
         self._recording_warnings = record.get("warnings") or []
         write_json_atomic(self.dir / "record.json", record)
         if grade is not None:

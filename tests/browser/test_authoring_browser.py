@@ -1,5 +1,5 @@
 """Scenario authoring in a real browser: an empty required field is refused with its own Chinese
-message (static/js/validity.js under the page's CSP), not the browser's English tooltip, and
+message (static/js/app.js under the page's CSP), not the browser's English tooltip, and
 「只检查不保存」 checks the new-scenario form without saving it."""
 from __future__ import annotations
 
