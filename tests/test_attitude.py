@@ -227,7 +227,7 @@ def test_a_bare_farewell_is_not_a_closing():
 # Written from the recogniser's typical slips on the product voice (one syllable misheard, commas where a
 # speaker paused), not from the data file.
 
-@pytest.mark.parametrize("heard", ["那您早干嘛去呢？", "我都跟您讲过多少便了", "您到底想干什么呀"])
+@pytest.mark.parametrize("heard", ["那您早干嘛去呢？", "我都跟您讲过多少便了", "您到底想干什么呀", "你那边太吵了，大点生！"])
 def test_an_expression_heard_one_character_off_waits_for_the_assessor(heard):
     hits = find(heard)
     assert hits, heard

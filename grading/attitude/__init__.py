@@ -71,6 +71,7 @@ class AttitudeData:
 # the assessor.
 # Only fixed expressions: one character off a pattern with wildcards matches half of polite speech.
 NEAR_MIN_CHARS = 5
+HOMOPHONE_MIN_CHARS = 3      # shorter expressions only with a true homophone (「大点声」 heard 「大点生」)
 _PLAIN = re.compile(r"^[\u3400-\u9fff]+$")
 
 
@@ -116,7 +117,7 @@ def _expand(items, limit: int) -> list[str] | None:
 
 @lru_cache(maxsize=512)
 def _fixed_expressions(source: str) -> tuple[str, ...]:
-    """The fixed texts (at least ``NEAR_MIN_CHARS`` long) of a pattern's top-level alternatives that match
+    """The fixed texts (at least ``HOMOPHONE_MIN_CHARS`` long) of a pattern's top-level alternatives that match
     a small finite set of strings; alternatives with wildcards are left out."""
     from re import _constants as C  # type: ignore[attr-defined]
     from re import _parser  # type: ignore[attr-defined]
@@ -126,7 +127,7 @@ def _fixed_expressions(source: str) -> tuple[str, ...]:
     out: list[str] = []
     for branch in branches:
         texts = _expand(branch, _MAX_EXPANSIONS) or []
-        out.extend(t for t in texts if len(t) >= NEAR_MIN_CHARS and _PLAIN.match(t))
+        out.extend(t for t in texts if len(t) >= HOMOPHONE_MIN_CHARS and _PLAIN.match(t))
     return tuple(dict.fromkeys(out))
 
 
@@ -153,6 +154,14 @@ def sounds_close(a: str, b: str) -> bool:
     return (ia != "" and ia == ib) or fa == fb
 
 
+def homophones(a: str, b: str) -> bool:
+    """The same toneless reading, or one merged by common accents (zh/z, n/l, -ng/-n)."""
+    from grading.rubric.matching import _fuzzy, _primary_reading
+
+    ra, rb = _primary_reading(a), _primary_reading(b)
+    return ra == rb or _fuzzy(ra) == _fuzzy(rb)
+
+
 def _near_hits(p: Pattern, clause: str, offset: int) -> list[Hit]:
     out = []
     for phrase in _fixed_expressions(p.regex.pattern):
@@ -161,7 +170,9 @@ def _near_hits(p: Pattern, clause: str, offset: int) -> list[Hit]:
             window = clause[i:i + n]
             diff = [(a, b) for a, b in zip(window, phrase, strict=True) if a != b]
             # 您 for 你 is the polite form of the expression, not a slip of the recogniser; a slip sounds alike
-            if len(diff) == 1 and set(diff[0]) != {"你", "您"} and sounds_close(*diff[0]):
+            if len(diff) != 1 or set(diff[0]) == {"你", "您"}:
+                continue
+            if sounds_close(*diff[0]) if n >= NEAR_MIN_CHARS else homophones(*diff[0]):
                 out.append(Hit(p, offset + i, offset + i + n, window, near=True))
     return out
 
