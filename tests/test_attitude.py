@@ -10,6 +10,8 @@ from scenarios.simulate import simulate_call
 from tests.rubric_helpers import Call, scenario
 
 RUDE = [  # (sentence, kind)
+    ("下回您自己看仔细点", "blame"),
+    ("再不出声我就挂电话了", "reproach"),
     ("您是听不明白吗？", "reproach"),
     ("我都跟您讲了好几遍了", "reproach"),
     ("这么简单的事也不会？", "reproach"),
@@ -56,6 +58,8 @@ RUDE = [  # (sentence, kind)
     ("谢谢您。您可真会算计啊", "sarcasm"),    # a 谢谢 in another sentence excuses nothing
 ]
 POLITE = [
+    "温馨提示您，下次办理前可以先核对一下订单信息。",
+    "您好，请问能听到我说话吗？如果您不方便说话，请稍后再来电。",
     "您好，工号2046，请问有什么可以帮您？",
     "我复述一下您的问题，您是说宽带从昨天开始就上不了网，对吗？",
     "非常理解您的心情，给您添麻烦了，真的很抱歉。",
@@ -227,7 +231,8 @@ def test_a_bare_farewell_is_not_a_closing():
 # Written from the recogniser's typical slips on the product voice (one syllable misheard, commas where a
 # speaker paused), not from the data file.
 
-@pytest.mark.parametrize("heard", ["那您早干嘛去呢？", "我都跟您讲过多少便了", "您到底想干什么呀", "你那边太吵了，大点生！"])
+@pytest.mark.parametrize("heard", ["那您早干嘛去呢？", "我都跟您讲过多少便了", "您到底想干什么呀",
+                                   "你那边太吵了，大点生！"])
 def test_an_expression_heard_one_character_off_waits_for_the_assessor(heard):
     hits = find(heard)
     assert hits, heard
