@@ -62,6 +62,9 @@ class RedisFuture:
         self._cancelled.set()
         return True
 
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
     def result(self, timeout: float | None = None):
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._cancelled.is_set():
