@@ -180,6 +180,17 @@ class SimulatedTrainee:
                 raise TimeoutError(f"{self.username}: nothing happened on the call for {self.timeout_s:g} s; "
                                    f"last events {[e['type'] for _t, e in self.events[-8:]]}")
 
+    def _catch_up(self) -> None:
+        """A microphone keeps recording while uploads are slow: the audio the browser's outbox still holds
+        is the silence recorded meanwhile, so speech starting now lies at the microphone's position now,
+        not where the uploads have got to. Without this, on a slow server the simulated trainee's words
+        were placed seconds earlier on the call's audio timeline than they were said."""
+        if self._clock0 is None:
+            return
+        behind = int((time.perf_counter() - self._clock0) / CHUNK_S) - self.seq
+        if behind > 0:
+            self._stream(silence(behind * CHUNK_S))
+
     def _lines(self) -> list[tuple[float, dict]]:
         return [(t, e) for t, e in self.events if e["type"] == "caller_line"]
 
@@ -273,9 +284,13 @@ class SimulatedTrainee:
             self._speech[id(answer)] = pcm
             line = self._wait_for_next_line(line, answer)
         pcm = self._speech.get(id(answer)) or self._prepare(answer)
+        self._catch_up()
         start = self.audio_sent_s
         self._stream(pcm)
-        self.spoken.append(Spoken(answer, line, start, start + len(pcm) / (RATE * 2), time.perf_counter()))
+        end = start + len(pcm) / (RATE * 2)
+        # when the speech ended, on the microphone's clock (later uploads do not move it)
+        assert self._clock0 is not None
+        self.spoken.append(Spoken(answer, line, start, end, self._clock0 + end))
         return line
 
     def _prepare(self, answer: Answer) -> bytes:

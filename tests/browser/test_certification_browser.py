@@ -185,8 +185,8 @@ def _assessor_reviews_overrides_and_publishes(page, sitting_url: str) -> str:
     assert section.locator("li.agent").count() >= 1 and section.locator("li.caller").count() >= 1
     # The assessor settles the item the recogniser was least sure of: the one flagged for review with the
     # most points at stake (in this flow usually the opening, where ASR heard 工号 as a near-homophone).
-    rows = section.locator("tr.verdict-review form.override")
-    rows = rows if rows.count() else section.locator("form.override")
+    rows = section.locator("tr.verdict-review form.override:has(input[name=points])")
+    rows = rows if rows.count() else section.locator("form.override:has(input[name=points])")
     gaps = []
     for i in range(rows.count()):
         points = rows.nth(i).locator("input[name=points]")
@@ -198,8 +198,8 @@ def _assessor_reviews_overrides_and_publishes(page, sitting_url: str) -> str:
     item_id = target.locator("input[name=item_id]").input_value()
     top = target.locator("input[name=points]").get_attribute("max")
     target.locator("input[name=reason]").fill("")
-    target.locator("button").click()                       # no reason: refused
-    page.wait_for_url(review_url)
+    target.locator("button").click()                       # no reason: refused (400, the review page again)
+    page.wait_for_load_state()
     assert "理由" in page.text_content("main")
     target = page.locator(f"[data-testid=practical-item-{call}] form.override:has(input[value='{item_id}'])")
     target.locator("input[name=points]").fill(top)

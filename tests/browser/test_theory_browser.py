@@ -78,7 +78,7 @@ def test_two_tabs_the_stale_tab_shows_the_current_answer_and_can_answer_again(br
     tab_b = context.new_page()
     tab_b.set_default_timeout(15000)
     tab_b.goto(tab_a.url)                          # both tabs show question 1 unanswered
-    saved = "document.getElementById('save-state').textContent === '已保存'"
+    saved = "() => document.getElementById('save-state').textContent === '已保存'"
 
     q1_a = tab_a.locator("[data-testid=question-1] .options input")
     first = q1_a.nth(0).get_attribute("value")
