@@ -261,13 +261,20 @@ def test_outbound_call_dials_rings_and_the_customer_speaks_first(recognizer, tmp
     assert [e["turn"] for e in live.call.events if e["type"] == "caller_utterance"] == ["t1"]
 
 
-@pytest.mark.parametrize("outcome", ["busy", "no_answer"])
-def test_outbound_call_that_nobody_answers_goes_to_wrap_up(recognizer, tmp_path, outcome):
+def outbound_call(tmp_path, outcome: str, recognizer, **extra):
+    """The fixture scenario as an outbound call whose callee ``outcome``s, on a manual clock."""
     data = load_scenario(FIXTURE).data
-    data = {**data, "direction": "outbound", "outbound": {"number": "13812345678", "outcome": outcome}, "ivr": []}
+    data = {**data, "direction": "outbound", "outbound": {"number": "13812345678", "outcome": outcome}, "ivr": [],
+            **extra}
     clock = ManualClock()
     live = LiveCall(data, call_dir=tmp_path / "out", recognizer=recognizer, conversation=Conversation(data),
                     clock=clock, tts_cache=tmp_path / "tts")
+    return live, clock
+
+
+@pytest.mark.parametrize("outcome", ["busy", "no_answer"])
+def test_outbound_call_that_nobody_answers_goes_to_wrap_up(recognizer, tmp_path, outcome):
+    live, clock = outbound_call(tmp_path, outcome, recognizer)
     live.dial()
     for _ in range(10):
         clock.t += 3.0
@@ -309,12 +316,7 @@ def test_a_call_lost_with_its_process_is_completed_from_its_audio(scenario, reco
 def test_a_recording_that_cannot_be_mixed_is_noted_in_the_saved_record(tmp_path):
     """The graded call is kept and the saved record.json (what the review page reads) says, in words,
     which clip is missing; a later save keeps the note."""
-    data = load_scenario(FIXTURE).data
-    data = {**data, "direction": "outbound", "outbound": {"number": "13812345678", "outcome": "answered"},
-            "ivr": [], "queue": {"ring_interval_s": 3}}
-    clock = ManualClock()
-    live = LiveCall(data, call_dir=tmp_path / "out", recognizer=None, conversation=Conversation(data),
-                    clock=clock, tts_cache=tmp_path / "tts")
+    live, clock = outbound_call(tmp_path, "answered", None, queue={"ring_interval_s": 3})
     live.dial()
     for _ in range(3):
         clock.t += 3.5
