@@ -142,24 +142,23 @@ def _split_syllable(syllable: str) -> tuple[str, str]:
     return "", syllable
 
 
-def sounds_close(a: str, b: str) -> bool:
-    """Could a recogniser hear ``a`` as ``b``? The same toneless reading, a merged one (zh/z, n/l, -ng/-n),
-    or the same initial or the same final (了/冷, 呢/了, 您/宁; not 说/有 or 不/果)."""
-    from grading.rubric.matching import _fuzzy, _primary_reading
-
-    ra, rb = _primary_reading(a), _primary_reading(b)
-    if ra == rb or _fuzzy(ra) == _fuzzy(rb):
-        return True
-    (ia, fa), (ib, fb) = _split_syllable(ra), _split_syllable(rb)
-    return (ia != "" and ia == ib) or fa == fb
-
-
 def homophones(a: str, b: str) -> bool:
     """The same toneless reading, or one merged by common accents (zh/z, n/l, -ng/-n)."""
     from grading.rubric.matching import _fuzzy, _primary_reading
 
     ra, rb = _primary_reading(a), _primary_reading(b)
     return ra == rb or _fuzzy(ra) == _fuzzy(rb)
+
+
+def sounds_close(a: str, b: str) -> bool:
+    """Could a recogniser hear ``a`` as ``b``? Homophones, or the same initial or the same final
+    (了/冷, 呢/了, 您/宁; not 说/有 or 不/果)."""
+    from grading.rubric.matching import _primary_reading
+
+    if homophones(a, b):
+        return True
+    (ia, fa), (ib, fb) = _split_syllable(_primary_reading(a)), _split_syllable(_primary_reading(b))
+    return (ia != "" and ia == ib) or fa == fb
 
 
 def _near_hits(p: Pattern, clause: str, offset: int) -> list[Hit]:
