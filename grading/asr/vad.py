@@ -74,11 +74,10 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
-class SpeechEnded:
+class UtteranceSpan:
     index: int
     start: float
     end: float          # stream seconds where speech stopped (before the closing silence)
-    forced: bool = False  # cut because it grew too long, not because the speaker paused
     previous_end: float = 0.0   # where the utterance before this one stopped (0 for the first)
 
     def span(self, total_samples: int) -> tuple[int, int]:
@@ -86,16 +85,14 @@ class SpeechEnded:
 
 
 @dataclass(frozen=True)
-class SpeechPaused:
+class SpeechEnded(UtteranceSpan):
+    forced: bool = False  # cut because it grew too long, not because the speaker paused
+
+
+@dataclass(frozen=True)
+class SpeechPaused(UtteranceSpan):
     """The speaker has been quiet for ``VadSettings.early_gap_s`` inside utterance ``index``: if the quiet
     lasts, the utterance will end exactly here (same start, end and span), so its decoding may begin now."""
-    index: int
-    start: float
-    end: float
-    previous_end: float = 0.0
-
-    def span(self, total_samples: int) -> tuple[int, int]:
-        return decode_span(self.start, self.end, self.previous_end, total_samples)
 
 
 def decode_span(start_s: float, end_s: float, previous_end_s: float, total_samples: int) -> tuple[int, int]:
