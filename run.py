@@ -25,6 +25,7 @@ def main() -> None:
         if recovered:
             print(f"closed {recovered} call(s) left live by the previous server process, graded on what was recorded")
     start_sweeper(app)
+    _warm_up_in_background(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     threads = int(os.environ.get("WAITRESS_THREADS", "16"))
@@ -37,6 +38,20 @@ def main() -> None:
     print(f"serving on http://{host}:{port}  (Ctrl+C to stop)", flush=True)
     serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
           ident="call-center-simulator")
+
+
+def _warm_up_in_background(app) -> None:
+    import threading
+
+    from simulator.practical.service import warm_up
+
+    def run() -> None:
+        try:
+            warm_up(app.config["ASR_ENGINE"])
+        except Exception as exc:        # no model yet: the first call reports it in words, as before
+            app.logger.warning("live-call warm-up skipped: %s", exc)
+
+    threading.Thread(target=run, name="warm-up", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config_module.from_env(Path(app.instance_path)))
     else:
         app.config.from_mapping(config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config_module.engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS"))
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         app.logger.setLevel(logging.INFO)

@@ -25,6 +25,13 @@ def database_url(raw: str | None, instance_path: Path) -> str:
     return raw
 
 
+def engine_options(url: str, given: Mapping | None = None) -> dict:
+    """A server database drops idle connections (restarts, timeouts): each is checked on checkout. A
+    SQLite file cannot drop one, and the check was one more query on every request (each live-call audio
+    chunk, four a second per call)."""
+    return {"pool_pre_ping": not url.startswith("sqlite"), **(given or {})}
+
+
 def persistent_secret_key(instance_path: Path) -> str:
     """A random key kept in instance/ so sessions survive restarts without configuration."""
     path = instance_path / "secret_key"
@@ -39,10 +46,11 @@ def persistent_secret_key(instance_path: Path) -> str:
 
 def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
     env = os.environ if env is None else env
+    url = database_url(env.get("DATABASE_URL"), instance_path)
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or persistent_secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},     # completed by engine_options() for the database in use
         # Upload limit for imports and answer audio; larger bodies get a friendly 413.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # JSON API bodies (answers, drafts, call actions) are small; a larger one is refused with 413.

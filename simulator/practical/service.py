@@ -64,6 +64,19 @@ def _make_room(user) -> None:
     db.session.commit()
 
 
+def warm_up(engine: str) -> None:
+    """Load what the first live call would otherwise load inside a request, under its lock: the speech
+    model, the voice-activity detector and the pinyin dictionaries the caller's branch matching reads
+    (about 1 s in all; measured on the live-call benchmark as the first call's one slow chunk)."""
+    from grading.asr import get_recognizer
+    from grading.asr.vad import silero_session
+    from grading.rubric.matching import readings
+
+    readings("您好请问")
+    silero_session()
+    get_recognizer(engine)
+
+
 def start_call(user, version: ScenarioVersion, *, mode: str = "practice") -> PracticalCall:
     from grading.asr import get_recognizer
     from scenarios import Conversation
