@@ -162,7 +162,11 @@ class SimulatedTrainee:
     # ---- the microphone in real time ------------------------------------------------------------
 
     def _stream(self, pcm: bytes, until=None) -> None:
-        """Send ``pcm`` at real-time pace, then silence while ``until()`` is false."""
+        """Send ``pcm`` at real-time pace, then silence while ``until()`` is false. A microphone delivers
+        whole chunks: the last one is filled with the silence recorded after ``pcm`` (sending it short
+        put the rest of the call's audio behind the microphone's clock, a little more after each answer)."""
+        if len(pcm) % CHUNK_BYTES:
+            pcm += bytes(CHUNK_BYTES - len(pcm) % CHUNK_BYTES)
         chunks = [pcm[i:i + CHUNK_BYTES] for i in range(0, len(pcm), CHUNK_BYTES)]
         k = 0
         while k < len(chunks) or (until is not None and not until()):
@@ -288,9 +292,10 @@ class SimulatedTrainee:
         start = self.audio_sent_s
         self._stream(pcm)
         end = start + len(pcm) / (RATE * 2)
-        # when the speech ended, on the microphone's clock (later uploads do not move it)
+        # when the speech ended, on the microphone's clock (later uploads do not move it); a browser sends a
+        # chunk once it is recorded, so the first chunk, sent at clock0, was recorded in the 250 ms before
         assert self._clock0 is not None
-        self.spoken.append(Spoken(answer, line, start, end, self._clock0 + end))
+        self.spoken.append(Spoken(answer, line, start, end, self._clock0 - CHUNK_S + end))
         return line
 
     def _prepare(self, answer: Answer) -> bytes:
