@@ -117,7 +117,8 @@ def test_batching_returns_each_call_its_own_transcripts_in_order(whisper, tmp_pa
 
 def test_finals_go_before_captions_and_a_caption_nobody_wants_is_dropped(whisper):
     from grading.asr.service import AsrJob
-    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False)
+    # one decoder: the order of its batches is the queue's priority (two would take both at once)
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False, decoders=1)
     first, second = (load_audio(HUMAN_DIR / c).float32 for c in CALL_CLIPS[0])
     wanted = {"still": True}
     caption = service.submit(AsrJob("caption", first, wanted=lambda: wanted["still"]))
@@ -156,6 +157,26 @@ def test_a_pause_starts_decoding_early_and_the_final_is_that_decode(whisper, tmp
     assert len(got) == 1 and cer(REFS["aishell1_BAC009S0764W0124.wav"]["reference_text"], text(got[0])) <= 0.2
     assert got[0].segments == early.future.result()
     assert service.batches == [("final", 1)], "the utterance was decoded once, at its pause"
+    service.close()
+
+
+def test_the_chunk_that_ends_an_utterance_can_carry_its_early_final(whisper, tmp_path):
+    """With the early decode back, the request that delivered the ending chunk finishes the final itself
+    (no worker thread involved), so its answer already holds the transcript."""
+    from grading.asr.vad import SpeechEnded, SpeechPaused
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0))
+    audio = AgentAudio(tmp_path / "call", whisper, durable=False, service=service, call_id="quick")
+    data = pcm("aishell1_BAC009S0764W0124.wav") + SILENCE
+    at = stream_until(audio, data, SpeechPaused)
+    assert not audio.run_ready(), "nothing has ended yet"
+    assert audio._early is not None
+    audio._early.future.result(timeout=900)
+    stream_until(audio, data[at:], SpeechEnded)
+    applied: list = []
+    assert audio.run_ready(apply=applied.extend)
+    got = finals(applied)
+    assert len(got) == 1 and cer(REFS["aishell1_BAC009S0764W0124.wav"]["reference_text"], text(got[0])) <= 0.2
+    assert audio.pending_jobs() == 0 and not audio.run_ready()
     service.close()
 
 
@@ -203,18 +224,99 @@ def redis_server():
         yield server
 
 
-def test_redis_is_idle_only_with_no_final_waiting(redis_server):
-    """Early decodes go to workers only when no final waits: the busy case must say so."""
-    from grading.asr.redis_queue import RedisService
+def test_redis_has_spare_capacity_only_while_a_worker_is_free(redis_server):
+    """Early decodes and captions go to workers only while fewer finals wait than workers are alive."""
+    from grading.asr.redis_queue import RedisService, RedisWorker
     from grading.asr.service import AsrJob
-    service = RedisService(redis_server.url, ServiceSettings(redis_url=redis_server.url, workers=1))
-    assert service.idle()
-    service.submit(AsrJob("caption", load_audio(HUMAN_DIR / "masr_test.wav").float32))
-    assert service.idle(), "a waiting caption is not work that an early decode would delay"
-    service.submit(AsrJob("final", load_audio(HUMAN_DIR / "masr_test.wav").float32))
-    assert not service.idle()
+    settings = ServiceSettings(redis_url=redis_server.url, workers=1)
+    samples = load_audio(HUMAN_DIR / "masr_test.wav").float32
+    assert not RedisService(redis_server.url, settings).spare(), "no worker alive: nobody to decode it"
+    RedisWorker(redis_server.url, None, name="one", settings=settings).heartbeat()
+    service = RedisService(redis_server.url, settings)
+    assert service.spare()
+    service.submit(AsrJob("caption", samples))
+    assert service.spare(), "a waiting caption is not work that an early decode would delay"
+    service.submit(AsrJob("final", samples))
+    assert not service.spare(), "the one worker has a final to decode"
+    RedisWorker(redis_server.url, None, name="two", settings=settings).heartbeat()
+    assert RedisService(redis_server.url, settings).spare(), "a second worker is free"
     redis_server.stop()
-    assert not service.idle(), "an unreachable Redis is not idle"
+    assert not service.spare(), "an unreachable Redis has no spare capacity"
+
+
+def test_a_worker_skips_a_job_its_caller_cancelled(whisper, redis_server):
+    """An early decode whose speaker went on is cancelled: the worker acknowledges it without decoding."""
+    import redis
+
+    from grading.asr.redis_queue import FINALS, GROUP, RedisService, RedisWorker
+    from grading.asr.service import AsrJob
+    settings = ServiceSettings(redis_url=redis_server.url, workers=1, batch_wait_s=0.0)
+    service = RedisService(redis_server.url, settings)
+    samples = load_audio(HUMAN_DIR / "masr_test.wav").float32
+    dropped = service.submit(AsrJob("final", samples, call_id="thinker"))
+    kept = service.submit(AsrJob("final", samples, call_id="other"))
+    dropped.cancel()
+    worker = RedisWorker(redis_server.url, whisper, name="w", settings=settings)
+    assert worker.step(block_ms=100) == 1 and worker.skipped == 1
+    assert cer(REFS["masr_test.wav"]["reference_text"], "".join(s.text for s in kept.result(timeout=60))) <= 0.4
+    client = redis.Redis.from_url(redis_server.url)
+    assert client.xlen(FINALS) == 0 and client.xpending(FINALS, GROUP)["pending"] == 0
+    assert not client.exists(dropped.key), "no transcript was made for the cancelled job"
+
+
+class GatedRecognizer:
+    """The real recogniser, except that a batch holding the audio at ``hold_offset`` waits for ``gate``:
+    a decode that takes as long as the test wants."""
+
+    def __init__(self, recognizer, hold_offset: float):
+        self.recognizer, self.hold_offset = recognizer, hold_offset
+        self.gate = threading.Event()
+
+    def decode_batch(self, items, **options):
+        if any(offset == self.hold_offset for _s, offset in items):
+            assert self.gate.wait(timeout=600)
+        return self.recognizer.decode_batch(items, **options)
+
+
+def test_a_long_decode_does_not_hold_up_another_calls_final(whisper):
+    from grading.asr.service import AsrJob
+    gated = GatedRecognizer(whisper, hold_offset=99.0)
+    service = BatchingService(gated, ServiceSettings(batch_max=8, batch_wait_s=0.0), decoders=2)
+    samples = load_audio(HUMAN_DIR / "masr_test.wav").float32
+    slow = service.submit(AsrJob("final", samples, offset=99.0, call_id="long"))
+    while not service.status()["decoding"]:
+        time.sleep(0.01)
+    assert service.spare(), "one of the two decoders is still free"
+    quick = service.submit(AsrJob("final", samples, call_id="short"))
+    heard = "".join(s.text for s in quick.result(timeout=600))
+    assert not slow.done(), "the other call's final came back while the long decode still ran"
+    assert cer(REFS["masr_test.wav"]["reference_text"], heard) <= 0.4
+    gated.gate.set()
+    assert slow.result(timeout=600)[0].start >= 99.0
+    service.close()
+
+
+def test_no_caption_is_asked_of_a_service_without_a_free_decoder(whisper, tmp_path):
+    """Captions are a courtesy: while finals wait, the utterance in progress is not captioned."""
+    from grading.asr.service import AsrJob
+    from softphone_sim.live.listener import Caption, Job
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False, decoders=1)
+    audio = AgentAudio(tmp_path / "call", whisper, durable=False, service=service, call_id="talker")
+    from grading.asr.vad import SpeechStarted
+    data = pcm("masr_test.wav")
+    at = stream_until(audio, data, SpeechStarted)
+    for i in range(at, at + 4 * CHUNK, CHUNK):             # a second more of the voice: still speaking
+        audio.receive(data[i:i + CHUNK])
+    assert audio.vad.speaking
+    caption_job = Job("caption", index=audio.vad.index, start=0, end=audio.samples)
+    service.submit(AsrJob("final", load_audio(HUMAN_DIR / "masr_test.wav").float32, call_id="other"))
+    assert audio.run_job(caption_job) == [] and service.pending() == 1, "no caption while a final waits"
+    service.start()
+    while service.pending() or service.status()["decoding"]:
+        time.sleep(0.01)
+    got = audio.run_job(caption_job)
+    assert got and isinstance(got[0], Caption) and got[0].text, "a free service captions again"
+    service.close()
 
 
 def start_worker(url: str, name: str, log: Path) -> subprocess.Popen:

@@ -32,12 +32,12 @@ def clip(name: str) -> np.ndarray:
 
 
 def test_in_process_status_shows_queued_jobs_then_the_batches_run(whisper):
-    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False)
+    service = BatchingService(whisper, ServiceSettings(batch_max=8, batch_wait_s=0.0), start=False, decoders=1)
     samples = clip("masr_test.wav")
     futures = [service.submit(AsrJob("final", samples)), service.submit(AsrJob("final", samples)),
                service.submit(AsrJob("caption", samples))]
-    assert service.status() == {"running": False, "queued": {"finals": 2, "captions": 1}, "decoding": False,
-                                "batches_run": 0, "last_batches": []}
+    assert service.status() == {"running": False, "queued": {"finals": 2, "captions": 1}, "decoding": 0,
+                                "decoders": 1, "batches_run": 0, "last_batches": []}
     service.start()
     for future in futures:
         future.result(timeout=900)

@@ -12,7 +12,8 @@ Redis address, not the web process's disk. The transcript comes back on a list p
 (``asr:result:<id>``, ``BLPOP`` by the waiting call, expiring after a few minutes).
 
 Keys: ``asr:finals`` and ``asr:captions`` (streams, group ``asr``), ``asr:result:<id>`` (lists),
-``asr:worker:<name>`` (heartbeat, expiring).
+``asr:worker:<name>`` (heartbeat, expiring), ``asr:cancel:<id>`` (a job its caller no longer wants),
+``asr:captioning`` (the worker whose turn it is to decode captions).
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 FINALS, CAPTIONS, GROUP = "asr:finals", "asr:captions", "asr"
 RESULT_TTL_S = 300
 HEARTBEAT_PREFIX = "asr:worker:"
+CANCEL_PREFIX = "asr:cancel:"
+CAPTIONING = "asr:captioning"  # held by the one worker decoding captions now
+CAPTION_TURN_MS = 5000         # ... and given up by itself if that worker dies
+WORKERS_CACHE_S = 2.0          # how long the web process trusts its count of live workers
 
 
 def _connect(url: str):
@@ -52,33 +57,54 @@ def _segments_from_json(data: str) -> list:
 
 
 class RedisFuture:
-    """The transcript of one job: ``result(timeout)`` waits for the worker's answer."""
+    """The transcript of one job: ``result(timeout)`` waits for the worker's answer. Cancelling also tells
+    the workers, which skip a cancelled job they have not started (an early decode whose speaker went on,
+    a caption whose utterance ended)."""
 
     def __init__(self, client, job_id: str):
         self.client, self.key = client, f"asr:result:{job_id}"
+        self.job_id = job_id
         self._cancelled = threading.Event()
+        self._reply: dict | None = None
 
     def cancel(self) -> bool:
-        self._cancelled.set()
+        if not self._cancelled.is_set():
+            self._cancelled.set()
+            try:
+                self.client.set(CANCEL_PREFIX + self.job_id, "1", px=RESULT_TTL_S * 1000)
+            except Exception:        # Redis unreachable: the worker decodes it and nobody reads the result
+                log.debug("could not mark %s cancelled", self.job_id)
         return True
 
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
 
+    def done(self) -> bool:
+        """The worker's answer is here (taken off Redis and kept, without waiting)."""
+        if self._reply is None and not self._cancelled.is_set():
+            try:
+                raw = self.client.lpop(self.key)
+            except Exception:
+                return False
+            if raw is not None:
+                self._reply = json.loads(raw)
+        return self._reply is not None
+
     def result(self, timeout: float | None = None):
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._cancelled.is_set():
+        while self._reply is None and not self._cancelled.is_set():
             left = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
             if left <= 0:
                 raise TimeoutError(f"no transcript for {self.key} within {timeout} s")
             got = self.client.blpop([self.key], timeout=max(0.01, left))
             if got is not None:
-                reply = json.loads(got[1])
-                if reply.get("error"):
-                    raise RuntimeError(reply["error"])
-                return _segments_from_json(reply["segments"])
-        from concurrent.futures import CancelledError
-        raise CancelledError()
+                self._reply = json.loads(got[1])
+        if self._reply is None:
+            from concurrent.futures import CancelledError
+            raise CancelledError()
+        if self._reply.get("error"):
+            raise RuntimeError(self._reply["error"])
+        return _segments_from_json(self._reply["segments"])
 
 
 class RedisService:
@@ -89,6 +115,7 @@ class RedisService:
         self.settings = settings or ServiceSettings.from_env()
         self.client = _connect(url)
         ensure_groups(self.client)
+        self._workers_seen = (0.0, 0)     # (monotonic time, live workers then)
 
     def submit(self, job: AsrJob) -> RedisFuture:
         job_id = uuid.uuid4().hex
@@ -100,13 +127,21 @@ class RedisService:
                          maxlen=200 if job.caption else 100_000, approximate=True)
         return RedisFuture(self.client, job_id)
 
-    def idle(self) -> bool:
-        """No final waiting or being decoded (acknowledged finals are deleted from the stream): spare
-        capacity for an early decode. An unreachable Redis is not idle."""
+    def spare(self) -> bool:
+        """Fewer finals waiting or being decoded (acknowledged finals are deleted from the stream) than
+        live workers: a worker is free for work that may be thrown away or is only nice to have (an early
+        decode, a caption). An unreachable Redis has no spare capacity."""
         try:
-            return int(self.client.xlen(FINALS)) == 0
+            return int(self.client.xlen(FINALS)) < self._live_workers()
         except Exception:
             return False
+
+    def _live_workers(self) -> int:
+        seen_at, count = self._workers_seen
+        if time.monotonic() - seen_at > WORKERS_CACHE_S:
+            count = len(self.workers())
+            self._workers_seen = (time.monotonic(), count)
+        return count
 
     def workers(self) -> list[str]:
         return sorted(k.decode().removeprefix(HEARTBEAT_PREFIX) for k in self.client.scan_iter(HEARTBEAT_PREFIX + "*"))
@@ -138,6 +173,7 @@ class RedisWorker:
         self.claim_idle_ms = int(claim_idle_ms or os.environ.get("ASR_CLAIM_IDLE_MS") or 10_000)
         self.stop = threading.Event()
         self.done = 0
+        self.skipped = 0            # cancelled jobs not decoded
         ensure_groups(self.client)
 
     def heartbeat(self) -> None:
@@ -186,9 +222,30 @@ class RedisWorker:
             return self._run(FINALS, finals)
         fresh = [(mid, f) for mid, f in captions if float(f.get(b"expires") or 0) == 0 or
                  float(f[b"expires"]) > time.time()][-CAPTION_BATCH_MAX:]
-        return self._run(CAPTIONS, fresh) if fresh else 0
+        if not fresh:
+            return 0
+        # One caption batch at a time over all workers, so the others stay free for finals; a worker that
+        # cannot have the turn drops its captions (they are a courtesy, and a newer one follows).
+        if not self.client.set(CAPTIONING, self.name, nx=True, px=CAPTION_TURN_MS):
+            return 0
+        try:
+            return self._run(CAPTIONS, fresh)
+        finally:
+            self.client.delete(CAPTIONING)
+
+    def _without_cancelled(self, stream: str, messages: list) -> list:
+        """Drop the jobs their caller cancelled (acknowledged, not decoded, no reply: nobody waits)."""
+        flags = self.client.mget([CANCEL_PREFIX + f[b"id"].decode() for _mid, f in messages])
+        dropped = [mid for (mid, _f), flag in zip(messages, flags, strict=True) if flag]
+        if dropped and stream == FINALS:
+            self.client.pipeline(transaction=False).xack(FINALS, GROUP, *dropped).xdel(FINALS, *dropped).execute()
+        self.skipped += len(dropped)
+        return [(mid, f) for (mid, f), flag in zip(messages, flags, strict=True) if not flag]
 
     def _run(self, stream: str, messages: list) -> int:
+        messages = self._without_cancelled(stream, messages)
+        if not messages:
+            return 0
         jobs = [AsrJob("caption" if stream == CAPTIONS else "final",
                        np.frombuffer(f[b"pcm"], dtype="<i2").astype("float32") / 32768.0,
                        float(f[b"offset"]), call_id=f.get(b"call", b"").decode()) for _mid, f in messages]
@@ -220,7 +277,8 @@ def run_worker(url: str, *, name: str | None = None) -> int:
     """``python -m grading worker``: load the model once, then serve until interrupted."""
     from . import get_recognizer
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    recognizer = get_recognizer("whisper")
+    # A worker decodes one batch at a time: start one worker per core (``--cpu`` pins it).
+    recognizer = get_recognizer("whisper", decoders=1)
     worker = RedisWorker(url, recognizer, name=name)
     print(f"ASR worker {worker.name} ready on {url} (batch up to {worker.settings.batch_max}, "
           f"claim after {worker.claim_idle_ms} ms idle)", flush=True)

@@ -30,6 +30,9 @@ DEFAULT_BATCH_MAX = 8
 DEFAULT_BATCH_WAIT_MS = 20
 MAX_BATCH_WAIT_MS = 100
 CAPTION_BATCH_MAX = 2      # a caption batch started just before a final arrives delays it: keep it small
+# Captions are shown while the trainee speaks and replaced by the final: the shortest encoder window
+# (half the cost of the finals' 10 s) is good enough for them.
+CAPTION_MIN_WINDOW_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,30 +82,36 @@ def decode_jobs(recognizer, jobs: list[AsrJob]) -> list[list]:
     """One batch of jobs of one kind through the recogniser (segments per job)."""
     items = [(j.samples, j.offset) for j in jobs]
     if jobs and jobs[0].caption:
-        return recognizer.decode_batch(items, beam_size=1, words=False)
+        return recognizer.decode_batch(items, beam_size=1, words=False, min_window_s=CAPTION_MIN_WINDOW_S)
     return recognizer.decode_batch(items)
 
 
 class BatchingService:
-    """In-process dynamic batching over one loaded model (one worker thread)."""
+    """In-process dynamic batching over one loaded model: ``decoders`` threads (one per decode the model
+    runs at once) take batches from one queue, so a long batch does not hold up every other call."""
 
-    def __init__(self, recognizer, settings: ServiceSettings | None = None, *, start: bool = True):
+    def __init__(self, recognizer, settings: ServiceSettings | None = None, *, start: bool = True,
+                 decoders: int | None = None):
         self.recognizer = recognizer
         self.settings = settings or ServiceSettings.from_env()
+        self.decoders = max(1, decoders or int(getattr(recognizer, "decoders", 1) or 1))
         self._finals: collections.deque[tuple[AsrJob, Future]] = collections.deque()
         self._captions: collections.deque[tuple[AsrJob, Future]] = collections.deque()
         self._ready = threading.Condition()
         self._closed = False
         self.batches: list[tuple[str, int]] = []      # (kind, size) of the last batches run, for tests and stats
         self.batches_run = 0                          # all batches since start (``batches`` keeps only the last)
-        self._decoding = False
-        self._thread = threading.Thread(target=self._loop, name="asr-batcher", daemon=True)
+        self._decoding = 0                            # batches being decoded now
+        self._captioning = 0                          # of which caption batches (at most one)
+        self._threads = [threading.Thread(target=self._loop, name=f"asr-batcher-{i}", daemon=True)
+                         for i in range(self.decoders)]
         if start:
-            self._thread.start()
+            self.start()
 
     def start(self) -> None:
         """Start decoding (a service built with ``start=False`` only queues)."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, job: AsrJob) -> Future:
         future: Future = Future()
@@ -118,18 +127,19 @@ class BatchingService:
         with self._ready:
             return len(self._finals) + len(self._captions)
 
-    def idle(self) -> bool:
-        """Nothing waiting and nothing being decoded: spare capacity for work that may be thrown away."""
+    def spare(self) -> bool:
+        """No final waiting and a decoder free: capacity for work that may be thrown away or is only nice to
+        have (an early decode, a caption), without delaying any call's final."""
         with self._ready:
-            return not self._finals and not self._captions and not self._decoding
+            return not self._finals and self._decoding < self.decoders
 
     def status(self, last: int = 5) -> dict:
         """What an operator wants to see of this service: queue depths, whether a batch is being decoded,
         how many batches ran and the sizes of the last ``last`` ones. Takes only the queue lock."""
         with self._ready:
-            return {"running": self._thread.is_alive() and not self._closed,
+            return {"running": any(t.is_alive() for t in self._threads) and not self._closed,
                     "queued": {"finals": len(self._finals), "captions": len(self._captions)},
-                    "decoding": self._decoding, "batches_run": self.batches_run,
+                    "decoding": self._decoding, "decoders": self.decoders, "batches_run": self.batches_run,
                     "last_batches": [{"kind": kind, "size": size} for kind, size in self.batches[-last:]]}
 
     def close(self) -> None:
@@ -137,10 +147,15 @@ class BatchingService:
             self._closed = True
             self._ready.notify_all()
 
+    def _caption_allowed(self) -> bool:
+        """A caption batch may start: none is running, and (with several decoders) another decoder stays
+        free for a final that arrives meanwhile, so a caption never makes a final wait. Lock held."""
+        return self._captioning == 0 and (self.decoders == 1 or self._decoding + 1 < self.decoders)
+
     def _take(self) -> list[tuple[AsrJob, Future]]:
         s = self.settings
         with self._ready:
-            while not self._finals and not self._captions:
+            while not self._finals and not (self._captions and self._caption_allowed()):
                 if self._closed:
                     return []
                 self._ready.wait(1.0)
@@ -159,6 +174,8 @@ class BatchingService:
             batch: list[tuple[AsrJob, Future]] = []
             while queue and len(batch) < limit:
                 batch.append(queue.popleft())
+            if queue is self._captions:
+                self._captioning += 1
         return batch
 
     def _loop(self) -> None:
@@ -169,32 +186,42 @@ class BatchingService:
                     if self._closed:
                         return
                 continue
-            live = []
-            for job, future in batch:
-                if not future.set_running_or_notify_cancel():
-                    continue                       # cancelled while waiting
-                if job.stale():
-                    future.set_result([])          # nobody wants it now (an ended utterance's caption, an
-                    continue                       # early decode whose speaker went on)
-                live.append((job, future))
-            if not live:
-                continue
-            self.batches = (self.batches + [(live[0][0].kind, len(live))])[-200:]
-            self.batches_run += 1
-            with self._ready:
-                self._decoding = True
+            caption = batch[0][0].caption
             try:
-                results = decode_jobs(self.recognizer, [j for j, _ in live])
-            except Exception as exc:       # one bad batch fails its jobs, not the service
-                log.exception("recognition batch of %d failed", len(live))
-                for _job, future in live:
-                    future.set_exception(exc)
-                continue
+                self._run(batch)
             finally:
                 with self._ready:
-                    self._decoding = False
-            for (_job, future), segments in zip(live, results, strict=True):
-                future.set_result(segments)
+                    if caption:
+                        self._captioning -= 1
+                    self._ready.notify_all()          # a decoder is free: a waiting caption may go
+
+    def _run(self, batch: list[tuple[AsrJob, Future]]) -> None:
+        live = []
+        for job, future in batch:
+            if not future.set_running_or_notify_cancel():
+                continue                       # cancelled while waiting
+            if job.stale():
+                future.set_result([])          # nobody wants it now (an ended utterance's caption, an
+                continue                       # early decode whose speaker went on)
+            live.append((job, future))
+        if not live:
+            return
+        with self._ready:
+            self.batches = (self.batches + [(live[0][0].kind, len(live))])[-200:]
+            self.batches_run += 1
+            self._decoding += 1
+        try:
+            results = decode_jobs(self.recognizer, [j for j, _ in live])
+        except Exception as exc:       # one bad batch fails its jobs, not the service
+            log.exception("recognition batch of %d failed", len(live))
+            for _job, future in live:
+                future.set_exception(exc)
+            return
+        finally:
+            with self._ready:
+                self._decoding -= 1
+        for (_job, future), segments in zip(live, results, strict=True):
+            future.set_result(segments)
 
 
 _services: dict[int, Any] = {}        # BatchingService | RedisService

@@ -45,11 +45,12 @@ def in_process_status() -> dict:
     statuses = [s.status() for s in running_services() if isinstance(s, BatchingService)]
     if not statuses:
         # No live call has needed recognition yet: the service starts with the first one.
-        return {"ok": True, "started": False, "queued": {"finals": 0, "captions": 0}, "decoding": False,
-                "batches_run": 0, "last_batches": [], "problems": []}
+        return {"ok": True, "started": False, "queued": {"finals": 0, "captions": 0}, "decoding": 0,
+                "decoders": 0, "batches_run": 0, "last_batches": [], "problems": []}
     return {"ok": True, "started": True,
             "queued": {kind: sum(s["queued"][kind] for s in statuses) for kind in ("finals", "captions")},
-            "decoding": any(s["decoding"] for s in statuses),
+            "decoding": sum(s["decoding"] for s in statuses),
+            "decoders": sum(s["decoders"] for s in statuses),
             "batches_run": sum(s["batches_run"] for s in statuses),
             "last_batches": [b for s in statuses for b in s["last_batches"]][-5:],
             "problems": []}

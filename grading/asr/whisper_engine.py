@@ -33,12 +33,20 @@ NO_SPEECH_PROB = 0.6
 LOOP = re.compile(r"(.{1,8}?)\1{5,}")     # the same few characters six times in a row: the decoder looped
 MIN_AVG_LOGPROB = -1.0
 
-_models: dict[tuple[str, int], object] = {}
+_models: dict[tuple[str, int, int], tuple] = {}
 _models_lock = threading.Lock()
 
 
 def default_threads() -> int:
-    return int(os.environ.get("ASR_THREADS") or min(2, os.cpu_count() or 1))
+    """``ASR_THREADS``: CPU threads one decode uses. One: Whisper-base int8 runs barely faster on two
+    (file-mode real-time factor 0.24 -> 0.23), so cores are better spent on decodes side by side."""
+    return max(1, int(os.environ.get("ASR_THREADS") or 1))
+
+
+def default_decoders() -> int:
+    """``ASR_DECODERS``: how many utterances one process decodes at the same time (one model, CTranslate2
+    workers sharing it); by default one per core, at most 8."""
+    return max(1, int(os.environ.get("ASR_DECODERS") or min(8, os.cpu_count() or 1)))
 
 
 def configured_min_window_s() -> float:
@@ -61,10 +69,18 @@ def _fitted_model_class():
     class FittedWhisperModel(WhisperModel):
         """faster-whisper pads every window to 30 s before the encoder, whatever the audio's length; the
         encoder cost grows with the window, so a 3 s answer paid for 30 s. This encodes the first window
-        fitted to the audio (``window_s`` set by the caller under the model's lock); the decoder, the
-        fallbacks and word timings stay faster-whisper's own. Audio longer than one window goes on with
-        30 s windows."""
-        window_s: float = FULL_WINDOW_S
+        fitted to the audio (``window_s``, set by the decoding thread: several threads decode at once); the
+        decoder, the fallbacks and word timings stay faster-whisper's own. Audio longer than one window goes
+        on with 30 s windows."""
+        _local = threading.local()
+
+        @property
+        def window_s(self) -> float:
+            return getattr(self._local, "window_s", FULL_WINDOW_S)
+
+        @window_s.setter
+        def window_s(self, value: float) -> None:
+            self._local.window_s = value
 
         def generate_segments(self, features, tokenizer, options, log_progress, encoder_output=None):
             content_frames = features.shape[-1] - 1
@@ -76,13 +92,15 @@ def _fitted_model_class():
     return FittedWhisperModel
 
 
-def shared_model(path: str, threads: int):
-    """One model per process (per path and thread count): loading costs ~0.6 s and ~150 MB."""
-    key = (str(path), threads)
+def shared_model(path: str, threads: int, decoders: int = 1):
+    """One model per process (per path, threads and decoders): loading costs ~0.6 s and ~150 MB. The
+    semaphore admits ``decoders`` decodes at once, each on its own CTranslate2 worker."""
+    key = (str(path), threads, decoders)
     with _models_lock:
         if key not in _models:
-            model = _fitted_model_class()(str(path), device="cpu", compute_type="int8", cpu_threads=threads)
-            _models[key] = (model, threading.Semaphore(1))
+            model = _fitted_model_class()(str(path), device="cpu", compute_type="int8", cpu_threads=threads,
+                                          num_workers=decoders)
+            _models[key] = (model, threading.Semaphore(decoders))
         return _models[key]
 
 
@@ -91,7 +109,7 @@ class WhisperRecognizer(Recognizer):
     model_name = MODEL_NAME
 
     def __init__(self, model_path: str | Path | None = None, threads: int | None = None, beam_size: int = 5,
-                 initial_prompt: str | None = None, min_window_s: float | None = None):
+                 initial_prompt: str | None = None, min_window_s: float | None = None, decoders: int | None = None):
         if model_path is None:
             from ..model_store import WHISPER_BASE, locate
             model_path = locate(WHISPER_BASE).path
@@ -99,15 +117,16 @@ class WhisperRecognizer(Recognizer):
         if not Path(self.model_path, "model.bin").is_file():
             raise FileNotFoundError(f"no Whisper model (model.bin) in {self.model_path}")
         self.threads = threads or default_threads()
+        self.decoders = decoders or default_decoders()
         self.beam_size = beam_size
         self.initial_prompt = initial_prompt
         self.min_window_s = min_window_s if min_window_s is not None else configured_min_window_s()
-        self.model, self.busy = shared_model(self.model_path, self.threads)
+        self.model, self.busy = shared_model(self.model_path, self.threads, self.decoders)
 
     # ---- decoding ----------------------------------------------------------------------------
 
     def decode(self, samples: np.ndarray, *, offset: float = 0.0, beam_size: int | None = None,
-               words: bool = True, vad_filter: bool = True) -> list[Segment]:
+               words: bool = True, vad_filter: bool = True, min_window_s: float | None = None) -> list[Segment]:
         """Decode float32 16 kHz samples; times shifted by ``offset``.
 
         ``vad_filter`` only decides *whether* there is speech (no speech: no text, so Whisper cannot
@@ -116,7 +135,7 @@ class WhisperRecognizer(Recognizer):
         if vad_filter and not has_speech(samples):
             return []
         with self.busy:
-            self.model.window_s = fitted_window_s(samples.size / SAMPLE_RATE, self.min_window_s)
+            self.model.window_s = fitted_window_s(samples.size / SAMPLE_RATE, min_window_s or self.min_window_s)
             segments, _ = self.model.transcribe(
                 samples, language="zh", beam_size=beam_size or self.beam_size, word_timestamps=words,
                 without_timestamps=not words, condition_on_previous_text=False,
@@ -125,19 +144,20 @@ class WhisperRecognizer(Recognizer):
         return _segments(raw, offset)
 
     def decode_batch(self, items: list[tuple[np.ndarray, float]], *, beam_size: int | None = None,
-                     words: bool = True) -> list[list[Segment]]:
+                     words: bool = True, min_window_s: float | None = None) -> list[list[Segment]]:
         """Decode several utterances (float32 samples, offset) in one encoder and one decoder call: the
         recognition service's batch of finals from different calls. Each is fitted into the window of the
         longest; an utterance longer than one window, or a batch of one, goes through ``decode``."""
         longest = max((s.size for s, _ in items), default=0) / SAMPLE_RATE
         if len(items) <= 1 or longest + WINDOW_MARGIN_S > FULL_WINDOW_S:
-            return [self.decode(s, offset=o, beam_size=beam_size, words=words, vad_filter=False) for s, o in items]
+            return [self.decode(s, offset=o, beam_size=beam_size, words=words, vad_filter=False,
+                                min_window_s=min_window_s) for s, o in items]
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import BatchedInferencePipeline, TranscriptionOptions, get_suppressed_tokens
 
         model = self.model
-        frames = int(fitted_window_s(longest, self.min_window_s) * model.frames_per_second)
+        frames = int(fitted_window_s(longest, min_window_s or self.min_window_s) * model.frames_per_second)
         features = np.stack([pad_or_trim(model.feature_extractor(s)[..., :-1], frames) for s, _ in items])
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language="zh")
         options = TranscriptionOptions(
@@ -160,7 +180,8 @@ class WhisperRecognizer(Recognizer):
             if _needs_fallback(segs, options):
                 # The batched search has no temperature fallback: a looping or unsure result is decoded
                 # again alone, with faster-whisper's fallbacks, as the one-by-one path would have.
-                out.append(self.decode(samples, offset=offset, beam_size=beam_size, words=words, vad_filter=False))
+                out.append(self.decode(samples, offset=offset, beam_size=beam_size, words=words, vad_filter=False,
+                                       min_window_s=min_window_s))
             else:
                 out.append(_segments([_BatchSegment(d) for d in segs], offset))
         return out

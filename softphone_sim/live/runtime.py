@@ -370,6 +370,8 @@ class LiveCall:
             with self._lock:
                 self._on_activity(events)
                 self._tick()
+            if any(isinstance(e, SpeechEnded) for e in events):
+                self.audio.run_ready(apply=self._recognised)
 
     def _on_activity(self, events: list) -> None:
         t0 = self.audio.t0 or 0.0
