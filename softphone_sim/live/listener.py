@@ -243,9 +243,7 @@ class AgentAudio:
                 if not self._jobs:
                     return True
                 job = self._jobs.popleft()
-            results = self.run_job(job)
-            if apply is not None and results:
-                apply(results)
+            self._run_and_apply(job, apply)
         return True
 
     def run_ready(self, apply=None) -> bool:
@@ -262,9 +260,7 @@ class AgentAudio:
                         or head.early.cancelled():
                     return False
                 self._jobs.popleft()
-            results = self.run_job(head)
-            if apply is not None and results:
-                apply(results)
+            self._run_and_apply(head, apply)
             return True
         finally:
             self._run_lock.release()
@@ -278,11 +274,15 @@ class AgentAudio:
                     if not self._jobs:
                         break
                     job = self._jobs.popleft()
-                results = self.run_job(job)
-                if apply is not None and results:
-                    apply(results)
-                out.extend(results)
+                out.extend(self._run_and_apply(job, apply))
         return out
+
+    def _run_and_apply(self, job: Job, apply) -> list:
+        """Run ``job`` (the run lock held) and hand what it found to ``apply``."""
+        results = self.run_job(job)
+        if apply is not None and results:
+            apply(results)
+        return results
 
     def _decode(self, job: Job) -> list:
         samples = self.slice(job.start, job.end)
