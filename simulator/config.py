@@ -46,10 +46,9 @@ def persistent_secret_key(instance_path: Path) -> str:
 
 def from_env(instance_path: Path, env: Mapping[str, str] | None = None) -> dict:
     env = os.environ if env is None else env
-    url = database_url(env.get("DATABASE_URL"), instance_path)
     return {
         "SECRET_KEY": env.get("SECRET_KEY") or persistent_secret_key(instance_path),
-        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {},     # completed by engine_options() for the database in use
         # Upload limit for imports and answer audio; larger bodies get a friendly 413.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "50")) * 1024 * 1024,
