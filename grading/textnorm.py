@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import zhconv
 
@@ -49,6 +50,33 @@ _CARDINAL = re.compile(rf"(?:([{_D}])千)?(?:(零)?([{_D}])百)?(?:(零)?([{_D[:
 _VALUE = {c: i + 1 for i, c in enumerate(_D[:-1])} | {"两": 2}
 
 
+# A recogniser often hears the place word of a spoken number as a sound-alike: 一千零三十五 as 一切零三十五,
+# 三百零九 as 三白零九. Between a digit and 零 followed by a digit nothing but a place word fits, so there a
+# character starting like 千 (q-) or 百 (b-) is read as that place word. Only for matching: the
+# transcript shown keeps what was heard. Same length, so character positions stay.
+_HEARD_PLACE = re.compile(rf"(?<=[{_D}0-9])([^{_D}零千百十0-9])(?=零[{_D[:-1]}0-9])")
+
+
+@lru_cache(maxsize=4096)
+def _place_word_like(ch: str) -> str | None:
+    if not "\u3400" <= ch <= "\u9fff":
+        return None
+    from pypinyin import Style, lazy_pinyin
+    reading = lazy_pinyin(ch, style=Style.NORMAL)[0]
+    if reading.startswith("q"):
+        return "千"
+    if reading.startswith("b"):
+        return "百"
+    return None
+
+
+def repair_heard_numbers(text: str) -> str:
+    """一切零三十五 → 一千零三十五, 三白零九 → 三百零九; text without such a number is returned as it is."""
+    if "零" not in (text or ""):
+        return text or ""
+    return _HEARD_PLACE.sub(lambda m: _place_word_like(m.group(1)) or m.group(1), text)
+
+
 def _cardinal(m: re.Match) -> str | None:
     q, _, b, _, s, _, g = m.groups()
     text = m.group(0)
@@ -65,7 +93,7 @@ def matching_pieces(text: str) -> list[tuple[int, int, str]]:
     characters a normalised match came from."""
     pieces: list[tuple[int, int, str]] = []
     i = 0
-    text = text or ""
+    text = repair_heard_numbers(text or "")
     while i < len(text):
         m = _CARDINAL.match(text, i)
         digits = _cardinal(m) if m and m.group(0) else None
@@ -82,6 +110,6 @@ def for_matching(text: str) -> str:
     """For comparison only: simplified, no punctuation or spaces, lower-case, digits as characters, a
     number read out with place words as its digits."""
     text = to_halfwidth(to_simplified(unicodedata.normalize("NFKC", text or ""))).lower()
-    text = _ANY_PUNCT_OR_SPACE.sub("", text)
+    text = repair_heard_numbers(_ANY_PUNCT_OR_SPACE.sub("", text))
     text = _CARDINAL.sub(lambda m: _cardinal(m) or m.group(0), text)
     return text.translate(_DIGITS)

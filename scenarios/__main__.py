@@ -47,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("selfcheck", help="every reference answer must land in its band")
     c.add_argument("paths", nargs="*")
     c.add_argument("--audio", action="store_true", help="speak the answers with the product voice and recognise them")
+    c.add_argument("--transcript-cache", metavar="DIR",
+                   help="keep what the recogniser heard in DIR and reuse it for the same sound, model and settings "
+                        "(default: TRANSCRIPT_CACHE_DIR, else off)")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.paths)
-    from .selfcheck import run
-    return run(args.paths, audio=args.audio)
+    from .selfcheck import run, transcript_cache_dir
+    return run(args.paths, audio=args.audio, transcript_cache=transcript_cache_dir(args.transcript_cache))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@ speaks each trainee turn with the product's Mandarin voice and transcribes it wi
 so the check covers recognition too."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +31,58 @@ class Outcome:
         return not self.ok and self.total - self.pending_loss <= high and self.total + self.pending_gain >= low
 
 
-def _audio_transcriber(cache_dir: Path | str | None):
+class TranscriptCache:
+    """What the recogniser heard in a rendered line, kept on disk between runs of the audio checks.
+
+    The key is the recogniser (engine, model and the settings that change its output) and the SHA-256 of
+    the WAV it was given, so a new voice, a new model or a changed decoding setting misses the cache and
+    is recognised again; nothing else about a run is cached. Off unless asked for (``--transcript-cache``
+    or ``TRANSCRIPT_CACHE_DIR``): the audio checks exist to measure recognition, and a cache must only
+    save repeating the same recognition of the same sound."""
+
+    def __init__(self, directory: Path | str, recognizer):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        settings = {k: getattr(recognizer, k, None) for k in ("beam_size", "min_window_s", "initial_prompt")}
+        self.fingerprint = json.dumps([recognizer.engine, recognizer.model_name, settings], ensure_ascii=False,
+                                      sort_keys=True)
+        self.recognizer = recognizer
+        self.hits = self.misses = 0
+
+    def _path(self, wav: Path) -> Path:
+        digest = hashlib.sha256(self.fingerprint.encode("utf-8") + b"\0" + wav.read_bytes()).hexdigest()
+        return self.directory / digest[:2] / f"{digest}.json"
+
+    def transcribe(self, wav: Path):
+        from grading.asr.base import Segment, Transcript, Word
+
+        path = self._path(wav)
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            segments = [Segment(s["text"], s["start"], s["end"], s.get("confidence"),
+                                [Word(**w) for w in s.get("words") or []]) for s in data["segments"]]
+            self.hits += 1
+            return Transcript(data["text"], data["engine"], data["model"], data["duration_s"], data["decode_s"],
+                              segments, data.get("language", "zh"))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass   # absent or unreadable: recognise again and rewrite it
+        heard = self.recognizer.transcribe(wav)
+        self.misses += 1
+        data = heard.to_dict()
+        data.pop("words", None)
+        data.pop("confidence", None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+        return heard
+
+
+def transcript_cache_dir(option: str | None) -> str | None:
+    return option or os.environ.get("TRANSCRIPT_CACHE_DIR") or None
+
+
+def _audio_transcriber(cache_dir: Path | str | None, transcript_cache: Path | str | None = None):
     """``transcribe(text, start)`` for ``simulate_call``: the words are what the product's recogniser hears
     in the product voice speaking ``text``. The call clock keeps the text simulation's pace (110 字/分钟,
     within the norm): the voice reads at about 280 字/分钟, news-reader speed, which is the harness's
@@ -44,11 +98,12 @@ def _audio_transcriber(cache_dir: Path | str | None):
     from .simulate import CHARS_PER_MINUTE
 
     recognizer = get_recognizer("auto")
+    hear = TranscriptCache(transcript_cache, recognizer).transcribe if transcript_cache else recognizer.transcribe
     errors: list[tuple[float, int]] = []
 
     def transcribe(text: str, start: float) -> tuple[dict, float]:
         line = render_line(text, persona="calm", cache_dir=cache_dir)
-        heard = recognizer.transcribe(line.path)
+        heard = hear(Path(line.path))
         with wave.open(str(line.path)) as w:
             voiced = w.getnframes() / w.getframerate()
         n = max(1, len([c for c in text if c.strip()]))
@@ -63,7 +118,7 @@ def _audio_transcriber(cache_dir: Path | str | None):
     return transcribe, errors
 
 
-def check_scenario(data: dict, *, audio: bool = False, cache_dir=None) -> list[Outcome]:
+def check_scenario(data: dict, *, audio: bool = False, cache_dir=None, transcript_cache=None) -> list[Outcome]:
     from grading.rubric import grade
 
     from .simulate import simulate_call
@@ -73,7 +128,7 @@ def check_scenario(data: dict, *, audio: bool = False, cache_dir=None) -> list[O
     for answer in data.get("reference_answers") or []:
         errors = None
         if data.get("task", "live_call") == "live_call":
-            transcribe, errors = _audio_transcriber(cache_dir) if audio else (None, None)
+            transcribe, errors = _audio_transcriber(cache_dir, transcript_cache) if audio else (None, None)
             record = simulate_call(data, answer, transcribe=transcribe)
         else:
             record = reference_record(data, answer)
@@ -87,7 +142,7 @@ def check_scenario(data: dict, *, audio: bool = False, cache_dir=None) -> list[O
     return out
 
 
-def run(paths: list[str], *, audio: bool = False, cache_dir=None, echo=print) -> int:
+def run(paths: list[str], *, audio: bool = False, cache_dir=None, transcript_cache=None, echo=print) -> int:
     from .loader import LIBRARY_DIR, ScenarioError, load_scenario, scenario_files
 
     files = [f for p in (paths or [str(LIBRARY_DIR)]) for f in scenario_files(Path(p))]
@@ -99,7 +154,7 @@ def run(paths: list[str], *, audio: bool = False, cache_dir=None, echo=print) ->
             for problem in exc.problems:
                 echo(problem)
             continue
-        for o in check_scenario(scenario.data, audio=audio, cache_dir=cache_dir):
+        for o in check_scenario(scenario.data, audio=audio, cache_dir=cache_dir, transcript_cache=transcript_cache):
             outcomes.append(o)
             extra = f"  CER {o.cer:.3f}" if o.cer is not None else ""
             if o.pending_gain or o.pending_loss:

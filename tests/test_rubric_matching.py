@@ -232,3 +232,13 @@ def test_a_number_read_out_is_credited_and_its_evidence_points_at_the_words():
     assert norm == "我是一零三五号" and mapping is not None
     assert heard[mapping[m.start]:mapping[m.end - 1] + 1] == "一千零三十五号"
     assert not match_phrase("我是一千零三十四号", "1035号").credited
+
+
+def test_a_digit_heard_as_a_sound_alike_word_is_half_an_error_but_a_wrong_digit_is_whole():
+    heard_as_word = match_phrase("您的报修单号三零一班，请记好", "单号三零一八")   # 八 ba heard as 班 ban
+    wrong_digit = match_phrase("您的报修单号三零一九，请记好", "单号三零一八")
+    assert heard_as_word is not None and wrong_digit is not None
+    assert heard_as_word.similarity > wrong_digit.similarity
+    assert heard_as_word.credited and not wrong_digit.credited
+    assert match_phrase("工号幺零三四", "工号一零三五").credited is False
+    assert match_phrase("一不小心", "一二三四") is None                     # words are not digits

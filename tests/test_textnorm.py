@@ -44,3 +44,21 @@ def test_cer():
     assert cer("您好工号1035", "您好公号1035") == pytest.approx(1 / 8)
     assert cer("", "") == 0 and cer("", "多余") == 1
     assert cer("请稍等", "") == 1
+
+
+@pytest.mark.parametrize("heard, meant", [
+    ("工号一切零三十五", "工号1035"),       # 千 heard as 切
+    ("订单二切零六", "订单2006"),
+    ("房间三白零九", "房间309"),            # 百 heard as 白
+    ("三前零八号", "3008号"),
+])
+def test_a_place_word_heard_as_a_sound_alike_still_reads_as_the_number(heard, meant):
+    from grading.textnorm import repair_heard_numbers
+    assert for_matching(heard) == for_matching(meant)
+    assert len(repair_heard_numbers(heard)) == len(heard)          # positions of the evidence stay
+
+
+@pytest.mark.parametrize("text", ["一切零食都在这里", "一切都好", "我们一起去", "三班零点下班", "二百零五"])
+def test_words_that_only_look_like_a_misheard_number_are_left_alone(text):
+    from grading.textnorm import repair_heard_numbers
+    assert repair_heard_numbers(text) == text

@@ -68,3 +68,52 @@ def test_audio_mode_hears_with_the_recogniser_but_keeps_the_text_pace_on_the_cal
     words = transcript["words"]
     assert words and 10.0 <= words[0]["start"] and words[-1]["end"] <= 10.0 + seconds + 0.1
     assert all(a["start"] <= b["start"] for a, b in pairwise(words))
+
+
+class _CountingRecognizer:
+    """A recogniser that reports what it was given, so the test sees when the cache answers instead."""
+    engine, model_name, beam_size, min_window_s, initial_prompt = "counting", "m1", 5, 10.0, None
+
+    def __init__(self):
+        self.calls = 0
+
+    def transcribe(self, source):
+        from grading.asr.base import Segment, Transcript, Word
+        self.calls += 1
+        size = Path(source).stat().st_size
+        word = Word(f"听到{size}", 0.1, 0.9, 0.8)
+        return Transcript(word.text, self.engine, self.model_name, 1.0, 0.2, [Segment(word.text, 0.1, 0.9, 0.8, [word])])
+
+
+def test_transcript_cache_answers_the_same_sound_and_settings_only(tmp_path):
+    from scenarios.selfcheck import TranscriptCache
+
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.write_bytes(b"RIFF" + b"\0" * 100)
+    b.write_bytes(b"RIFF" + b"\1" * 200)
+    rec = _CountingRecognizer()
+    cache = TranscriptCache(tmp_path / "cache", rec)
+    first = cache.transcribe(a)
+    again = cache.transcribe(a)
+    assert rec.calls == 1 and (cache.hits, cache.misses) == (1, 1)
+    assert again.to_dict() == first.to_dict()               # words, timings and confidence survive the disk
+    cache.transcribe(b)
+    assert rec.calls == 2                                    # another sound is recognised
+    rec.beam_size = 1                                        # a setting that changes what is heard
+    TranscriptCache(tmp_path / "cache", rec).transcribe(a)
+    assert rec.calls == 3
+    for f in (tmp_path / "cache").rglob("*.json"):           # a damaged entry is recognised again, not trusted
+        f.write_text("{not json", "utf-8")
+    rec.beam_size = 5
+    fresh = TranscriptCache(tmp_path / "cache", rec)
+    assert fresh.transcribe(a).text == first.text and fresh.misses == 1
+
+
+@pytest.mark.slow
+def test_selfcheck_audio_with_a_transcript_cache_gives_the_same_figures_twice(tmp_path):
+    one = ROOT / "scenarios" / "library" / "level5" / "l5-consult-billing.yaml"
+    cmd = [PYTHON, "-m", "scenarios", "selfcheck", "--audio", "--transcript-cache", str(tmp_path), str(one)]
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert list(tmp_path.rglob("*.json")), first.stderr
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert first.stdout == second.stdout and "answers in band" in second.stdout

@@ -170,10 +170,22 @@ def readings(norm: str) -> tuple[tuple[frozenset, frozenset], ...]:
     return tuple(out)
 
 
+_DIGIT_CHARS = frozenset("零一二三四五六七八九")
+
+
+def _without_nasal(readings_: frozenset) -> frozenset:
+    return frozenset(r[:-2] if r.endswith("ng") else r[:-1] if r.endswith("n") and len(r) > 1 else r
+                     for r in readings_)
+
+
 def _sound_cost(p: str, pr, t: str, tr) -> float:
     if p == t or (pr[0] & tr[0]):
         return 0.0
     if pr[1] & tr[1]:
+        return FUZZY_SYLLABLE_COST
+    # A digit heard as a sound-alike word (三零一八 as 三零一班, 一 as 因, 三 as 撒) is half an error; a
+    # different digit stays a whole one: the trainee may have said the wrong number.
+    if (p in _DIGIT_CHARS) != (t in _DIGIT_CHARS) and _without_nasal(pr[1]) & _without_nasal(tr[1]):
         return FUZZY_SYLLABLE_COST
     return 1.0
 

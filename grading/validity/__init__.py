@@ -85,7 +85,8 @@ def play(scenario: dict, answer: dict, transcribe=None) -> dict:
     return reference_record(scenario, answer)
 
 
-def run_suite(path: str | Path | None = None, *, audio: bool = False, cache_dir=None) -> list[Outcome]:
+def run_suite(path: str | Path | None = None, *, audio: bool = False, cache_dir=None,
+              transcript_cache=None) -> list[Outcome]:
     from grading.rubric import grade
     from scenarios import LIBRARY_DIR, load_library
 
@@ -93,7 +94,7 @@ def run_suite(path: str | Path | None = None, *, audio: bool = False, cache_dir=
     transcribe = None
     if audio:
         from scenarios.selfcheck import _audio_transcriber
-        transcribe, _ = _audio_transcriber(cache_dir)
+        transcribe, _ = _audio_transcriber(cache_dir, transcript_cache)
     outcomes = []
     for scn_id, call in load_suite(suite_files(path)):
         scn = library.get(scn_id)
@@ -195,11 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", help=f"a suite file or folder (default {CALLS_DIR})")
     parser.add_argument("--audio", action="store_true",
                         help="speak the turns with the product voice and recognise them")
+    parser.add_argument("--transcript-cache", metavar="DIR",
+                        help="with --audio: keep what the recogniser heard in DIR and reuse it for the same sound, "
+                             "model and settings (default: TRANSCRIPT_CACHE_DIR, else off)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per call")
     args = parser.parse_args(argv)
+    from scenarios.selfcheck import transcript_cache_dir
     try:
-        outcomes = run_suite(args.path, audio=args.audio)
+        outcomes = run_suite(args.path, audio=args.audio, transcript_cache=transcript_cache_dir(args.transcript_cache))
     except SuiteError as exc:
         print(str(exc), file=sys.stderr)
         return 2
