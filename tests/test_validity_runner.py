@@ -82,7 +82,8 @@ class _CountingRecognizer:
         self.calls += 1
         size = Path(source).stat().st_size
         word = Word(f"听到{size}", 0.1, 0.9, 0.8)
-        return Transcript(word.text, self.engine, self.model_name, 1.0, 0.2, [Segment(word.text, 0.1, 0.9, 0.8, [word])])
+        segment = Segment(word.text, 0.1, 0.9, 0.8, [word])
+        return Transcript(word.text, self.engine, self.model_name, 1.0, 0.2, [segment])
 
 
 def test_transcript_cache_answers_the_same_sound_and_settings_only(tmp_path):
