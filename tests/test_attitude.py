@@ -258,3 +258,11 @@ def test_a_recognisers_comma_does_not_let_thanks_excuse_sarcasm():
     assert [h.heard for h in find("谢谢，不用了，你想得还挺美，打热线是来办事的")] == ["想得还挺美"]
     # the polite form right beside the request still excuses it
     assert find("麻烦您大声一点，好吗？") == []
+
+
+def test_thanks_run_into_the_same_clause_do_not_excuse_belittling():
+    # a recogniser may write no comma at all between the thanks and what follows
+    assert [h.pattern.kind for h in find("谢谢啊不过您这是想多了吧")] == ["sarcasm"]
+    assert [h.pattern.kind for h in find("感谢您那么点的是也值得专门跑一趟")] == ["sarcasm"]   # 事 heard as 是
+    assert find("您可真会说话，谢谢夸奖。") == []          # thanks for praise: a reply, not sarcasm
+    assert find("这件事是需要您本人来办理的。") == []

@@ -681,3 +681,13 @@ def test_reply_to_item_done_one_reply_early_is_credited_whole_or_not_at_all():
     never = (Call().agent("您好").caller("t1", "我家宽带断了").agent("好的。")
              .caller("t2", "对，从昨天开始").agent("好的，我马上为您登记。").hangup().build())
     assert grade(never, scenario(confirm)).item("confirm").points_earned == 0
+
+
+def test_a_sound_alike_impolite_expression_is_doubted_for_its_sound_not_its_confidence():
+    record = Call().agent("您好").agent("那您早干嘛去冷", confidence=0.93).hangup().build()
+    item = grade(record, scenario(TABOO_ITEM), taboos=TABOOS).item("taboo")
+    assert item.verdict == "review" and item.points_earned == 10
+    assert "读音相近" in item.note and "识别可信度" not in item.note
+    mumbled = Call().agent("您好").agent("那您早干嘛去冷", confidence=0.45).hangup().build()
+    note = grade(mumbled, scenario(TABOO_ITEM), taboos=TABOOS).item("taboo").note
+    assert "读音相近" in note and "识别可信度0.45" in note

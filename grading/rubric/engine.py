@@ -536,6 +536,17 @@ def _scope_utterances(ctx: _Context, scope: str) -> list[Utterance]:
     return [seen[k] for k in sorted(seen)]
 
 
+def _doubt_reason(conf: float | None, *, sound_alike: bool) -> str:
+    """Why a forbidden or impolite expression is only suspected: heard with a character that sounds
+    alike, or recognised with low confidence (both can hold)."""
+    reasons = []
+    if sound_alike:
+        reasons.append("识别文字与该说法读音相近但字不同")
+    if conf is not None and conf < M.FORBIDDEN_MIN_CONFIDENCE:
+        reasons.append(f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}")
+    return "，".join(reasons) or "识别不确定"
+
+
 @register("forbidden",
           Param("phrases", "entries", None, "phrases (or {phrase, say_instead}) that must not be said"),
           Param("use", "phrases", None, "shared lists to add", choices=("common_taboos",)),
@@ -558,7 +569,7 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
     entries = _forbidden_entries(ctx, item)
     instead = {phrase: say for phrase, say in entries}
     confirmed: list[tuple[Utterance, M.Match, float | None]] = []
-    doubtful: list[tuple[Utterance, M.Match, float | None]] = []
+    doubtful: list[tuple[Utterance, M.Match, float | None, str]] = []    # ... and why it is not sure
     scope = str(item.get("scope") or "any")
     patterns, kinds = [], {}
     if _counts_attitude(ctx, item):
@@ -574,16 +585,21 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
                 taken.append(m)
         for m in sorted(taken, key=lambda m: m.start):
             conf = u.span_confidence(m.start, m.end)
-            ok = m.method == "exact" and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE)
-            (confirmed if ok else doubtful).append((u, m, conf))
+            if m.method == "exact" and (conf is None or conf >= M.FORBIDDEN_MIN_CONFIDENCE):
+                confirmed.append((u, m, conf))
+            else:
+                doubtful.append((u, m, conf, _doubt_reason(conf, sound_alike=m.method != "exact")))
         for _, h, conf, sure in (_attitude_hits(ctx, [u], patterns) if patterns else []):
             if h.pattern.severity == "minor" or any(h.start < t.end and t.start < h.end for t in taken):
                 continue
             m = M.Match(f"{kinds.get(h.pattern.kind, h.pattern.kind)}：{u.span_text(h.start, h.end)}", h.start,
                         h.end, h.heard, 1.0, "pattern")
             instead.setdefault(m.phrase, h.pattern.say_instead)
-            (confirmed if sure else doubtful).append((u, m, conf))
-    evidence = [u.evidence(m) for u, m, _ in confirmed + doubtful]
+            if sure:
+                confirmed.append((u, m, conf))
+            else:
+                doubtful.append((u, m, conf, _doubt_reason(conf, sound_alike=h.near)))
+    evidence = [u.evidence(m) for u, m, _ in confirmed] + [u.evidence(m) for u, m, _, _ in doubtful]
     evidence.sort(key=lambda e: (e.t, e.utterance))
 
     def say(m: M.Match) -> str:
@@ -596,13 +612,11 @@ def _grade_forbidden(ctx: _Context, item: Mapping) -> ItemResult:
             f"「{m.phrase}」（第{u.index + 1}句，{u.time_at(m.start):.1f}秒{say(m)}）" for u, m, _ in confirmed) + "。")
     if doubtful:
         parts.append("疑似服务忌语，未扣分，需人工复核：" + "；".join(
-            f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，" +
-            ("读音相同但字不同" if m.method not in ("exact", "pattern") else
-             f"识别可信度{conf:.2f}低于{M.FORBIDDEN_MIN_CONFIDENCE}") + f"{say(m)}）"
-            for u, m, conf in doubtful) + "。")
+            f"「{m.phrase}」（第{u.index + 1}句，识别为「{u.span_text(m.start, m.end)}」，{why}{say(m)}）"
+            for u, m, _, why in doubtful) + "。")
     conf_all = min([1.0] + [c for _, _, c in confirmed if c is not None])
     if doubtful:
-        conf_all = min([conf_all] + [(c if c is not None else 1.0) * m.similarity for _, m, c in doubtful])
+        conf_all = min([conf_all] + [(c if c is not None else 1.0) * m.similarity for _, m, c, _ in doubtful])
     if mode == "auto_fail":
         if confirmed:
             note = "".join(parts) + "按规定本次通话记0分。"
