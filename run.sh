@@ -24,11 +24,13 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 export REDIS_URL
 cores="$(nproc)"
+# a worker decodes with one decoder per core it may use: unpinned workers share the cores between them
+share=$(( cores / workers > 0 ? cores / workers : 1 ))
 for i in $(seq 0 $((workers - 1))); do
-  pin=()
-  # ASR_PIN=1: worker i on core i (one inference thread each), like one worker per machine
-  [ "${ASR_PIN:-0}" = 1 ] && pin=(--cpu $((i % cores)))
-  .venv/bin/python -m grading worker --name "$(hostname)-w$i" "${pin[@]}" &
+  opts=(--decoders "${ASR_DECODERS:-$share}")
+  # ASR_PIN=1: worker i on core i (one decoder each), like one worker per machine
+  [ "${ASR_PIN:-0}" = 1 ] && opts=(--cpu $((i % cores)))
+  .venv/bin/python -m grading worker --name "$(hostname)-w$i" "${opts[@]}" &
   children+=($!)
 done
 .venv/bin/python run.py

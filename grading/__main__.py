@@ -67,10 +67,9 @@ def _cmd_worker(args) -> int:
         print("worker: set REDIS_URL or --redis-url", file=sys.stderr)
         return 2
     if args.cpu:
-        os.sched_setaffinity(0, set(args.cpu))
-        os.environ.setdefault("ASR_THREADS", str(len(set(args.cpu))))   # one inference thread per pinned core
+        os.sched_setaffinity(0, set(args.cpu))     # decoders default to one per pinned core
     from .asr.redis_queue import run_worker
-    return run_worker(args.redis_url, name=args.name)
+    return run_worker(args.redis_url, name=args.name, decoders=args.decoders)
 
 
 def _cmd_status(args) -> int:
@@ -98,7 +97,8 @@ def _cmd_status(args) -> int:
             print(f"  workers alive: {status['workers_alive']} of {status['workers_expected']} expected "
                   f"(heartbeat expires after {status['heartbeat_ttl_s']:g} s)")
             for worker in status["workers"]:
-                print(f"    {worker['name']}: last heartbeat {worker['last_heartbeat_s']} s ago")
+                print(f"    {worker['name']}: last heartbeat {worker['last_heartbeat_s']} s ago, "
+                      f"{worker['decoders']} decoder(s)")
             for worker in status["workers_missing"]:
                 print(f"    {worker['name']}: MISSING (last seen {worker['last_seen_s']} s ago, "
                       f"holds {worker['holds']} job(s))")
@@ -131,7 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Redis to take jobs from (default: REDIS_URL)")
     worker.add_argument("--name", help="consumer name (default: host-pid)")
     worker.add_argument("--cpu", type=int, action="append",
-                        help="pin this worker to CPU core N (repeatable), e.g. one worker per core")
+                        help="pin this worker to CPU core N (repeatable), e.g. one worker per machine's share")
+    worker.add_argument("--decoders", type=int,
+                        help="utterances decoded at the same time, one model shared "
+                             "(default: ASR_DECODERS, else one per core the worker may use, at most 8)")
     worker.set_defaults(func=_cmd_worker)
     status = sub.add_parser("status", help="how the recognition service is doing: Redis, workers, queued jobs")
     status.add_argument("--json", action="store_true", help="print the same fields as /healthz's recognition")

@@ -137,9 +137,11 @@ class RedisService:
             return False
 
     def _live_workers(self) -> int:
+        """Decoders of the live worker processes (cached briefly: every chunk of every call asks)."""
         seen_at, count = self._workers_seen
         if time.monotonic() - seen_at > WORKERS_CACHE_S:
-            count = len(self.workers())
+            keys = list(self.client.scan_iter(HEARTBEAT_PREFIX + "*"))
+            count = sum(heartbeat_decoders(v) for v in (self.client.mget(keys) if keys else []) if v is not None)
             self._workers_seen = (time.monotonic(), count)
         return count
 
@@ -148,6 +150,21 @@ class RedisService:
 
     def close(self) -> None:
         self.client.close()
+
+
+def heartbeat_time(value: bytes | str) -> float:
+    """The time of a heartbeat (``ValueError`` when it is not one)."""
+    text = value.decode() if isinstance(value, bytes) else value
+    return float(text.split()[0]) if text.split() else float(text)
+
+
+def heartbeat_decoders(value: bytes | str) -> int:
+    """How many decoders the beating process has (1 for a beat without the count)."""
+    parts = (value.decode() if isinstance(value, bytes) else value).split()
+    try:
+        return max(1, int(parts[1])) if len(parts) > 1 else 1
+    except ValueError:
+        return 1
 
 
 def ensure_groups(client) -> None:
@@ -165,11 +182,17 @@ class RedisWorker:
     the jobs of dead workers taken over."""
 
     def __init__(self, url: str, recognizer, *, name: str | None = None, settings: ServiceSettings | None = None,
-                 claim_idle_ms: int | None = None):
+                 claim_idle_ms: int | None = None, consumer: str | None = None, decoders: int = 1,
+                 beats: bool = True):
         self.client = _connect(url)
         self.recognizer = recognizer
         self.settings = settings or ServiceSettings.from_env()
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        # A process with several decoders reads the streams through one consumer per decoder
+        # (``name#i``); its one heartbeat (``beats``) says how many decoders it has.
+        self.consumer = consumer or self.name
+        self.decoders = max(1, int(decoders))
+        self.beats = beats
         self.claim_idle_ms = int(claim_idle_ms or os.environ.get("ASR_CLAIM_IDLE_MS") or 10_000)
         self.stop = threading.Event()
         self.done = 0
@@ -177,17 +200,19 @@ class RedisWorker:
         ensure_groups(self.client)
 
     def heartbeat(self) -> None:
-        # The value is the time of the beat (status reports its age); the key expires with the worker.
-        self.client.set(HEARTBEAT_PREFIX + self.name, repr(time.time()), px=int(self.settings.heartbeat_ttl_s * 1000))
+        # The value is the time of the beat (status reports its age) and the process's decoders; the key
+        # expires with the worker.
+        self.client.set(HEARTBEAT_PREFIX + self.name, f"{time.time()!r} {self.decoders}",
+                        px=int(self.settings.heartbeat_ttl_s * 1000))
 
     def run(self) -> None:
-        log.info("ASR worker %s ready (batch up to %d)", self.name, self.settings.batch_max)
+        log.info("ASR worker %s ready (batch up to %d)", self.consumer, self.settings.batch_max)
         beat_every = self.settings.heartbeat_ttl_s / 3
         # an idle worker blocks on the streams between beats: never longer than a beat interval
         block_ms = max(50, min(1000, int(beat_every * 1000)))
         last_beat = 0.0
         while not self.stop.is_set():
-            if time.monotonic() - last_beat > beat_every:
+            if self.beats and time.monotonic() - last_beat > beat_every:
                 self.heartbeat()
                 last_beat = time.monotonic()
             self.step(block_ms=block_ms)
@@ -196,21 +221,21 @@ class RedisWorker:
         """Take and decode one batch; returns how many jobs were finished."""
         s = self.settings
         # 1. finals a dead worker held (idle longer than claim_idle_ms): before anything new
-        _next, claimed, *_ = self.client.xautoclaim(FINALS, GROUP, self.name, self.claim_idle_ms, "0-0",
+        _next, claimed, *_ = self.client.xautoclaim(FINALS, GROUP, self.consumer, self.claim_idle_ms, "0-0",
                                                     count=s.batch_max)
         finals = [m for m in claimed if m[1]]
         if claimed:
-            log.warning("worker %s took over %d final(s) of a dead worker", self.name, len(finals))
+            log.warning("worker %s took over %d final(s) of a dead worker", self.consumer, len(finals))
         captions: list = []
         if not finals:
             # 2. new work: block on both streams; finals first when both have some
-            got = self.client.xreadgroup(GROUP, self.name, {FINALS: ">", CAPTIONS: ">"}, count=s.batch_max,
+            got = self.client.xreadgroup(GROUP, self.consumer, {FINALS: ">", CAPTIONS: ">"}, count=s.batch_max,
                                          block=block_ms) or []
             for stream, messages in got:
                 (finals if _name(stream) == FINALS else captions).extend(messages)
             if finals and len(finals) < s.batch_max and s.batch_wait_s > 0:
                 time.sleep(s.batch_wait_s)           # dynamic batching: let other calls' finals join
-                more = self.client.xreadgroup(GROUP, self.name, {FINALS: ">"}, count=s.batch_max - len(finals))
+                more = self.client.xreadgroup(GROUP, self.consumer, {FINALS: ">"}, count=s.batch_max - len(finals))
                 for _stream, messages in more or []:
                     finals.extend(messages)
         if captions:
@@ -226,7 +251,7 @@ class RedisWorker:
             return 0
         # One caption batch at a time over all workers, so the others stay free for finals; a worker that
         # cannot have the turn drops its captions (they are a courtesy, and a newer one follows).
-        if not self.client.set(CAPTIONING, self.name, nx=True, px=CAPTION_TURN_MS):
+        if not self.client.set(CAPTIONING, self.consumer, nx=True, px=CAPTION_TURN_MS):
             return 0
         try:
             return self._run(CAPTIONS, fresh)
@@ -253,7 +278,7 @@ class RedisWorker:
             results = [_segments_to_json(segs) for segs in decode_jobs(self.recognizer, jobs)]
             replies = [json.dumps({"segments": r}) for r in results]
         except Exception as exc:
-            log.exception("worker %s: batch of %d failed", self.name, len(jobs))
+            log.exception("worker %s: batch of %d failed", self.consumer, len(jobs))
             replies = [json.dumps({"error": f"{type(exc).__name__}: {exc}"})] * len(jobs)
         pipe = self.client.pipeline(transaction=False)
         for (_mid, f), reply in zip(messages, replies, strict=True):
@@ -273,17 +298,44 @@ def _name(stream) -> str:
     return stream.decode() if isinstance(stream, bytes) else stream
 
 
-def run_worker(url: str, *, name: str | None = None) -> int:
-    """``python -m grading worker``: load the model once, then serve until interrupted."""
+def worker_decoders() -> int:
+    """Decoders of one worker process: ``ASR_DECODERS``, else one per core this process may run on
+    (``--cpu`` pins it), at most 8 — a worker uses its machine without one process per core."""
+    if os.environ.get("ASR_DECODERS"):
+        return max(1, int(os.environ["ASR_DECODERS"]))
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+def worker_pool(url: str, recognizer, *, name: str | None = None, decoders: int = 1,
+                settings: ServiceSettings | None = None) -> list[RedisWorker]:
+    """The consumers of one worker process: one per decoder, sharing the recogniser; the first beats
+    for the process."""
+    first = RedisWorker(url, recognizer, name=name, decoders=decoders, settings=settings)
+    if decoders <= 1:
+        return [first]
+    first.consumer = f"{first.name}#0"
+    return [first] + [RedisWorker(url, recognizer, name=first.name, consumer=f"{first.name}#{i}", decoders=decoders,
+                                  beats=False, settings=first.settings) for i in range(1, decoders)]
+
+
+def run_worker(url: str, *, name: str | None = None, decoders: int | None = None) -> int:
+    """``python -m grading worker``: load the model once, then serve until interrupted: ``decoders``
+    threads share the model, each taking and decoding one batch at a time."""
     from . import get_recognizer
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # A worker decodes one batch at a time: start one worker per core (``--cpu`` pins it).
-    recognizer = get_recognizer("whisper", decoders=1)
-    worker = RedisWorker(url, recognizer, name=name)
-    print(f"ASR worker {worker.name} ready on {url} (batch up to {worker.settings.batch_max}, "
-          f"claim after {worker.claim_idle_ms} ms idle)", flush=True)
+    n = decoders or worker_decoders()
+    pool = worker_pool(url, get_recognizer("whisper", decoders=n), name=name, decoders=n)
+    first = pool[0]
+    threads = [threading.Thread(target=w.run, name=w.consumer, daemon=True) for w in pool[1:]]
+    for t in threads:
+        t.start()
+    print(f"ASR worker {first.name} ready on {url} ({n} decoder(s), batch up to {first.settings.batch_max}, "
+          f"claim after {first.claim_idle_ms} ms idle)", flush=True)
     try:
-        worker.run()
+        first.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        for w in pool:
+            w.stop.set()
     return 0

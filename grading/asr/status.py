@@ -62,7 +62,7 @@ def redis_status(settings: ServiceSettings) -> dict:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    from .redis_queue import FINALS, GROUP, HEARTBEAT_PREFIX
+    from .redis_queue import FINALS, GROUP, HEARTBEAT_PREFIX, heartbeat_decoders, heartbeat_time
 
     expected = settings.workers
     base = {"workers_expected": expected, "heartbeat_ttl_s": settings.heartbeat_ttl_s}
@@ -77,10 +77,11 @@ def redis_status(settings: ServiceSettings) -> dict:
             if value is None:
                 continue                                   # expired between the scan and the read
             try:
-                age: float | None = round(max(0.0, now - float(value)), 1)
+                age: float | None = round(max(0.0, now - heartbeat_time(value)), 1)
             except ValueError:
                 age = None
-            workers.append({"name": key.decode().removeprefix(HEARTBEAT_PREFIX), "last_heartbeat_s": age})
+            workers.append({"name": key.decode().removeprefix(HEARTBEAT_PREFIX), "last_heartbeat_s": age,
+                            "decoders": heartbeat_decoders(value)})
         workers.sort(key=lambda w: w["name"])
         alive = {w["name"] for w in workers}
         in_stream = client.xlen(FINALS)
@@ -102,15 +103,17 @@ def redis_status(settings: ServiceSettings) -> dict:
 
     pending = int(summary["pending"])
     oldest_idle = max((float(h["time_since_delivered"]) for h in held), default=None)
-    missing: list[dict] = []
+    # a process with several decoders reads through consumers name#0, name#1 ...: reported as one process
+    processes: dict[str, dict] = {}
     for consumer in consumers:
-        name = _text(consumer["name"])
-        if name in alive:
-            continue
+        name = _text(consumer["name"]).split("#")[0]
         seen_s = float(consumer.get("idle") or 0) / 1000
-        if consumer.get("pending", 0) or seen_s < RECENTLY_SEEN_S:
-            missing.append({"name": name, "last_seen_s": round(seen_s, 1), "holds": int(consumer.get("pending", 0))})
-    missing.sort(key=lambda m: m["name"])
+        p = processes.setdefault(name, {"name": name, "last_seen_s": seen_s, "holds": 0})
+        p["last_seen_s"] = min(p["last_seen_s"], seen_s)
+        p["holds"] += int(consumer.get("pending", 0))
+    missing = sorted(({**p, "last_seen_s": round(p["last_seen_s"], 1)} for name, p in processes.items()
+                      if name not in alive and (p["holds"] or p["last_seen_s"] < RECENTLY_SEEN_S)),
+                     key=lambda m: m["name"])
     problems = []
     if not workers:
         problems.append("没有存活的识别进程：通话中的回答不会被识别 / no recognition worker is alive")
