@@ -141,30 +141,31 @@ class RedisService:
         seen_at, count = self._workers_seen
         if time.monotonic() - seen_at > WORKERS_CACHE_S:
             keys = list(self.client.scan_iter(HEARTBEAT_PREFIX + "*"))
-            count = sum(heartbeat_decoders(v) for v in (self.client.mget(keys) if keys else []) if v is not None)
+            count = sum(parse_heartbeat(v)[1] for v in (self.client.mget(keys) if keys else []) if v is not None)
             self._workers_seen = (time.monotonic(), count)
         return count
-
-    def workers(self) -> list[str]:
-        return sorted(k.decode().removeprefix(HEARTBEAT_PREFIX) for k in self.client.scan_iter(HEARTBEAT_PREFIX + "*"))
 
     def close(self) -> None:
         self.client.close()
 
 
-def heartbeat_time(value: bytes | str) -> float:
-    """The time of a heartbeat (``ValueError`` when it is not one)."""
-    text = value.decode() if isinstance(value, bytes) else value
-    return float(text.split()[0]) if text.split() else float(text)
-
-
-def heartbeat_decoders(value: bytes | str) -> int:
-    """How many decoders the beating process has (1 for a beat without the count)."""
+def parse_heartbeat(value: bytes | str) -> tuple[float | None, int]:
+    """(time of the beat, decoders of the beating process) from a heartbeat's value ``"<time> <decoders>"``:
+    None for a time that is not one, 1 decoder when the count is absent or unreadable."""
     parts = (value.decode() if isinstance(value, bytes) else value).split()
     try:
-        return max(1, int(parts[1])) if len(parts) > 1 else 1
-    except ValueError:
-        return 1
+        beat: float | None = float(parts[0])
+    except (IndexError, ValueError):
+        beat = None
+    try:
+        decoders = max(1, int(parts[1]))
+    except (IndexError, ValueError):
+        decoders = 1
+    return beat, decoders
+
+
+def default_worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 def ensure_groups(client) -> None:
@@ -187,7 +188,7 @@ class RedisWorker:
         self.client = _connect(url)
         self.recognizer = recognizer
         self.settings = settings or ServiceSettings.from_env()
-        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.name = name or default_worker_name()
         # A process with several decoders reads the streams through one consumer per decoder
         # (``name#i``); its one heartbeat (``beats``) says how many decoders it has.
         self.consumer = consumer or self.name
@@ -310,12 +311,11 @@ def worker_pool(url: str, recognizer, *, name: str | None = None, decoders: int 
                 settings: ServiceSettings | None = None) -> list[RedisWorker]:
     """The consumers of one worker process: one per decoder, sharing the recogniser; the first beats
     for the process."""
-    first = RedisWorker(url, recognizer, name=name, decoders=decoders, settings=settings)
-    if decoders <= 1:
-        return [first]
-    first.consumer = f"{first.name}#0"
-    return [first] + [RedisWorker(url, recognizer, name=first.name, consumer=f"{first.name}#{i}", decoders=decoders,
-                                  beats=False, settings=first.settings) for i in range(1, decoders)]
+    base = name or default_worker_name()
+    settings = settings or ServiceSettings.from_env()
+    n = max(1, decoders)
+    return [RedisWorker(url, recognizer, name=base, consumer=f"{base}#{i}" if n > 1 else None, decoders=n,
+                        beats=i == 0, settings=settings) for i in range(n)]
 
 
 def run_worker(url: str, *, name: str | None = None, decoders: int | None = None) -> int:

@@ -62,7 +62,7 @@ def redis_status(settings: ServiceSettings) -> dict:
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    from .redis_queue import FINALS, GROUP, HEARTBEAT_PREFIX, heartbeat_decoders, heartbeat_time
+    from .redis_queue import FINALS, GROUP, HEARTBEAT_PREFIX, parse_heartbeat
 
     expected = settings.workers
     base = {"workers_expected": expected, "heartbeat_ttl_s": settings.heartbeat_ttl_s}
@@ -76,12 +76,10 @@ def redis_status(settings: ServiceSettings) -> dict:
         for key, value in zip(keys, client.mget(keys) if keys else [], strict=True):
             if value is None:
                 continue                                   # expired between the scan and the read
-            try:
-                age: float | None = round(max(0.0, now - heartbeat_time(value)), 1)
-            except ValueError:
-                age = None
+            beat, decoders = parse_heartbeat(value)
+            age = None if beat is None else round(max(0.0, now - beat), 1)
             workers.append({"name": key.decode().removeprefix(HEARTBEAT_PREFIX), "last_heartbeat_s": age,
-                            "decoders": heartbeat_decoders(value)})
+                            "decoders": decoders})
         workers.sort(key=lambda w: w["name"])
         alive = {w["name"] for w in workers}
         in_stream = client.xlen(FINALS)
