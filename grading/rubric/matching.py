@@ -173,6 +173,7 @@ def readings(norm: str) -> tuple[tuple[frozenset, frozenset], ...]:
 _DIGIT_CHARS = frozenset("零一二三四五六七八九")
 
 
+@lru_cache(maxsize=4096)
 def _without_nasal(readings_: frozenset) -> frozenset:
     return frozenset(r[:-2] if r.endswith("ng") else r[:-1] if r.endswith("n") and len(r) > 1 else r
                      for r in readings_)
