@@ -54,26 +54,20 @@ class TranscriptCache:
         return self.directory / digest[:2] / f"{digest}.json"
 
     def transcribe(self, wav: Path):
-        from grading.asr.base import Segment, Transcript, Word
+        from grading.asr.base import Transcript
 
         path = self._path(wav)
         try:
-            data = json.loads(path.read_text("utf-8"))
-            segments = [Segment(s["text"], s["start"], s["end"], s.get("confidence"),
-                                [Word(**w) for w in s.get("words") or []]) for s in data["segments"]]
+            cached = Transcript.from_dict(json.loads(path.read_text("utf-8")))
             self.hits += 1
-            return Transcript(data["text"], data["engine"], data["model"], data["duration_s"], data["decode_s"],
-                              segments, data.get("language", "zh"))
+            return cached
         except (OSError, ValueError, KeyError, TypeError):
             pass   # absent or unreadable: recognise again and rewrite it
         heard = self.recognizer.transcribe(wav)
         self.misses += 1
-        data = heard.to_dict()
-        data.pop("words", None)
-        data.pop("confidence", None)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+        tmp.write_text(json.dumps(heard.to_dict(), ensure_ascii=False), "utf-8")
         tmp.replace(path)
         return heard
 

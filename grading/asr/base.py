@@ -24,6 +24,11 @@ class Segment:
     confidence: float | None = None
     words: list[Word] = field(default_factory=list)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Segment":
+        """The inverse of ``dataclasses.asdict``."""
+        return cls(d["text"], d["start"], d["end"], d.get("confidence"), [Word(**w) for w in d.get("words") or []])
+
 
 @dataclass
 class Transcript:
@@ -49,6 +54,12 @@ class Transcript:
         data["words"] = [asdict(w) for w in self.words]
         data["confidence"] = self.confidence
         return data
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Transcript":
+        """The inverse of ``to_dict`` (its derived ``words`` and ``confidence`` are recomputed)."""
+        return cls(d["text"], d["engine"], d["model"], d["duration_s"], d["decode_s"],
+                   [Segment.from_dict(x) for x in d["segments"]], d.get("language", "zh"))
 
 
 @dataclass

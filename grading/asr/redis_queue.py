@@ -51,9 +51,8 @@ def _segments_to_json(segments: list) -> str:
 
 
 def _segments_from_json(data: str) -> list:
-    from .base import Segment, Word
-    return [Segment(d["text"], d["start"], d["end"], d["confidence"], [Word(**w) for w in d["words"]])
-            for d in json.loads(data)]
+    from .base import Segment
+    return [Segment.from_dict(d) for d in json.loads(data)]
 
 
 class RedisFuture:
